@@ -1,0 +1,3 @@
+export { ByteReader } from './reader.ts';
+export { ByteWriter } from './writer.ts';
+export { bytesToHex, hexToBytes, concatBytes, equalBytes } from './bytes.ts';
