@@ -1,0 +1,230 @@
+/**
+ * BNCX pairing-friendly curve (AMCL FIELD_CHOICE=BNCX) built on @noble/curves abstract modules.
+ * Spec: ../shared/spec/milagro.md §1 (parameters, tower, twist), §4 (pairing), §13 (noble facts).
+ * noble's bn254 is a different curve and is not used here.
+ *
+ * Everything in this module is immutable once built: the curve object is constructed once by
+ * `buildBncx()` and frozen; no module-level mutable state.
+ * @module
+ */
+import { blsBasic, type BlsPostPrecomputePointAddFn } from '@noble/curves/abstract/bls.js';
+import { Field, type IField } from '@noble/curves/abstract/modular.js';
+import { tower12, type Fp2, type Fp12 } from '@noble/curves/abstract/tower.js';
+import {
+  weierstrass,
+  type WeierstrassPoint,
+  type WeierstrassPointCons,
+} from '@noble/curves/abstract/weierstrass.js';
+
+/** §1.1: |u|, the magnitude of the (negative) BN parameter u = -0x4000000003C012B1. */
+export const U_ABS = 0x4000000003c012b1n;
+/** §1.1 field prime p = 36u⁴+36u³+24u²+6u+1. */
+export const P = 0x2400000008702a0db0bddf647a6366d3243fd6ee18093ee1be6623ef5c1b55b3n;
+/** §1.1 group order r = 36u⁴+36u³+18u²+6u+1. */
+export const R = 0x2400000008702a0db0bddf647a6366d2c43fd6ee0cc906cebe11c0a636eb1f6dn;
+/** §1.5 cube root of unity in Fp (AMCL's GLV constant). */
+const CUBE_ROOT = 0x480000000ca83f1440bddf6471ef875631e0931794235c97n;
+/** (p+1)/4: square roots in Fp since p ≡ 3 (mod 4) (§1.6). */
+export const SQRT_EXP = (P + 1n) / 4n;
+const LEGENDRE_EXP = (P - 1n) / 2n;
+
+export type { Fp2, Fp12 };
+export type G1Point = WeierstrassPoint<bigint>;
+export type G2Point = WeierstrassPoint<Fp2>;
+
+type EndoBasis = [[bigint, bigint], [bigint, bigint]];
+/**
+ * GLV lattice bases for BN curves (u signed): vectors (a, b) with a + b·λ ≡ 0 (mod r), for the
+ * eigenvalue λ of (x, y) ↦ (βx, y) and for the other root −1−λ (G1 and G2 use different roots).
+ */
+function glvBases(): { readonly forLam: EndoBasis; readonly forOther: EndoBasis } {
+  const u = -U_ABS;
+  const a1 = 2n * u + 1n, b1 = 6n * u * u + 4n * u + 1n;
+  const a2 = 6n * u * u + 2n * u, b2 = -(2n * u + 1n);
+  // (a, b) valid for λ ⇒ (a − b, −b) valid for −1−λ. noble's Babai rounding needs the row
+  // order with determinant +r.
+  const order = (m: EndoBasis): EndoBasis => {
+    const [[x1, y1], [x2, y2]] = m;
+    return x1 * y2 - x2 * y1 > 0n ? m : [[x2, y2], [x1, y1]];
+  };
+  return {
+    forLam: order([[a1, b1], [a2, b2]]),
+    forOther: order([[a1 - b1, -b1], [a2 - b2, -b2]]),
+  };
+}
+
+function buildBncx() {
+  const Fn = Field(R);
+  // Late-bound reference so the final exponentiation can use the finished Fp12 (closure-local).
+  const ref: { Fp12?: ReturnType<typeof tower12>['Fp12'] } = {};
+  const fexp = (f: Fp12): Fp12 => {
+    const F = ref.Fp12;
+    if (F === undefined) throw new Error('BNCX tower not initialised');
+    return finalExponentiate(F, f);
+  };
+  const tower = tower12({
+    ORDER: P,
+    X_LEN: 63, // bit length of |u|, used by _cyclotomicExp
+    FP2_NONRESIDUE: [1n, 1n], // ξ = 1 + i (§1.3)
+    // b' = 2/ξ = 1 - i: (a + bi)(1 - i) = (a + b) + (b - a)i (§1.4)
+    Fp2mulByB: (num: Fp2): Fp2 => ({ c0: Fp.add(num.c0, num.c1), c1: Fp.sub(num.c1, num.c0) }),
+    Fp12finalExponentiate: fexp,
+  });
+  const { Fp, Fp2, Fp6, Fp12 } = tower;
+  ref.Fp12 = Fp12;
+
+  // Twisted Frobenius π(x, y) = (conj(x)·X², conj(y)·X³), X = ξ^((p-1)/6) (§1.5).
+  const PSI_X = Fp2.pow(Fp2.NONRESIDUE, (P - 1n) / 3n);
+  const PSI_Y = Fp2.pow(Fp2.NONRESIDUE, (P - 1n) / 2n);
+  const psi = (x: Fp2, y: Fp2): [Fp2, Fp2] => [
+    Fp2.mul(Fp2.frobeniusMap(x, 1), PSI_X),
+    Fp2.mul(Fp2.frobeniusMap(y, 1), PSI_Y),
+  ];
+
+  // λ with λ² + λ + 1 ≡ 0 (mod r): eigenvalue of (x, y) ↦ (βx, y) on G1 / G2.
+  const sqrtMinus3 = Fn.sqrt(Fn.neg(3n));
+  const lam1 = Fn.div(Fn.sub(sqrtMinus3, 1n), 2n);
+  const lam2 = Fn.sub(Fn.neg(lam1), 1n);
+
+  const G1base = weierstrass<bigint>(
+    { p: P, n: R, h: 1n, a: 0n, b: 2n, Gx: P - 1n, Gy: 1n },
+    { Fp, Fn },
+  );
+  const g1 = G1base.BASE;
+  const g1Beta = new G1base(Fp.mul(g1.X, CUBE_ROOT), g1.Y, g1.Z);
+  const lamG1 = g1.multiplyUnsafe(lam1).equals(g1Beta) ? lam1 : lam2;
+  // λ₁ must be the root the fixed basis was written for (checked below for G1 and G2).
+  const bases = glvBases();
+  const basisFor = (lam: bigint): EndoBasis => {
+    const [[a, b]] = bases.forLam;
+    return Fn.create(a + b * lam) === 0n ? bases.forLam : bases.forOther;
+  };
+  const G1 = weierstrass<bigint>(
+    { p: P, n: R, h: 1n, a: 0n, b: 2n, Gx: P - 1n, Gy: 1n },
+    { Fp, Fn, endo: { beta: CUBE_ROOT, basises: basisFor(lamG1) } },
+  );
+
+  const G2_CURVE = {
+    p: Fp2.ORDER,
+    n: R,
+    h: 2n * P - R, // §1.4 cofactor h₂ = 2p − r
+    a: Fp2.ZERO,
+    b: Fp2.create({ c0: 1n, c1: P - 1n }),
+    Gx: Fp2.create({
+      c0: 0x19682d2c7053b256358b2500f5c34bbb907c85bfa03e2726c0851ceee4d2ec74n,
+      c1: 0x1466b9ec3e19f64aa011c937a8e99743f81b97b0c209c30f47a58e8b2e29cfe1n,
+    }),
+    Gy: Fp2.create({
+      c0: 0x0a79edd972332b8dd81e22157daee2096361b33d847ec1b30cfbfcebcf0be09fn,
+      c1: 0x06160c39ecc4c09035c6e4512d8d3461c2864ea569d2edebed904b228898ee9dn,
+    }),
+  };
+  // Subgroup test: [r]P = O by plain double-and-add (valid on the whole twist group, §2.6).
+  const G2plain = weierstrass<Fp2>(G2_CURVE, { Fp: Fp2, Fn });
+  const betaFp2 = CUBE_ROOT;
+  const q0 = G2plain.BASE;
+  const q0Beta = new G2plain(Fp2.mul(q0.X, betaFp2), q0.Y, q0.Z);
+  const lamG2 = q0.multiplyUnsafe(lam1).equals(q0Beta) ? lam1 : lam2;
+  const G2 = weierstrass<Fp2>(G2_CURVE, {
+    Fp: Fp2,
+    Fn,
+    endo: { beta: betaFp2, basises: basisFor(lamG2) },
+    isTorsionFree: (_c, pt) => mulAnyUnsafe(pt, R).is0(),
+    clearCofactor: (_c, pt) => clearCofactorG2(pt),
+  });
+
+  /** Double-and-add that is valid for any point of the group (no endomorphism assumptions). */
+  function mulAnyUnsafe<T>(pt: WeierstrassPoint<T>, k: bigint): WeierstrassPoint<T> {
+    let acc = pt.add(pt.negate()); // zero of the same class
+    const bits = k.toString(2);
+    for (const b of bits) {
+      acc = acc.double();
+      if (b === '1') acc = acc.add(pt);
+    }
+    return acc;
+  }
+  const psiPoint = (pt: G2Point): G2Point => {
+    if (pt.is0()) return pt;
+    const a = pt.toAffine();
+    const [x, y] = psi(a.x, a.y);
+    return G2.fromAffine({ x, y });
+  };
+  /** §3.4 FKR cofactor clearing: [u]P + π([3u]P) + π²([u]P) + π³(P), u < 0. */
+  function clearCofactorG2(p0: G2Point): G2Point {
+    const uP = mulAnyUnsafe(p0, U_ABS).negate(); // [u]P, u negative
+    const u3P = uP.add(uP).add(uP);
+    return uP.add(psiPoint(u3P)).add(psiPoint(psiPoint(uP))).add(psiPoint(psiPoint(psiPoint(p0))));
+  }
+
+  // §4.1 with noble's Miller loop: noble conjugates f after the post-loop lines, so the hook
+  // adds −π(Q) then +π²(Q) (§13; conjugating a line equals the line through negated points).
+  const postPrecompute = (
+    Rx: Fp2, Ry: Fp2, Rz: Fp2, Qx: Fp2, Qy: Fp2, pointAdd: BlsPostPrecomputePointAddFn,
+  ): void => {
+    const q1 = psi(Qx, Qy);
+    ({ Rx, Ry, Rz } = pointAdd(Rx, Ry, Rz, q1[0], Fp2.neg(q1[1])));
+    const q2 = psi(q1[0], q1[1]);
+    pointAdd(Rx, Ry, Rz, q2[0], q2[1]);
+  };
+  const pair = blsBasic({ Fp, Fp2, Fp6, Fp12, Fr: Fn }, G1, G2, {
+    ateLoopSize: 6n * U_ABS - 2n, // |6u + 2| for negative u
+    xNegative: true,
+    twistType: 'divisive',
+    postPrecompute,
+  });
+
+  const isSquare = (a: bigint): boolean => Fp.pow(a, LEGENDRE_EXP) === 1n;
+
+  return Object.freeze({
+    Fp, Fp2, Fp6, Fp12, Fn, G1, G2, pair, psi, psiPoint, mulAnyUnsafe, clearCofactorG2,
+    isSquare, lamG1, lamG2,
+  });
+}
+
+/**
+ * §4.2: exactly f^((p¹²−1)/r). Easy part (p⁶−1)(p²+1), then the hard part
+ * λ₀ + λ₁p + λ₂p² + p³ with x = |u|:
+ * λ₀ = 36x³ − 30x² + 18x − 2, λ₁ = 36x³ − 18x² + 12x + 1, λ₂ = 6x² + 1.
+ * (noble's bn254 hard part is a multiple of this, so it cannot be reused; §13.)
+ */
+function finalExponentiate(F: ReturnType<typeof tower12>['Fp12'], f: Fp12): Fp12 {
+  const t0 = F.mul(F.conjugate(f), F.inv(f));
+  const m = F.mul(F.frobeniusMap(t0, 2), t0); // cyclotomic from here: inverse = conjugate
+  const sq = (a: Fp12): Fp12 => F._cyclotomicSquare(a);
+  const mul = F.mul.bind(F);
+  const inv = (a: Fp12): Fp12 => F.conjugate(a);
+  const fx = F._cyclotomicExp(m, U_ABS);
+  const fx2 = F._cyclotomicExp(fx, U_ABS);
+  const fx3 = F._cyclotomicExp(fx2, U_ABS);
+  // Small powers
+  const m2 = sq(m);
+  const fx_2 = sq(fx);
+  const fx_4 = sq(fx_2);
+  const fx_8 = sq(fx_4);
+  const fx_12 = mul(fx_8, fx_4);
+  const fx_16 = sq(fx_8);
+  const fx_18 = mul(fx_16, fx_2);
+  const fx2_2 = sq(fx2);
+  const fx2_4 = sq(fx2_2);
+  const fx2_6 = mul(fx2_4, fx2_2);
+  const fx2_12 = sq(fx2_6);
+  const fx2_18 = mul(fx2_12, fx2_6);
+  const fx2_24 = sq(fx2_12);
+  const fx2_30 = mul(fx2_24, fx2_6);
+  const fx3_4 = sq(sq(fx3));
+  const fx3_32 = sq(sq(sq(fx3_4)));
+  const fx3_36 = mul(fx3_32, fx3_4);
+  const l0 = mul(mul(fx3_36, inv(fx2_30)), mul(fx_18, inv(m2)));
+  const l1 = mul(mul(fx3_36, inv(fx2_18)), mul(fx_12, m));
+  const l2 = mul(fx2_6, m);
+  return mul(
+    mul(l0, F.frobeniusMap(l1, 1)),
+    mul(F.frobeniusMap(l2, 2), F.frobeniusMap(m, 3)),
+  );
+}
+
+/** The BNCX curve: fields, groups, pairing. Immutable. */
+export const bncx = buildBncx();
+export type Bncx = typeof bncx;
+export type FpField = IField<bigint>;
+export type G2Cons = WeierstrassPointCons<Fp2>;
