@@ -30,7 +30,9 @@ export class ByteWriter {
 
   u8(v: number): this {
     checkRange(v, 0xff);
-    this.#buf[this.#reserve(1)] = v;
+    // Reserve first: `this.#buf` must be read after a possible reallocation.
+    const at = this.#reserve(1);
+    this.#buf[at] = v;
     return this;
   }
 
@@ -62,7 +64,8 @@ export class ByteWriter {
   }
 
   bytes(b: Uint8Array): this {
-    this.#buf.set(b, this.#reserve(b.length));
+    const at = this.#reserve(b.length);
+    this.#buf.set(b, at);
     return this;
   }
 
