@@ -5,6 +5,7 @@
  * messages with their exact raw bytes for the transcript hash.
  */
 import { DecodeError } from '../../alerts.ts';
+import { ByteReader } from '../../codec/reader.ts';
 import { ByteWriter } from '../../codec/writer.ts';
 import { HandshakeType, type HandshakeMessage } from './types.ts';
 
@@ -16,6 +17,18 @@ export function encodeHandshake(type: number, body: Uint8Array): Uint8Array {
   w.u8(type);
   w.withLength24((b) => b.bytes(body));
   return w.finish();
+}
+
+/**
+ * Parses exactly one complete message (header length must match the buffer), for replays and
+ * tests; network input goes through `HandshakeReassembler`.
+ */
+export function decodeHandshake(raw: Uint8Array): HandshakeMessage {
+  const r = new ByteReader(raw, 'handshake');
+  const type = r.u8('msg_type');
+  const body = r.opaque24('body');
+  r.expectEnd();
+  return { type, body, raw: raw.slice() };
 }
 
 export interface ReassemblerOptions {
