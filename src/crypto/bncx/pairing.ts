@@ -34,7 +34,7 @@ export function multiPairing(pairs: readonly (readonly [G1Point, G2Point | G2Pre
     input.push([prep.lines, a.x, a.y]);
   }
   if (input.length === 0) return bncx.Fp12.ONE;
-  return bncx.pair.millerLoopBatch(input, true);
+  return bncx.Fp12.finalExponentiate(bncx.pair.millerLoopBatch(input));
 }
 
 /** e(P, Q) for P ∈ G1, Q ∈ G2 (AMCL: PAIR_fexp(PAIR_ate(Q, P))). */
