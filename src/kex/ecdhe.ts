@@ -1,0 +1,299 @@
+/**
+ * ECDHE key exchange for TLS 1.2 (RFC 8422) over X25519 (RFC 7748), secp256r1 and secp384r1,
+ * with the ServerKeyExchange signed by the server's ECDSA certificate key (ECDHE_ECDSA).
+ *
+ * Peer points are validated at this boundary: exact length, uncompressed form for the NIST
+ * curves (the only format we advertise, RFC 8422 §5.1.2), on the curve (noble's `fromBytes`),
+ * X25519 low-order inputs / all-zero shared secret rejected (RFC 8422 §5.11, RFC 7748 §6.1).
+ * Errors from noble are wrapped into typed TLS errors here.
+ */
+import { x25519 } from '@noble/curves/ed25519.js';
+import { p256, p384 } from '@noble/curves/nist.js';
+import { DecryptError, HandshakeFailureError, IllegalParameterError, TlsError, AlertDescription } from '../alerts.ts';
+import { ByteReader } from '../codec/reader.ts';
+import { ByteWriter } from '../codec/writer.ts';
+import { concatBytes } from '../codec/bytes.ts';
+import type { RandomSource } from '../providers.ts';
+import { ExtensionType, NamedGroup, type ClientHello, type Extension } from '../handshake/messages/types.ts';
+import { findExtension } from '../handshake/messages/extensions/index.ts';
+import { decodeSupportedGroups, encodeSupportedGroups } from '../handshake/messages/extensions/supported-groups.ts';
+import { decodeEcPointFormats, encodeEcPointFormats } from '../handshake/messages/extensions/ec-point-formats.ts';
+import { decodeSignatureAlgorithms } from '../handshake/messages/extensions/signature-algorithms.ts';
+import { chooseScheme, signTls, supportedSchemes, verifyTls } from '../x509/signature.ts';
+import type {
+  ClientKexContext,
+  ClientKexResult,
+  ClientKexSelection,
+  ClientKeyExchangeSession,
+  KexFlow,
+  KeyExchangeProvider,
+  ServerKexContext,
+  ServerKexSelection,
+  ServerKeyExchangeSession,
+} from './key-exchange.ts';
+
+/** RFC 8422 §5.4 ECCurveType.named_curve. */
+const namedCurve = 3;
+/** RFC 8422 §5.1.2 ECPointFormat.uncompressed. */
+const uncompressed = 0;
+
+export interface EcdhKeyPair {
+  readonly secretKey: Uint8Array;
+  readonly publicKey: Uint8Array;
+}
+
+/** One ECDH group: key generation from injected randomness and a validating shared-secret step. */
+export interface EcdhGroup {
+  readonly id: number;
+  readonly name: 'x25519' | 'secp256r1' | 'secp384r1';
+  /** Exact encoded public key length on the wire. */
+  readonly publicKeyLength: number;
+  generate(random: RandomSource): EcdhKeyPair;
+  /** Premaster secret from our secret and the peer's encoded point; throws IllegalParameterError for a bad point. */
+  sharedSecret(secretKey: Uint8Array, peerPublic: Uint8Array): Uint8Array;
+}
+
+function invalidPoint(group: string, cause?: unknown): IllegalParameterError {
+  return new IllegalParameterError(`${group}: invalid peer public key`, cause === undefined ? undefined : { cause });
+}
+
+const x25519Group: EcdhGroup = Object.freeze({
+  id: NamedGroup.x25519,
+  name: 'x25519',
+  publicKeyLength: 32,
+  generate(random: RandomSource): EcdhKeyPair {
+    const secretKey = random(32);
+    return { secretKey, publicKey: x25519.getPublicKey(secretKey) };
+  },
+  sharedSecret(secretKey: Uint8Array, peerPublic: Uint8Array): Uint8Array {
+    if (peerPublic.length !== 32) throw invalidPoint('x25519');
+    let shared: Uint8Array;
+    try {
+      shared = x25519.getSharedSecret(secretKey, peerPublic);
+    } catch (e) {
+      throw invalidPoint('x25519', e); // low-order point (RFC 7748 §6.1)
+    }
+    // RFC 8422 §5.11: abort on the all-zero value (noble already refuses low-order inputs).
+    let acc = 0;
+    for (const b of shared) acc |= b;
+    if (acc === 0) throw invalidPoint('x25519');
+    return shared;
+  },
+} satisfies EcdhGroup);
+
+type WeierstrassEcdh = typeof p256;
+
+function nistGroup(curve: WeierstrassEcdh, id: number, name: 'secp256r1' | 'secp384r1', fieldLength: number): EcdhGroup {
+  return Object.freeze({
+    id,
+    name,
+    publicKeyLength: 1 + 2 * fieldLength,
+    generate(random: RandomSource): EcdhKeyPair {
+      const secretKey = curve.utils.randomSecretKey(random(curve.lengths.seed ?? fieldLength + 16));
+      return { secretKey, publicKey: curve.getPublicKey(secretKey, false) };
+    },
+    sharedSecret(secretKey: Uint8Array, peerPublic: Uint8Array): Uint8Array {
+      // Uncompressed only (we advertise only that format): 0x04 ‖ X ‖ Y. The identity has no
+      // such encoding; `getSharedSecret` decodes with `fromBytes`, which checks the curve equation.
+      if (peerPublic.length !== 1 + 2 * fieldLength || peerPublic[0] !== 0x04) throw invalidPoint(name);
+      let shared: Uint8Array;
+      try {
+        shared = curve.getSharedSecret(secretKey, peerPublic, true);
+      } catch (e) {
+        throw invalidPoint(name, e);
+      }
+      // RFC 8422 §5.10: the premaster secret is the x-coordinate, FE2OSP-encoded.
+      return shared.slice(1);
+    },
+  } satisfies EcdhGroup);
+}
+
+export const EcdhGroups: readonly EcdhGroup[] = Object.freeze([
+  x25519Group,
+  nistGroup(p256, NamedGroup.secp256r1, 'secp256r1', 32),
+  nistGroup(p384, NamedGroup.secp384r1, 'secp384r1', 48),
+]);
+
+export function ecdhGroupById(id: number): EcdhGroup | undefined {
+  return EcdhGroups.find((g) => g.id === id);
+}
+
+export function ecdhGroupByName(name: string): EcdhGroup | undefined {
+  return EcdhGroups.find((g) => g.name === name);
+}
+
+/** ServerECDHParams (RFC 8422 §5.4): curve_type ‖ namedcurve ‖ opaque point<1..2^8-1>. */
+function encodeParams(group: EcdhGroup, point: Uint8Array): Uint8Array {
+  const w = new ByteWriter(4 + point.length);
+  w.u8(namedCurve).u16(group.id).withLength8((b) => b.bytes(point));
+  return w.finish();
+}
+
+export const ecdheFlow: KexFlow = Object.freeze({
+  serverCertificate: true,
+  serverKeyExchange: true,
+  signedServerKeyExchange: true,
+  certificateRequestAllowed: true,
+});
+
+class EcdheClientSession implements ClientKeyExchangeSession {
+  readonly #ctx: ClientKexContext;
+  #group: EcdhGroup | undefined;
+  #serverPoint: Uint8Array | undefined;
+
+  constructor(ctx: ClientKexContext) {
+    this.#ctx = ctx;
+  }
+
+  get group(): string | undefined {
+    return this.#group?.name;
+  }
+
+  helloExtensions(): readonly Extension[] {
+    const groups = this.#ctx.groups.filter((g) => ecdhGroupById(g) !== undefined);
+    return [
+      { type: ExtensionType.supported_groups, data: encodeSupportedGroups(groups) },
+      { type: ExtensionType.ec_point_formats, data: encodeEcPointFormats([uncompressed]) },
+    ];
+  }
+
+  processServerKeyExchange(body: Uint8Array, sel: ClientKexSelection): void {
+    const r = new ByteReader(body, 'server_key_exchange');
+    const paramsStart = r.offset;
+    const curveType = r.u8('curve_type');
+    if (curveType !== namedCurve) throw new IllegalParameterError(`ECDHE: curve_type ${curveType} is not named_curve`);
+    const groupId = r.u16('namedcurve');
+    const point = r.opaque8('public', 1);
+    const params = body.subarray(paramsStart, r.offset);
+    const scheme = r.u16('signature_algorithm');
+    const signature = r.opaque16('signature');
+    r.expectEnd();
+
+    // RFC 8422 §5.4: the server must pick one of the groups we offered.
+    const group = ecdhGroupById(groupId);
+    if (group === undefined || !this.#ctx.groups.includes(groupId)) {
+      throw new IllegalParameterError(`ECDHE: server chose group ${groupId} that we did not offer`);
+    }
+    if (point.length !== group.publicKeyLength) throw invalidPoint(group.name);
+    // RFC 5246 §7.4.1.4.1: the scheme must be one we offered.
+    if (!this.#ctx.signatureSchemes.includes(scheme)) {
+      throw new IllegalParameterError(`ECDHE: server signed with scheme 0x${scheme.toString(16)} that we did not offer`);
+    }
+    const key = sel.serverPublicKey;
+    if (key === undefined) throw new HandshakeFailureError('ECDHE: no server certificate key to verify the ServerKeyExchange');
+    if (key.type !== 'ec') {
+      throw new TlsError(AlertDescription.unsupported_certificate, 'ECDHE_ECDSA: server certificate key is not an EC key');
+    }
+    // RFC 8422 §5.4: signature over client_random ‖ server_random ‖ ServerECDHParams.
+    const signed = concatBytes(sel.clientRandom, sel.serverRandom, params);
+    if (!verifyTls(key, scheme, signed, signature)) {
+      throw new DecryptError('ECDHE: ServerKeyExchange signature does not verify');
+    }
+    this.#group = group;
+    this.#serverPoint = point;
+  }
+
+  clientKeyExchange(): ClientKexResult {
+    const group = this.#group;
+    const serverPoint = this.#serverPoint;
+    if (group === undefined || serverPoint === undefined) throw new TypeError('ECDHE: ServerKeyExchange not processed');
+    const pair = group.generate(this.#ctx.random);
+    const premaster = group.sharedSecret(pair.secretKey, serverPoint);
+    pair.secretKey.fill(0);
+    // ClientECDiffieHellmanPublic (RFC 8422 §5.7): opaque point<1..2^8-1>.
+    const w = new ByteWriter(1 + pair.publicKey.length);
+    w.withLength8((b) => b.bytes(pair.publicKey));
+    return { body: w.finish(), premaster };
+  }
+}
+
+class EcdheServerSession implements ServerKeyExchangeSession {
+  readonly #ctx: ServerKexContext;
+  #group: EcdhGroup | undefined;
+  #scheme: number | undefined;
+  #secretKey: Uint8Array | undefined;
+  #echoPointFormats = false;
+
+  constructor(ctx: ServerKexContext) {
+    this.#ctx = ctx;
+  }
+
+  get group(): string | undefined {
+    return this.#group?.name;
+  }
+
+  acceptClient(hello: ClientHello): boolean {
+    const key = this.#ctx.privateKey;
+    const leaf = this.#ctx.certificateChain?.[0];
+    if (key === undefined || leaf === undefined || key.type !== 'ec' || leaf.publicKey.type !== 'ec') return false;
+
+    // RFC 8422 §4: without supported_groups the server may use any group; pick secp256r1 when we
+    // have it, since that is what such legacy clients most likely implement.
+    const groupsExt = findExtension(hello.extensions, ExtensionType.supported_groups);
+    const ours = this.#ctx.groups.map(ecdhGroupById).filter((g): g is EcdhGroup => g !== undefined);
+    let group: EcdhGroup | undefined;
+    if (groupsExt === undefined) {
+      group = ours.find((g) => g.id === NamedGroup.secp256r1) ?? ours[0];
+    } else {
+      const theirs = decodeSupportedGroups(groupsExt.data);
+      group = ours.find((g) => theirs.includes(g.id));
+    }
+    if (group === undefined) return false;
+
+    // RFC 8422 §5.1.2: if the client lists point formats, uncompressed must be among them.
+    const formatsExt = findExtension(hello.extensions, ExtensionType.ec_point_formats);
+    if (formatsExt !== undefined && !decodeEcPointFormats(formatsExt.data).includes(uncompressed)) return false;
+
+    // RFC 5246 §7.4.1.4.1: absent signature_algorithms means {sha1,ecdsa}; we do not sign with
+    // SHA-1, so (like most stacks) we fall back to our own preference for the key's curve.
+    const sigExt = findExtension(hello.extensions, ExtensionType.signature_algorithms);
+    const peerSchemes = sigExt === undefined ? supportedSchemes() : decodeSignatureAlgorithms(sigExt.data);
+    const scheme = chooseScheme(key, peerSchemes);
+    if (scheme === undefined) return false;
+
+    this.#group = group;
+    this.#scheme = scheme;
+    this.#echoPointFormats = formatsExt !== undefined;
+    return true;
+  }
+
+  /** RFC 8422 §5.2: answer the client's ec_point_formats with ours. */
+  serverHelloExtensions(): readonly Extension[] {
+    return this.#echoPointFormats ? [{ type: ExtensionType.ec_point_formats, data: encodeEcPointFormats([uncompressed]) }] : [];
+  }
+
+  serverKeyExchange(sel: ServerKexSelection): Uint8Array {
+    const group = this.#group;
+    const scheme = this.#scheme;
+    const key = this.#ctx.privateKey;
+    if (group === undefined || scheme === undefined || key === undefined) throw new TypeError('ECDHE: client not accepted');
+    const pair = group.generate(this.#ctx.random);
+    this.#secretKey = pair.secretKey;
+    const params = encodeParams(group, pair.publicKey);
+    const signature = signTls(key, scheme, concatBytes(sel.clientRandom, sel.serverRandom, params), this.#ctx.random);
+    const w = new ByteWriter(params.length + 4 + signature.length);
+    w.bytes(params).u16(scheme).withLength16((b) => b.bytes(signature));
+    return w.finish();
+  }
+
+  processClientKeyExchange(body: Uint8Array): Uint8Array {
+    const group = this.#group;
+    const secretKey = this.#secretKey;
+    if (group === undefined || secretKey === undefined) throw new TypeError('ECDHE: ServerKeyExchange not sent');
+    const r = new ByteReader(body, 'client_key_exchange');
+    const point = r.opaque8('ecdh_Yc', 1);
+    r.expectEnd();
+    const premaster = group.sharedSecret(secretKey, point);
+    secretKey.fill(0);
+    this.#secretKey = undefined;
+    return premaster;
+  }
+}
+
+/** ECDHE_ECDSA (RFC 8422): certificates with EC keys, signed ServerKeyExchange. */
+export const ecdheEcdsa: KeyExchangeProvider = Object.freeze({
+  name: 'ECDHE_ECDSA',
+  flow: ecdheFlow,
+  client: (ctx: ClientKexContext): ClientKeyExchangeSession => new EcdheClientSession(ctx),
+  server: (ctx: ServerKexContext): ServerKeyExchangeSession => new EcdheServerSession(ctx),
+} satisfies KeyExchangeProvider);

@@ -1,0 +1,45 @@
+/**
+ * How each key exchange is done: a small immutable map KexName → provider. The engine config
+ * holds one; ECDHE is built in, the Milagro providers (which carry their credentials) are added
+ * by their owners with `withProvider`.
+ */
+import type { CipherSuite, KexName } from '../suites.ts';
+import type { KeyExchangeProvider } from './key-exchange.ts';
+import { ecdheEcdsa } from './ecdhe.ts';
+
+export class KexRegistry {
+  readonly #providers: ReadonlyMap<KexName, KeyExchangeProvider>;
+
+  private constructor(providers: ReadonlyMap<KexName, KeyExchangeProvider>) {
+    this.#providers = providers;
+  }
+
+  static of(...providers: readonly KeyExchangeProvider[]): KexRegistry {
+    return new KexRegistry(new Map(providers.map((p) => [p.name, p])));
+  }
+
+  /** A new registry with `provider` added (replacing one of the same name). */
+  withProvider(provider: KeyExchangeProvider): KexRegistry {
+    const next = new Map(this.#providers);
+    next.set(provider.name, provider);
+    return new KexRegistry(next);
+  }
+
+  get(name: KexName): KeyExchangeProvider | undefined {
+    return this.#providers.get(name);
+  }
+
+  /** Whether a suite can be offered/selected: its key exchange is registered. */
+  supports(suite: CipherSuite): boolean {
+    return this.#providers.has(suite.kex);
+  }
+
+  get names(): readonly KexName[] {
+    return [...this.#providers.keys()];
+  }
+}
+
+/** The built-in key exchanges: ECDHE_ECDSA (RFC 8422). */
+export function defaultKexRegistry(): KexRegistry {
+  return KexRegistry.of(ecdheEcdsa);
+}
