@@ -1,0 +1,204 @@
+/**
+ * `npm run interop`: the interop matrix (issue 3 item 9). For every peer (OpenSSL, GnuTLS, our
+ * mbedTLS 2.28 peer) × suite (ECDHE-ECDSA with AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305) ×
+ * group (X25519, P-256, P-384) × role (our client ↔ their server, their client ↔ our server),
+ * one fresh loopback connection: application data must round-trip and both sides must report the
+ * expected suite (and group, where the peer reports it). Ends with "N passed, M failed".
+ *
+ * Options: --peers openssl,gnutls,mbedtls  --suites aes128,aes256,chacha  --groups X25519,P-256,P-384
+ *          --roles client,server  --provider noble|node  --concurrency 2  --timeout 15000  --verbose
+ *          --ours <peer>  (harness self-check: use that peer in place of milagro-ts)
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Suites, type CipherSuite } from '../src/suites.ts';
+import { externalPeers, GROUPS, type CaseContext, type GroupName, type Observed, type PeerAdapter } from './peers.ts';
+
+const fixtures = resolve(import.meta.dirname, '..', 'test', 'fixtures', 'certs');
+
+const SUITES: readonly { readonly key: string; readonly suite: CipherSuite }[] = [
+  { key: 'aes128', suite: Suites.ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 },
+  { key: 'aes256', suite: Suites.ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 },
+  { key: 'chacha', suite: Suites.ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 },
+];
+
+type Role = 'client' | 'server'; // our role
+
+interface Case {
+  readonly peer: PeerAdapter;
+  readonly role: Role;
+  readonly suite: CipherSuite;
+  readonly group: GroupName;
+}
+
+interface Outcome {
+  readonly c: Case;
+  readonly ok: boolean;
+  readonly ms: number;
+  readonly problems: readonly string[];
+}
+
+function list(v: string | undefined): string[] | undefined {
+  return v === undefined ? undefined : v.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+}
+
+function contextFor(c: Case, timeoutMs: number): CaseContext {
+  const leaf = c.group === 'P-384' ? 'server-ec384' : 'server-ec256';
+  return {
+    suite: c.suite,
+    group: c.group,
+    groupList: c.group === 'X25519' ? ['X25519', 'P-256'] : [c.group],
+    certFile: resolve(fixtures, `${leaf}.pem`),
+    keyFile: resolve(fixtures, `${leaf}.key`),
+    caFile: resolve(fixtures, 'ca-ec.pem'),
+    servername: 'localhost',
+    timeoutMs,
+  };
+}
+
+function check(side: string, o: Observed, c: Case, problems: string[]): void {
+  if (o.error !== undefined) problems.push(`${side}: ${o.error}`);
+  if (o.suite !== undefined && o.suite.id !== c.suite.id) problems.push(`${side}: negotiated ${o.suite.opensslName}, expected ${c.suite.opensslName}`);
+  if (o.group !== undefined && o.group !== c.group) problems.push(`${side}: negotiated group ${o.group}, expected ${c.group}`);
+}
+
+async function runCase(c: Case, ours: PeerAdapter, timeoutMs: number): Promise<Outcome> {
+  const t0 = performance.now();
+  const ctx = contextFor(c, timeoutMs);
+  const [server, client] = c.role === 'client' ? [c.peer, ours] : [ours, c.peer];
+  const line = `milagro-ts interop ${c.peer.name} ${c.suite.opensslName} ${c.group} ${randomBytes(6).toString('hex')}`;
+  const problems: string[] = [];
+  let srv;
+  try {
+    srv = await server.startServer(ctx);
+  } catch (e) {
+    return { c, ok: false, ms: performance.now() - t0, problems: [`${server.name} server did not start: ${(e as Error).message}`] };
+  }
+  try {
+    const co = await client.runClient(ctx, srv.port, line, srv.reply(line));
+    const so = await srv.finish();
+    check(`${client.name} client`, co, c, problems);
+    if (co.gotReply !== true && co.error === undefined) problems.push(`${client.name} client: reply did not arrive`);
+    if (co.suite === undefined) problems.push(`${client.name} client: did not report a suite`);
+    check(`${server.name} server`, so, c, problems);
+  } catch (e) {
+    problems.push(`harness: ${(e as Error).stack ?? String(e)}`);
+  } finally {
+    srv.stop();
+  }
+  return { c, ok: problems.length === 0, ms: performance.now() - t0, problems };
+}
+
+async function pool<T, R>(items: readonly T[], n: number, fn: (t: T) => Promise<R>, onDone: (r: R) => void): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = next++;
+      const item = items[i];
+      if (item === undefined) return;
+      const r = await fn(item);
+      out[i] = r;
+      onDone(r);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, n) }, worker));
+  return out;
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+function printMatrix(outcomes: readonly Outcome[], peers: readonly PeerAdapter[], groups: readonly GroupName[], suites: readonly CipherSuite[], roles: readonly Role[], oursName: string): void {
+  const head = [pad('peer', 9), pad('milagro-ts as', 14), pad('suite', 31), ...groups.map((g) => pad(g, 8))].join(' ');
+  console.log(head);
+  console.log('-'.repeat(head.length));
+  for (const p of peers) {
+    for (const role of roles) {
+      for (const s of suites) {
+        const cells = groups.map((g) => {
+          const o = outcomes.find((x) => x.c.peer === p && x.c.role === role && x.c.suite === s && x.c.group === g);
+          return pad(o === undefined ? '-' : o.ok ? 'ok' : 'FAIL', 8);
+        });
+        console.log([pad(p.name, 9), pad(`${role === 'client' ? 'client' : 'server'}`, 14), pad(s.opensslName, 31), ...cells].join(' '));
+      }
+    }
+  }
+  if (oursName !== 'milagro-ts') console.log(`(self-check mode: "${oursName}" stood in for milagro-ts)`);
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      peers: { type: 'string' },
+      suites: { type: 'string' },
+      groups: { type: 'string' },
+      roles: { type: 'string' },
+      provider: { type: 'string', default: 'noble' },
+      concurrency: { type: 'string', default: '2' },
+      timeout: { type: 'string', default: '15000' },
+      ours: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+    },
+  });
+  const pick = <T extends { readonly name: string }>(all: readonly T[], names: string[] | undefined, what: string): T[] => {
+    if (names === undefined) return [...all];
+    return names.map((n) => {
+      const f = all.find((x) => x.name === n);
+      if (f === undefined) throw new Error(`unknown ${what} "${n}"; known: ${all.map((x) => x.name).join(', ')}`);
+      return f;
+    });
+  };
+  const peers = pick(externalPeers, list(values.peers), 'peer');
+  const suiteKeys = list(values.suites);
+  const suites = (suiteKeys === undefined ? SUITES : SUITES.filter((s) => suiteKeys.includes(s.key))).map((s) => s.suite);
+  const groupNames = list(values.groups);
+  const groups = groupNames === undefined ? [...GROUPS] : GROUPS.filter((g) => groupNames.includes(g));
+  const roleNames = list(values.roles);
+  const roles: Role[] = roleNames === undefined ? ['client', 'server'] : (['client', 'server'] as const).filter((r) => roleNames.includes(r));
+  const timeoutMs = Number(values.timeout);
+  const provider = values.provider === 'node' ? 'node' : 'noble';
+
+  if (peers.some((p) => p.name === 'mbedtls') || values.ours === 'mbedtls') {
+    execFileSync(resolve(import.meta.dirname, 'build.sh'), { stdio: 'inherit' });
+  }
+  let oursAdapter: PeerAdapter;
+  if (values.ours !== undefined) {
+    oursAdapter = pick(externalPeers, [values.ours], 'peer')[0] as PeerAdapter;
+  } else {
+    // Imported lazily so the harness self-check works even while the engine is being built.
+    const { ours } = await import('./ours.ts');
+    oursAdapter = ours(provider);
+  }
+
+  const cases: Case[] = [];
+  for (const peer of peers) for (const role of roles) for (const suite of suites) for (const group of groups) cases.push({ peer, role, suite, group });
+
+  console.log(`interop: ${cases.length} cases, milagro-ts AEAD provider: ${provider}, concurrency ${values.concurrency}`);
+  const t0 = performance.now();
+  const outcomes = await pool(cases, Number(values.concurrency), (c) => runCase(c, oursAdapter, timeoutMs), (o) => {
+    if (values.verbose) console.log(`${o.ok ? 'ok  ' : 'FAIL'} ${o.c.peer.name} ours=${o.c.role} ${o.c.suite.opensslName} ${o.c.group} (${o.ms.toFixed(0)} ms)`);
+  });
+  console.log('');
+  printMatrix(outcomes, peers, groups, suites, roles, oursAdapter.name);
+  const failed = outcomes.filter((o) => !o.ok);
+  for (const f of failed) {
+    console.log(`\nFAIL ${f.c.peer.name}, milagro-ts as ${f.c.role}, ${f.c.suite.opensslName}, ${f.c.group}:`);
+    for (const p of f.problems) console.log(`  ${p.replace(/\n/g, '\n    ')}`);
+  }
+  console.log(`\n(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(`${outcomes.length - failed.length} passed, ${failed.length} failed`);
+  return failed.length > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  },
+);
