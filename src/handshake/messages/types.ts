@@ -61,7 +61,7 @@ export interface ClientHello {
   readonly sessionId: Uint8Array; // 0..32 bytes
   readonly cipherSuites: readonly number[];
   readonly compressionMethods: readonly number[];
-  /** Absent (no extensions block at all) is distinct from an empty list. */
+  /** An absent extensions block decodes as []; encoding [] omits the block (transcripts hash raw bytes). */
   readonly extensions: readonly Extension[];
 }
 

@@ -74,13 +74,13 @@ for (const c of cases) {
     it('throws only TlsError on random and mutated bytes', () => {
       const rng = new Xorshift(0xf022 + c.type);
       let rejected = 0;
-      for (let i = 0; i < 1500; i++) {
+      for (let i = 0; i < 1000; i++) {
         const input = rng.bool() ? rng.bytes(rng.range(0, 200)) : mutate(rng, c.randomRoundTrip(rng));
         if (!decodesOrTlsError(() => c.decode(input))) rejected++;
         if (!decodesOrTlsError(() => decodeFramed(c, input))) rejected++;
       }
       // The framed form of random bytes almost never has a matching length header.
-      expect(rejected).toBeGreaterThan(1000);
+      expect(rejected).toBeGreaterThan(700);
     });
   });
 }
