@@ -10,6 +10,7 @@
  * Sequence numbers are owned by the caller (the half-connection), passed per record.
  */
 import { BadRecordMacError } from '../alerts.ts';
+import { nobleAeadProvider } from '../crypto/aead/noble.ts';
 import type { AeadProvider } from '../crypto/aead/provider.ts';
 import type { AeadDescriptor } from '../suites.ts';
 import type { ContentType } from './content-type.ts';
@@ -135,7 +136,12 @@ class ChaChaProtection implements RecordProtection {
  * Protection for one direction with the given traffic key and write IV (from `keyBlock`).
  * Lengths are checked here because a wrong key-block split would otherwise fail silently.
  */
-export function aeadProtection(aead: AeadDescriptor, key: Uint8Array, fixedIv: Uint8Array, provider: AeadProvider): RecordProtection {
+export function aeadProtection(
+  aead: AeadDescriptor,
+  key: Uint8Array,
+  fixedIv: Uint8Array,
+  provider: AeadProvider = nobleAeadProvider,
+): RecordProtection {
   if (key.length !== aead.keyLength) throw new TypeError(`${aead.name}: key must be ${aead.keyLength} bytes, got ${key.length}`);
   if (fixedIv.length !== aead.fixedIvLength) {
     throw new TypeError(`${aead.name}: fixed IV must be ${aead.fixedIvLength} bytes, got ${fixedIv.length}`);
