@@ -88,8 +88,24 @@ export async function loadOrCreateShare(opts: ShareStoreOptions): Promise<Loaded
   return parseShareFile(path, text, opts);
 }
 
-async function createShare(path: string, opts: ShareStoreOptions): Promise<LoadedShare> {
-  const share = opts.crypto.generateMasterShare(opts.random);
+/**
+ * Writes a given share (e.g. restored from an offline backup, or fixed test vectors) into an empty
+ * data directory. Refuses to overwrite an existing share file.
+ */
+export async function importShare(opts: ShareStoreOptions & { readonly share: Uint8Array }): Promise<LoadedShare> {
+  opts.crypto.checkMasterShare(opts.share);
+  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  const path = join(opts.dataDir, SHARE_FILE_NAME);
+  try {
+    return await createShare(path, opts, opts.share.slice());
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new ShareFileError(`${path} already exists; refusing to replace a master share`);
+    throw e;
+  }
+}
+
+async function createShare(path: string, opts: ShareStoreOptions, given?: Uint8Array): Promise<LoadedShare> {
+  const share = given ?? opts.crypto.generateMasterShare(opts.random);
   const commitment = opts.crypto.serverSecretShare(share);
   const commitmentHash = fingerprintOf(commitment);
   const createdAt = new Date(opts.clock()).toISOString();
