@@ -143,3 +143,20 @@ describe('noble and node:crypto providers agree', () => {
     }
   });
 });
+
+describe('node:crypto provider output', () => {
+  it('returns plain Uint8Arrays that own their memory (no Buffer, no shared pool)', () => {
+    const aead = nodeAeadProvider.create('AES-128-GCM', new Uint8Array(16));
+    const nonce = new Uint8Array(12);
+    for (const size of [1, 100, 10000]) {
+      const sealed = aead.seal(nonce, new Uint8Array(0), new Uint8Array(size).fill(3));
+      const opened = aead.open(nonce, new Uint8Array(0), sealed);
+      for (const x of [sealed, opened]) {
+        expect(x).toBeInstanceOf(Uint8Array);
+        expect(Buffer.isBuffer(x)).toBe(false);
+        expect(x?.byteOffset).toBe(0);
+        expect(x?.buffer.byteLength).toBe(x?.byteLength);
+      }
+    }
+  });
+});
