@@ -92,6 +92,8 @@ export class HandshakeReassembler {
     if (this.#start === this.#end) {
       this.#start = 0;
       this.#end = 0;
+      // Do not keep a large Certificate-sized buffer alive for the rest of the connection.
+      if (this.#buf.length > this.#maxMessageSize) this.#buf = new Uint8Array(0);
     }
     return { type, body: raw.subarray(headerLength), raw };
   }
