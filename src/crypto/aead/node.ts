@@ -23,8 +23,13 @@ function nodeName(alg: AeadName): NodeAlg {
   }
 }
 
-function view(b: Buffer): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+/**
+ * A plain Uint8Array over a Buffer's bytes. Small Buffers live in Node's shared pool; those are
+ * copied so that `.buffer` of a returned plaintext never exposes neighbouring pool memory.
+ */
+function own(b: Buffer): Uint8Array {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) return new Uint8Array(b.buffer, 0, b.byteLength);
+  return new Uint8Array(b); // copies
 }
 
 class NodeAead implements Aead {
@@ -58,7 +63,7 @@ class NodeAead implements Aead {
       d.setAAD(aad, { plaintextLength: ctLen });
       const body = d.update(sealed.subarray(0, ctLen));
       const fin = d.final(); // throws on a bad tag
-      if (fin.length === 0) return view(body);
+      if (fin.length === 0) return own(body);
       const out = new Uint8Array(body.length + fin.length);
       out.set(body, 0);
       out.set(fin, body.length);
