@@ -1,0 +1,390 @@
+/**
+ * The sans-I/O TLS 1.2 engine (style.md §1; engine-contract.md): bytes in with `receive`,
+ * wire bytes and events out through `EngineEvents`. It owns the record layer, the handshake
+ * reassembler and the current state, and is the single choke point where a thrown `TlsError`
+ * becomes a fatal alert (any other exception: internal_error), style.md §4.
+ *
+ * Asynchronous key-exchange steps: when a state returns a Promise, further input is queued
+ * untouched (not even deframed) until it settles, so records are never processed out of order.
+ */
+import {
+  AlertDescription,
+  AlertLevel,
+  DecodeError,
+  IllegalParameterError,
+  PeerAlertError,
+  TlsError,
+  UnexpectedMessageError,
+  alertFor,
+  alertName,
+} from '../alerts.ts';
+import { concatBytes } from '../codec/bytes.ts';
+import { Transcript } from '../crypto/prf.ts';
+import { ContentType } from '../record/content-type.ts';
+import { RecordLayer, type PlainRecord } from '../record/record-layer.ts';
+import type { RecordProtection } from '../record/protection.ts';
+import { Traffic, type HandshakeInfo, type HandshakeIo, type State, type Step } from './common.ts';
+import type { ClientEngineConfig, ServerEngineConfig } from './config.ts';
+import { startClient } from './client.ts';
+import { startServer } from './server.ts';
+import { acceptsChangeCipherSpec } from './flows.ts';
+import { HandshakeReassembler, encodeHandshake } from './messages/handshake.ts';
+import { HandshakeType, type HandshakeMessage } from './messages/types.ts';
+
+export type { HandshakeInfo } from './common.ts';
+export type { PeerIdentity } from '../kex/key-exchange.ts';
+
+export interface EngineEvents {
+  /** Wire bytes to send to the peer (records, alerts). */
+  onOutgoing(bytes: Uint8Array): void;
+  /** Decrypted application data. */
+  onData(bytes: Uint8Array): void;
+  /** Handshake finished; peer Finished verified. */
+  onSecure(info: HandshakeInfo): void;
+  /** NSS key-log line, e.g. "CLIENT_RANDOM <hex32> <hex48>". */
+  onKeylog(line: string): void;
+  /** Peer sent close_notify (we answer with our own close_notify automatically unless already sent). */
+  onPeerClose(): void;
+  /** Fatal error. The alert (if any) was already passed to onOutgoing. The engine is dead after this. */
+  onError(err: Error): void;
+}
+
+export type EngineState = 'handshaking' | 'open' | 'closed' | 'failed';
+
+/** Placeholder before the client has written its hello (start() not yet called). */
+class NotStarted implements State {
+  readonly name = 'ExpectServerHello';
+  readonly expects: readonly number[] = [];
+  handle(): never {
+    throw new UnexpectedMessageError('client engine not started');
+  }
+}
+
+export class TlsEngine {
+  readonly #role: 'client' | 'server';
+  readonly #clientConfig: ClientEngineConfig | undefined;
+  readonly #events: EngineEvents;
+  readonly #record = new RecordLayer();
+  readonly #reassembler = new HandshakeReassembler();
+  readonly #transcript = new Transcript();
+  readonly #io: HandshakeIo;
+  #state: State;
+  #status: EngineState = 'handshaking';
+  #started = false;
+  #processing = false;
+  #sentClose = false;
+  #receivedClose = false;
+
+  /** Handshake messages waiting to be framed into records (one flight). */
+  #flight: Uint8Array[] = [];
+  /** Wire bytes waiting to be emitted through onOutgoing. */
+  #out: Uint8Array[] = [];
+  /** Input that arrived while an async step was pending. */
+  #queue: Uint8Array[] = [];
+  #pending: Promise<void> | undefined;
+  #info: HandshakeInfo | undefined;
+
+  private constructor(role: 'client' | 'server', events: EngineEvents, clientConfig: ClientEngineConfig | undefined, initial: State) {
+    this.#role = role;
+    this.#events = events;
+    this.#clientConfig = clientConfig;
+    this.#state = initial;
+    this.#io = this.#makeIo();
+  }
+
+  static client(config: ClientEngineConfig, events: EngineEvents): TlsEngine {
+    return new TlsEngine('client', events, config, new NotStarted());
+  }
+
+  static server(config: ServerEngineConfig, events: EngineEvents): TlsEngine {
+    const engine = new TlsEngine('server', events, undefined, startServer(config));
+    engine.#started = true;
+    return engine;
+  }
+
+  get state(): EngineState {
+    return this.#status;
+  }
+
+  get role(): 'client' | 'server' {
+    return this.#role;
+  }
+
+  /** Details of the completed handshake (undefined before). */
+  get info(): HandshakeInfo | undefined {
+    return this.#info;
+  }
+
+  /** Resolves when all queued input has been processed. */
+  get idle(): Promise<void> {
+    return this.#waitIdle();
+  }
+
+  async #waitIdle(): Promise<void> {
+    while (this.#pending !== undefined) await this.#pending;
+  }
+
+  /** Client: build and send the ClientHello. Server: no-op. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    const config = this.#clientConfig;
+    if (config === undefined) return;
+    this.#processing = true;
+    try {
+      this.#guard(() => this.#advance(startClient(config, this.#io)));
+    } finally {
+      this.#processing = false;
+    }
+    this.#drain();
+  }
+
+  /** Bytes from the peer, split anywhere. Never throws; errors go to onError. */
+  receive(bytes: Uint8Array): void {
+    if (this.#status === 'failed' || this.#receivedClose || bytes.length === 0) return;
+    this.#queue.push(bytes);
+    this.#drain();
+  }
+
+  /**
+   * Move queued input into the record layer and process it, unless an async step is pending or
+   * we are already inside processing (a re-entrant `receive` from an event handler is queued and
+   * picked up by the outer loop).
+   */
+  #drain(): void {
+    if (this.#processing || this.#pending !== undefined || !this.#started) return;
+    this.#processing = true;
+    try {
+      this.#guard(() => {
+        while (this.#queue.length > 0 && this.#pending === undefined && this.#status !== 'failed' && !this.#receivedClose) {
+          const queued = this.#queue;
+          this.#queue = [];
+          for (const q of queued) this.#record.push(q);
+          this.#pump();
+        }
+      });
+    } finally {
+      this.#processing = false;
+    }
+  }
+
+  /** Application data; throws if the handshake is not complete or the connection is closed. */
+  write(data: Uint8Array): void {
+    if (this.#status !== 'open' || this.#sentClose) throw new Error(`cannot write: connection is ${this.#status}`);
+    this.#out.push(this.#record.write(ContentType.application_data, data));
+    this.#flushOut();
+  }
+
+  /** Send close_notify (idempotent). */
+  close(): void {
+    if (this.#sentClose || this.#status === 'failed') return;
+    this.#sendCloseNotify();
+    this.#flushOut();
+  }
+
+  // ---- internals ----
+
+  #makeIo(): HandshakeIo {
+    return {
+      transcript: this.#transcript,
+      sendHandshake: (type, body) => {
+        const raw = encodeHandshake(type, body);
+        this.#transcript.add(raw);
+        this.#flight.push(raw);
+      },
+      flush: () => this.#flushFlight(),
+      sendChangeCipherSpec: () => {
+        this.#flushFlight();
+        this.#out.push(this.#record.write(ContentType.change_cipher_spec, new Uint8Array([1])));
+        this.#record.activateWrite();
+      },
+      setPendingProtection: (read: RecordProtection, write: RecordProtection) => {
+        this.#record.setPendingRead(read);
+        this.#record.setPendingWrite(write);
+      },
+      activateRead: () => this.#record.activateRead(),
+      setRecordVersion: (write, expectRead) => {
+        this.#record.writeVersion = write;
+        this.#record.expectedReadVersion = expectRead;
+      },
+      sendWarning: (alert) => {
+        this.#flushFlight();
+        this.#out.push(this.#record.write(ContentType.alert, new Uint8Array([AlertLevel.warning, alert])));
+      },
+      keylog: (line) => this.#events.onKeylog(line),
+      secure: (info) => {
+        this.#info = info;
+        this.#status = this.#sentClose ? 'closed' : 'open';
+        this.#flushOut();
+        this.#events.onSecure(info);
+      },
+    };
+  }
+
+  #flushFlight(): void {
+    if (this.#flight.length === 0) return;
+    const data = this.#flight.length === 1 ? (this.#flight[0] as Uint8Array) : concatBytes(...this.#flight);
+    this.#flight = [];
+    this.#out.push(this.#record.write(ContentType.handshake, data));
+  }
+
+  #flushOut(): void {
+    if (this.#out.length === 0) return;
+    const bytes = this.#out.length === 1 ? (this.#out[0] as Uint8Array) : concatBytes(...this.#out);
+    this.#out = [];
+    this.#events.onOutgoing(bytes);
+  }
+
+  /** The choke point: run `f`; any exception becomes a fatal alert and onError. */
+  #guard(f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.#fail(e);
+    }
+    this.#flushOut();
+  }
+
+  #fail(e: unknown): void {
+    if (this.#status === 'failed') return;
+    this.#status = 'failed';
+    this.#flight = [];
+    this.#queue = [];
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (!(err instanceof PeerAlertError)) {
+      const alert = alertFor(err);
+      try {
+        this.#out.push(this.#record.write(ContentType.alert, new Uint8Array([AlertLevel.fatal, alert])));
+      } catch {
+        // The write side itself failed (e.g. sequence exhausted): nothing more can be sent.
+      }
+    }
+    this.#flushOut();
+    this.#events.onError(err);
+  }
+
+  /** Install the next state, or wait for it when the step is asynchronous. */
+  #advance(step: Step): boolean {
+    if (!(step instanceof Promise)) {
+      this.#state = step;
+      return false;
+    }
+    this.#pending = step.then(
+      (state) => {
+        this.#pending = undefined;
+        if (this.#status === 'failed') return;
+        this.#state = state;
+        this.#processing = true;
+        try {
+          // Messages already deframed (left in the reassembler or the record layer) come first.
+          this.#guard(() => {
+            this.#flushFlight();
+            this.#pump();
+          });
+        } finally {
+          this.#processing = false;
+        }
+        this.#drain();
+      },
+      (err: unknown) => {
+        this.#pending = undefined;
+        this.#guard(() => {
+          throw err;
+        });
+      },
+    );
+    return true;
+  }
+
+  /** Process buffered messages and records until input runs out or a step goes async. */
+  #pump(): void {
+    for (;;) {
+      if (this.#status === 'failed' || this.#receivedClose || this.#pending !== undefined) return;
+      const msg = this.#reassembler.next();
+      if (msg !== undefined) {
+        if (this.#dispatch(msg)) return;
+        continue;
+      }
+      const rec = this.#record.read();
+      if (rec === undefined) return;
+      this.#onRecord(rec);
+    }
+  }
+
+  #onRecord(rec: PlainRecord): void {
+    switch (rec.type) {
+      case ContentType.handshake:
+        this.#reassembler.push(rec.data);
+        return;
+      case ContentType.change_cipher_spec:
+        this.#onChangeCipherSpec(rec.data);
+        return;
+      case ContentType.alert:
+        this.#onAlert(rec.data);
+        return;
+      case ContentType.application_data:
+        // RFC 5246 §7.4.9 / §6: no application data before the handshake completes.
+        if (!(this.#state instanceof Traffic)) throw new UnexpectedMessageError('application data before the handshake completed');
+        // Keep a partial handshake message from being interleaved with data (RFC 5246 §6.2.1 permits it, we do not need it).
+        if (rec.data.length > 0) this.#events.onData(rec.data);
+        return;
+      default:
+        throw new UnexpectedMessageError(`record type ${String(rec.type)}`);
+    }
+  }
+
+  #onChangeCipherSpec(data: Uint8Array): void {
+    // RFC 5246 §7.1: a single byte of value 1.
+    if (data.length !== 1 || data[0] !== 1) throw new DecodeError('ChangeCipherSpec must be the single byte 1');
+    // §7.1 / style.md §5: only in its own state, and never in the middle of a handshake message.
+    if (this.#reassembler.hasPartial) throw new UnexpectedMessageError('ChangeCipherSpec inside a fragmented handshake message');
+    const state = this.#state;
+    if (!acceptsChangeCipherSpec(state.name) || state.handleChangeCipherSpec === undefined) {
+      throw new UnexpectedMessageError(`ChangeCipherSpec in state ${state.name}`);
+    }
+    this.#advance(state.handleChangeCipherSpec(this.#io));
+  }
+
+  #onAlert(data: Uint8Array): void {
+    // RFC 5246 §7.2: struct { AlertLevel level; AlertDescription description; }
+    if (data.length !== 2) throw new DecodeError(`alert record of ${data.length} bytes`);
+    const level = data[0] as number;
+    const description = data[1] as number;
+    if (level !== AlertLevel.warning && level !== AlertLevel.fatal) throw new IllegalParameterError(`alert level ${level}`);
+    if (description === AlertDescription.close_notify) {
+      // §7.2.1: answer with our own close_notify and stop reading.
+      this.#receivedClose = true;
+      if (!this.#sentClose) this.#sendCloseNotify();
+      this.#status = 'closed';
+      this.#flushOut();
+      this.#events.onPeerClose();
+      return;
+    }
+    if (level === AlertLevel.fatal) throw new PeerAlertError(description);
+    // §7.2.2: other warnings (user_canceled, no_renegotiation, ...) carry no obligation; we go on.
+    // During our own handshake a no_renegotiation warning cannot occur since we never renegotiate.
+    void alertName(description);
+  }
+
+  #sendCloseNotify(): void {
+    this.#sentClose = true;
+    this.#flushFlight();
+    this.#out.push(this.#record.write(ContentType.alert, new Uint8Array([AlertLevel.warning, AlertDescription.close_notify])));
+    if (this.#status !== 'failed') this.#status = 'closed';
+  }
+
+  /** Returns true when the state went asynchronous (input processing pauses). */
+  #dispatch(msg: HandshakeMessage): boolean {
+    const state = this.#state;
+    // RFC 5246 §7.4.1.1: a HelloRequest during a handshake is ignored by the client; it is not
+    // part of the transcript. After the handshake the Traffic state refuses it (no_renegotiation).
+    if (this.#role === 'client' && msg.type === HandshakeType.hello_request) {
+      if (msg.body.length !== 0) throw new DecodeError('HelloRequest with a body');
+      if (!(state instanceof Traffic)) return false;
+    }
+    if (!state.expects.includes(msg.type)) {
+      throw new UnexpectedMessageError(`handshake message ${msg.type} in state ${state.name}`);
+    }
+    return this.#advance(state.handle(msg, this.#io));
+  }
+}
