@@ -13,3 +13,8 @@ export {
   verifyTls,
   serverKeyExchangeSignedData,
 } from './signature.ts';
+export type { AltNameEntry } from './types.ts';
+export { parseCertificate, loadCertificates, EkuOid } from './certificate.ts';
+export { verifyChain, verifyCertificateSignature, type ChainResult, type VerifyChainOptions } from './chain.ts';
+export { checkServerIdentity, HostnameMismatchError, parseIp } from './hostname.ts';
+export { toPeerCertificate, formatOpensslTime, type PeerCertificate } from './peer.ts';

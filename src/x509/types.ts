@@ -41,7 +41,10 @@ export interface Certificate {
   readonly publicKey: PublicKey;
   /** The DER SubjectPublicKeyInfo (for node's `pubkey`). */
   readonly spki: Uint8Array;
+  /** SAN dNSName and iPAddress entries (IPs in canonical text form: '127.0.0.1', '::1'). */
   readonly subjectAltNames: { readonly dns: readonly string[]; readonly ip: readonly string[] };
+  /** Every SAN entry in certificate order, for display (node's `subjectaltname`). */
+  readonly altNameEntries: readonly AltNameEntry[];
   readonly basicConstraints?: { readonly ca: boolean; readonly pathLen?: number };
   /** Names as in RFC 5280 §4.2.1.3: 'digitalSignature', 'keyCertSign', ... */
   readonly keyUsage?: readonly string[];
@@ -54,3 +57,8 @@ export interface Certificate {
   readonly signatureParameters?: Uint8Array;
   readonly signature: Uint8Array;
 }
+
+export type AltNameEntry =
+  | { readonly type: 'DNS' | 'email' | 'URI'; readonly value: string }
+  | { readonly type: 'IP'; readonly value: string; readonly bytes: Uint8Array }
+  | { readonly type: 'other'; readonly tag: number };
