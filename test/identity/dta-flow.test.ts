@@ -110,7 +110,10 @@ describe('identity layer with three DTAs on loopback', () => {
     await cluster.restart(2);
     const attempt = fetchTimePermits({ crypto, dtas: cluster.urls, hashId, request: cluster.sign({ op: 'time-permits', hashId }) });
     await expect(attempt).rejects.toBeInstanceOf(DtaFanOutError);
-    const err = await attempt.catch((e: unknown) => e as DtaFanOutError);
+    const err = (await attempt.then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as DtaFanOutError;
     expect(err.failures).toHaveLength(3);
     for (const f of err.failures) expect(f.code).toBe('revoked');
     // A new client secret is refused as well.
