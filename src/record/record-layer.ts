@@ -40,6 +40,8 @@ export const MAX_PLAINTEXT = 1 << 14;
 /** RFC 5246 §6.2.3 allows 2048 bytes of expansion; AEAD suites add at most 24, we allow 256. */
 export const MAX_AEAD_EXPANSION = 256;
 export const RECORD_HEADER_LENGTH = 5;
+/** Pushed chunks kept before they are coalesced (see `push`). */
+const MAX_CHUNKS = 64;
 
 function checkMaxPlaintext(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > MAX_PLAINTEXT) throw new RangeError(`maxPlaintext must be 1..${MAX_PLAINTEXT}, got ${n}`);
@@ -125,6 +127,13 @@ export class RecordLayer {
     if (wire.length === 0) return;
     this.#chunks.push(wire);
     this.#avail += wire.length;
+    // A peer trickling bytes one at a time would otherwise build thousands of tiny chunks (memory
+    // per connection, quadratic shifting); past a bound, fold them into one buffer.
+    if (this.#chunks.length > MAX_CHUNKS) {
+      const all = this.#take(this.#avail); // consumes everything: no chunks left, offset 0
+      this.#chunks = [all];
+      this.#avail = all.length;
+    }
   }
 
   /**

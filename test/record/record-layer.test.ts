@@ -377,3 +377,34 @@ describe.each(providers.map((p) => [p.name, p] as const))('encrypted records, %s
     });
   }
 });
+
+describe('deframer resource use', () => {
+  it('a full-size record trickled in 1-byte pushes is read correctly and quickly', () => {
+    const w = new RecordLayer();
+    const data = new Uint8Array(MAX_PLAINTEXT).map((_, i) => (i * 31) & 0xff);
+    const wire = w.write(ContentType.application_data, data);
+    const rl = new RecordLayer();
+    const t0 = performance.now();
+    for (let i = 0; i < wire.length - 1; i++) {
+      rl.push(wire.subarray(i, i + 1));
+      expect(rl.read()).toBeUndefined();
+    }
+    rl.push(wire.subarray(wire.length - 1));
+    const rec = rl.read();
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(bytesToHex(rec?.data ?? new Uint8Array())).toBe(bytesToHex(data));
+    expect(rl.buffered).toBe(0);
+  });
+
+  it('records straddling many pushes keep their order with the bytes that follow', () => {
+    const w = new RecordLayer();
+    const wire = concatBytes(...[1, 2, 3, 4, 5].map((n) => w.write(ContentType.application_data, new Uint8Array(200).fill(n))));
+    const rl = new RecordLayer();
+    const got: number[] = [];
+    for (let at = 0; at < wire.length; at += 3) {
+      rl.push(wire.subarray(at, at + 3));
+      for (let r = rl.read(); r !== undefined; r = rl.read()) got.push(r.data[0] ?? -1, r.data[199] ?? -1, r.data.length);
+    }
+    expect(got).toEqual([1, 1, 200, 2, 2, 200, 3, 3, 200, 4, 4, 200, 5, 5, 200]);
+  });
+});
