@@ -1,0 +1,191 @@
+/**
+ * Turns node:tls-style options into sans-I/O engine configurations. All option validation
+ * happens here, synchronously, so a mistake surfaces as a clear exception at `connect` /
+ * `createServer` time rather than as a failed handshake later.
+ */
+import { nobleAeadProvider } from '../crypto/aead/noble.ts';
+import { nodeAeadProvider } from '../crypto/aead/node.ts';
+import type { AeadProvider } from '../crypto/aead/provider.ts';
+import type { ClientEngineConfig, CommonEngineConfig, ServerEngineConfig } from '../handshake/config.ts';
+import { NamedGroup } from '../handshake/messages/types.ts';
+import { defaultKexRegistry, type KexRegistry } from '../kex/registry.ts';
+import { systemClock, systemRandom } from '../providers.ts';
+import { allSuites, parseCipherList, type CipherSuite } from '../suites.ts';
+import { checkServerIdentity as x509CheckServerIdentity, loadCertificates, loadPrivateKey } from '../x509/index.ts';
+import type { Certificate, PrivateKey } from '../x509/types.ts';
+import type { CommonTlsOptions, ConnectionOptions, PemInputs, ServerOptions } from './options.ts';
+
+/** Error thrown for invalid options; `code` mirrors node's style so callers can branch on it. */
+export class TlsOptionError extends TypeError {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+    this.name = 'TlsOptionError';
+  }
+}
+
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 120_000;
+
+/** node:tls / OpenSSL group names and our own → wire numbers (RFC 8422 §5.1.1, RFC 7748). */
+const groupAliases: ReadonlyMap<string, NamedGroup> = new Map([
+  ['x25519', NamedGroup.x25519],
+  ['p-256', NamedGroup.secp256r1],
+  ['prime256v1', NamedGroup.secp256r1],
+  ['secp256r1', NamedGroup.secp256r1],
+  ['p-384', NamedGroup.secp384r1],
+  ['secp384r1', NamedGroup.secp384r1],
+]);
+
+export const DEFAULT_GROUPS: readonly NamedGroup[] = Object.freeze([NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1]);
+
+export function parseGroupList(list: string): NamedGroup[] {
+  if (list.trim().toLowerCase() === 'auto') return [...DEFAULT_GROUPS];
+  const out: NamedGroup[] = [];
+  for (const raw of list.split(/[:,\s]+/).filter((x) => x.length > 0)) {
+    const g = groupAliases.get(raw.toLowerCase());
+    if (g === undefined) {
+      throw new TlsOptionError('ERR_TLS_UNKNOWN_GROUP', `unknown ECDH group "${raw}"; known: X25519, P-256, P-384`);
+    }
+    if (!out.includes(g)) out.push(g);
+  }
+  if (out.length === 0) throw new TlsOptionError('ERR_TLS_UNKNOWN_GROUP', 'ecdhCurve lists no group');
+  return out;
+}
+
+function checkVersion(name: 'minVersion' | 'maxVersion', value: string | undefined): void {
+  if (value === undefined || value === 'TLSv1.2') return;
+  if (value === 'TLSv1.3' || value === 'TLSv1.1' || value === 'TLSv1') {
+    throw new TlsOptionError(
+      'ERR_TLS_PROTOCOL_VERSION_UNSUPPORTED',
+      `${name}: ${value} is not supported; milagro-ts implements TLS 1.2 only (use 'TLSv1.2' or omit the option)`,
+    );
+  }
+  throw new TlsOptionError('ERR_TLS_INVALID_PROTOCOL_VERSION', `${name}: "${value}" is not a TLS version name; use 'TLSv1.2'`);
+}
+
+function resolveProvider(p: CommonTlsOptions['cryptoProvider']): AeadProvider {
+  if (p === undefined || p === 'noble') return nobleAeadProvider;
+  if (p === 'node') return nodeAeadProvider;
+  if (typeof p === 'object' && typeof p.create === 'function') return p;
+  throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `cryptoProvider must be 'noble', 'node' or an AeadProvider`);
+}
+
+function resolveKex(k: CommonTlsOptions['kex']): KexRegistry {
+  const defaults = defaultKexRegistry();
+  if (k === undefined) return defaults;
+  return typeof k === 'function' ? k(defaults) : k;
+}
+
+function loadList(what: string, input: PemInputs): Certificate[] {
+  const list = typeof input === 'string' || input instanceof Uint8Array ? [input] : [...input];
+  try {
+    return loadCertificates(list);
+  } catch (e) {
+    throw new TlsOptionError('ERR_TLS_BAD_CERTIFICATE_OPTION', `${what}: cannot load certificate(s): ${(e as Error).message}`);
+  }
+}
+
+/** Resolved options shared by both roles; computed once per server or per client connection. */
+export interface ResolvedCommon {
+  readonly engine: CommonEngineConfig;
+  readonly handshakeTimeout: number;
+}
+
+function resolveCommon(opts: CommonTlsOptions): ResolvedCommon {
+  checkVersion('minVersion', opts.minVersion);
+  checkVersion('maxVersion', opts.maxVersion);
+  const kex = resolveKex(opts.kex);
+  let suites: readonly CipherSuite[];
+  if (opts.ciphers !== undefined) {
+    try {
+      suites = parseCipherList(opts.ciphers);
+    } catch (e) {
+      throw new TlsOptionError('ERR_TLS_INVALID_CIPHERS', (e as Error).message);
+    }
+  } else {
+    suites = allSuites;
+  }
+  // Only suites whose key exchange is available can be offered.
+  suites = suites.filter((s) => kex.supports(s));
+  if (suites.length === 0) {
+    throw new TlsOptionError(
+      'ERR_TLS_INVALID_CIPHERS',
+      `no usable cipher suite${opts.ciphers !== undefined ? ` in "${opts.ciphers}"` : ''}; available key exchanges: ${kex.names.join(', ')}`,
+    );
+  }
+  const timeout = opts.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  if (!Number.isFinite(timeout) || timeout <= 0) {
+    throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `handshakeTimeout must be a positive number of milliseconds, got ${String(timeout)}`);
+  }
+  return {
+    engine: {
+      suites,
+      groups: opts.ecdhCurve !== undefined ? parseGroupList(opts.ecdhCurve) : DEFAULT_GROUPS,
+      random: opts.random ?? systemRandom,
+      clock: opts.clock ?? systemClock,
+      aeadProvider: resolveProvider(opts.cryptoProvider),
+      kex,
+    },
+    handshakeTimeout: timeout,
+  };
+}
+
+export interface ResolvedServer {
+  readonly engine: ServerEngineConfig;
+  readonly handshakeTimeout: number;
+}
+
+export function resolveServerOptions(opts: ServerOptions): ResolvedServer {
+  const common = resolveCommon(opts);
+  let certificateChain: Certificate[] | undefined;
+  let privateKey: PrivateKey | undefined;
+  if (opts.cert !== undefined) certificateChain = loadList('cert', opts.cert);
+  if (opts.key !== undefined) {
+    try {
+      privateKey = loadPrivateKey(opts.key);
+    } catch (e) {
+      throw new TlsOptionError('ERR_TLS_BAD_KEY_OPTION', `key: cannot load private key: ${(e as Error).message}`);
+    }
+  }
+  if ((certificateChain === undefined) !== (privateKey === undefined)) {
+    throw new TlsOptionError('ERR_TLS_CERT_KEY_MISMATCH', 'cert and key must be given together');
+  }
+  const needsCert = common.engine.suites.some((s) => s.kex === 'ECDHE_ECDSA' || s.kex === 'ECDHE_RSA');
+  const onlyCertSuites = common.engine.suites.every((s) => s.kex === 'ECDHE_ECDSA' || s.kex === 'ECDHE_RSA');
+  if (certificateChain === undefined && needsCert && onlyCertSuites) {
+    throw new TlsOptionError('ERR_TLS_MISSING_CERT', 'a server needs `cert` and `key` for the ECDHE suites');
+  }
+  const engine: ServerEngineConfig =
+    certificateChain !== undefined && privateKey !== undefined
+      ? { ...common.engine, certificateChain, privateKey }
+      : { ...common.engine };
+  return { engine, handshakeTimeout: common.handshakeTimeout };
+}
+
+export interface ResolvedClient {
+  readonly engine: ClientEngineConfig;
+  readonly handshakeTimeout: number;
+  /** Name the certificate is checked against (servername, else host). */
+  readonly verifyName: string | undefined;
+}
+
+export function resolveClientOptions(opts: ConnectionOptions): ResolvedClient {
+  const common = resolveCommon(opts);
+  const ca = opts.ca !== undefined ? loadList('ca', opts.ca) : [];
+  const host = opts.host ?? 'localhost';
+  // The engine leaves IP literals out of SNI (RFC 6066 §3) but still checks the name.
+  const sni = opts.servername ?? host;
+  const verifyName = opts.servername ?? host;
+  const userCheck = opts.checkServerIdentity ?? x509CheckServerIdentity;
+  const engine: ClientEngineConfig = {
+    ...common.engine,
+    ca,
+    rejectUnauthorized: opts.rejectUnauthorized ?? true,
+    // The engine passes its servername (possibly absent for IP hosts); always check the name the
+    // user connected to, like node:tls does.
+    checkServerIdentity: (_host: string, cert: Certificate) => userCheck(verifyName, cert),
+    ...(sni.length > 0 ? { servername: sni } : {}),
+  };
+  return { engine, handshakeTimeout: common.handshakeTimeout, verifyName };
+}

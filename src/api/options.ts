@@ -1,0 +1,65 @@
+/**
+ * Options accepted by `connect` and `createServer`, shaped like node:tls's so code written for
+ * node:tls ports with few changes, plus the milagro-ts specifics (AEAD provider, injected
+ * randomness/time, key-exchange registry hook).
+ */
+import type { AeadProvider } from '../crypto/aead/provider.ts';
+import type { KexRegistry } from '../kex/registry.ts';
+import type { Clock, RandomSource } from '../providers.ts';
+import type { Certificate } from '../x509/types.ts';
+
+/** PEM text or buffer, DER buffer, or a list of them (like node:tls `ca`/`cert`). */
+export type PemInput = string | Uint8Array;
+export type PemInputs = PemInput | readonly PemInput[];
+
+/** Only TLS 1.2 is implemented; the option exists so node:tls-style code keeps working. */
+export type TlsVersionName = 'TLSv1.2';
+
+export interface CommonTlsOptions {
+  /** Private key for our certificate (PEM or DER; PKCS#8 or SEC1). */
+  readonly key?: PemInput;
+  /** Our certificate chain, leaf first (PEM may hold several). */
+  readonly cert?: PemInputs;
+  /** Trust anchors. */
+  readonly ca?: PemInputs;
+  /** node:tls-style cipher list ("ECDHE-ECDSA-AES128-GCM-SHA256:..."), OpenSSL or IANA names. */
+  readonly ciphers?: string;
+  /** node:tls-style curve list ("X25519:P-256:P-384"), or "auto" for the default. */
+  readonly ecdhCurve?: string;
+  readonly minVersion?: string;
+  readonly maxVersion?: string;
+  /** Milliseconds before an unfinished handshake is aborted (default 120000, as node:tls). */
+  readonly handshakeTimeout?: number;
+  /** Record-layer AEAD: 'noble' (pure JS, default) or 'node' (node:crypto), or a custom provider. */
+  readonly cryptoProvider?: 'noble' | 'node' | AeadProvider;
+  /** Injected randomness and time (tests, replay). Default: system sources. */
+  readonly random?: RandomSource;
+  readonly clock?: Clock;
+  /**
+   * Key-exchange hook: a registry to use instead of the default, or a function that extends the
+   * default (e.g. `(r) => r.withProvider(milagroCs(credentials))`). Credentials for the Milagro
+   * suites travel this way, so the handshake never sees them directly.
+   */
+  readonly kex?: KexRegistry | ((defaults: KexRegistry) => KexRegistry);
+}
+
+export interface ConnectionOptions extends CommonTlsOptions {
+  readonly host?: string;
+  readonly port?: number;
+  /** An already connected socket (a `net.Socket` or any Duplex) to run TLS over. */
+  readonly socket?: import('node:stream').Duplex;
+  /** SNI and the name checked against the certificate (default: `host` unless it is an IP). */
+  readonly servername?: string;
+  /** Abort the handshake if the server certificate is not trusted (default true). */
+  readonly rejectUnauthorized?: boolean;
+  readonly checkServerIdentity?: (host: string, cert: Certificate) => Error | undefined;
+  /** Local interface/port for the TCP connection (passed to net.connect). */
+  readonly localAddress?: string;
+  /** Connect timeout: like net.Socket#setTimeout, emits 'timeout' and does nothing else. */
+  readonly timeout?: number;
+}
+
+export interface ServerOptions extends CommonTlsOptions {
+  /** Start each accepted socket paused until TLS is set up (net.Server option). */
+  readonly allowHalfOpen?: boolean;
+}

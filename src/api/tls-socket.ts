@@ -1,0 +1,378 @@
+/**
+ * TLSSocket: a stream.Duplex carrying application data over a transport Duplex (normally a
+ * net.Socket), with the sans-I/O TlsEngine in between (style.md §1). This is the only layer
+ * that sees Buffers and sockets; bytes cross into the engine as plain Uint8Array views.
+ *
+ * Backpressure: transport → engine → readable side stops reading the transport when `push()`
+ * says the reader is full, and resumes in `_read()`; writable side → engine → transport waits
+ * for 'drain' when `transport.write()` returns false before accepting more.
+ */
+import { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import { TlsEngine, type EngineEvents, type HandshakeInfo } from '../handshake/engine.ts';
+import type { ClientEngineConfig, ServerEngineConfig } from '../handshake/config.ts';
+import { toPeerCertificate, type PeerCertificate } from '../x509/index.ts';
+
+/** Largest slice handed to the engine per write, so huge writes interleave with 'drain'. */
+const WRITE_SLICE = 256 * 1024;
+
+export interface CipherInfo {
+  /** OpenSSL name, as node:tls reports it. */
+  readonly name: string;
+  /** IANA name. */
+  readonly standardName: string;
+  readonly version: 'TLSv1.2';
+}
+
+export interface EphemeralKeyInfo {
+  readonly type: 'ECDH';
+  readonly name: 'X25519' | 'prime256v1' | 'secp384r1';
+  readonly size: number;
+}
+
+/** An error tagged with a node-style code. */
+export class TlsSocketError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'TlsSocketError';
+  }
+}
+
+/** Internal construction parameters (used by connect/createServer). */
+export type TlsSocketSetup =
+  | { readonly isServer: false; readonly engine: ClientEngineConfig; readonly handshakeTimeout: number }
+  | {
+      readonly isServer: true;
+      readonly engine: ServerEngineConfig;
+      readonly handshakeTimeout: number;
+      /** Server: handshake failures go to the server's 'tlsClientError', not to this socket's 'error'. */
+      readonly onHandshakeError?: (err: Error, socket: TLSSocket) => void;
+    };
+
+function toView(b: Buffer | Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function chunkToView(chunk: unknown, encoding: BufferEncoding): Uint8Array {
+  if (chunk instanceof Uint8Array) return toView(chunk);
+  if (typeof chunk === 'string') return toView(Buffer.from(chunk, encoding));
+  throw new TypeError('TLSSocket: write() takes a string, Buffer or Uint8Array');
+}
+
+export class TLSSocket extends Duplex {
+  /** Always true, like node:tls. */
+  readonly encrypted = true as const;
+  /** ALPN is not negotiated yet (issue 4). */
+  readonly alpnProtocol = false as const;
+  /** Whether the peer certificate chain verified (client side); false on the server side. */
+  authorized = false;
+  authorizationError: Error | undefined = undefined;
+
+  readonly #transport: import('node:stream').Duplex;
+  readonly #engine: TlsEngine;
+  readonly #isServer: boolean;
+  readonly #onHandshakeError: ((err: Error, socket: TLSSocket) => void) | undefined;
+  #info: HandshakeInfo | undefined;
+  #handshakeTimer: NodeJS.Timeout | undefined;
+  #pausedByUs = false;
+  #transportNeedsDrain = false;
+  #peerClosed = false;
+  #failed = false;
+  /** A write or end() that arrived before the handshake finished (node:tls buffers them too). */
+  #pendingWrite: (() => void) | undefined;
+  #pendingFinal: (() => void) | undefined;
+
+  constructor(transport: import('node:stream').Duplex, setup: TlsSocketSetup) {
+    super({ allowHalfOpen: false, decodeStrings: true });
+    this.#transport = transport;
+    this.#isServer = setup.isServer;
+    this.#onHandshakeError = setup.isServer ? setup.onHandshakeError : undefined;
+    const events: EngineEvents = {
+      onOutgoing: (bytes) => this.#sendToTransport(bytes),
+      onData: (bytes) => this.#onEngineData(bytes),
+      onSecure: (info) => this.#onSecure(info),
+      onKeylog: (line) => this.emit('keylog', Buffer.from(`${line}\n`, 'latin1')),
+      onPeerClose: () => this.#onPeerClose(),
+      onError: (err) => this.#fail(err),
+    };
+    this.#engine = setup.isServer ? TlsEngine.server(setup.engine, events) : TlsEngine.client(setup.engine, events);
+
+    transport.on('data', (d: Buffer) => this.#onTransportData(d));
+    transport.on('end', () => this.#onTransportEnd());
+    transport.on('error', (err: Error) => this.#fail(err));
+    transport.on('close', () => this.#onTransportClose());
+    transport.on('drain', () => {
+      this.#transportNeedsDrain = false;
+    });
+    transport.on('timeout', () => this.emit('timeout'));
+
+    this.#handshakeTimer = setTimeout(() => {
+      this.#fail(new TlsSocketError('ERR_TLS_HANDSHAKE_TIMEOUT', 'TLS handshake timeout'));
+    }, setup.handshakeTimeout);
+
+    if (!setup.isServer) {
+      // A net.Socket still connecting has `connecting === true`; any other Duplex is ready.
+      const sock = transport as Partial<Socket>;
+      if (sock.connecting === true) transport.once('connect', () => this.#startClient());
+      else queueMicrotask(() => this.#startClient());
+    }
+  }
+
+  #startClient(): void {
+    if (this.destroyed || this.#failed) return;
+    this.emit('connect');
+    this.#engine.start();
+  }
+
+  // ---- transport → engine → reader ------------------------------------------------------
+
+  #onTransportData(d: Buffer): void {
+    if (this.#failed || this.destroyed) return;
+    this.#engine.receive(toView(d));
+  }
+
+  #onEngineData(bytes: Uint8Array): void {
+    if (this.destroyed || this.#peerClosed) return;
+    if (!this.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) && !this.#pausedByUs) {
+      this.#pausedByUs = true;
+      this.#transport.pause();
+    }
+  }
+
+  override _read(): void {
+    if (this.#pausedByUs) {
+      this.#pausedByUs = false;
+      this.#transport.resume();
+    }
+  }
+
+  #onPeerClose(): void {
+    // RFC 5246 §7.2.1: the engine answered with its own close_notify; our side is done too.
+    this.#peerClosed = true;
+    this.push(null);
+    this.#transport.end();
+  }
+
+  #onTransportEnd(): void {
+    if (this.#failed) return;
+    if (this.#info === undefined) {
+      this.#fail(new TlsSocketError('ECONNRESET', 'Client network socket disconnected before secure TLS connection was established'));
+      return;
+    }
+    // TCP FIN without close_notify: a truncation the application may care about; node:tls
+    // ends the stream the same way.
+    if (!this.#peerClosed) {
+      this.#peerClosed = true;
+      this.push(null);
+    }
+  }
+
+  #onTransportClose(): void {
+    if (this.#info === undefined && !this.#failed) {
+      this.#fail(new TlsSocketError('ECONNRESET', 'socket closed before the TLS handshake completed'));
+      return;
+    }
+    if (!this.destroyed) this.destroy();
+  }
+
+  // ---- writer → engine → transport -------------------------------------------------------
+
+  #sendToTransport(bytes: Uint8Array): void {
+    if (this.#transport.destroyed || this.#transport.writableEnded) return;
+    if (!this.#transport.write(bytes)) this.#transportNeedsDrain = true;
+  }
+
+  override _write(chunk: unknown, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    let data: Uint8Array;
+    try {
+      data = chunkToView(chunk, encoding);
+    } catch (e) {
+      callback(e as Error);
+      return;
+    }
+    const run = (): void => this.#writeSlices(data, 0, callback);
+    if (this.#info === undefined) this.#pendingWrite = run;
+    else run();
+  }
+
+  #writeSlices(data: Uint8Array, offset: number, callback: (error?: Error | null) => void): void {
+    if (this.#failed || this.destroyed) {
+      callback(new TlsSocketError('ERR_STREAM_DESTROYED', 'TLS connection is closed'));
+      return;
+    }
+    if (offset >= data.length) {
+      callback();
+      return;
+    }
+    const end = Math.min(data.length, offset + WRITE_SLICE);
+    try {
+      this.#engine.write(data.subarray(offset, end));
+    } catch (e) {
+      callback(e as Error);
+      return;
+    }
+    if (this.#transportNeedsDrain) {
+      const onDrain = (): void => {
+        this.#transport.off('close', onDrain);
+        this.#transportNeedsDrain = false;
+        this.#writeSlices(data, end, callback);
+      };
+      this.#transport.once('drain', onDrain);
+      this.#transport.once('close', onDrain);
+    } else {
+      this.#writeSlices(data, end, callback);
+    }
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    const run = (): void => {
+      // RFC 5246 §7.2.1: close_notify, then half-close the transport; the peer's close_notify
+      // (or FIN) ends the readable side.
+      if (!this.#failed) this.#engine.close();
+      if (!this.#transport.writableEnded) this.#transport.end();
+      callback();
+    };
+    if (this.#info === undefined && !this.#failed) this.#pendingFinal = run;
+    else run();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#clearHandshakeTimer();
+    this.#pendingWrite = undefined;
+    this.#pendingFinal = undefined;
+    if (!this.#transport.destroyed) {
+      // After a fatal alert, let it reach the peer before closing (destroySoon-like).
+      const sock = this.#transport as Partial<Socket>;
+      if (this.#failed && typeof sock.destroySoon === 'function') sock.destroySoon();
+      else this.#transport.destroy();
+    }
+    callback(error);
+  }
+
+  // ---- engine events -----------------------------------------------------------------
+
+  #clearHandshakeTimer(): void {
+    if (this.#handshakeTimer !== undefined) {
+      clearTimeout(this.#handshakeTimer);
+      this.#handshakeTimer = undefined;
+    }
+  }
+
+  #onSecure(info: HandshakeInfo): void {
+    this.#clearHandshakeTimer();
+    this.#info = info;
+    if (!this.#isServer) {
+      this.authorized = info.authorized;
+      if (info.authorizationError !== undefined) {
+        const e = new TlsSocketError(info.authorizationError.code, info.authorizationError.message);
+        this.authorizationError = e;
+      }
+    }
+    this.emit(this.#isServer ? 'secure' : 'secureConnect');
+    const w = this.#pendingWrite;
+    this.#pendingWrite = undefined;
+    w?.();
+    const f = this.#pendingFinal;
+    this.#pendingFinal = undefined;
+    f?.();
+  }
+
+  #fail(err: Error): void {
+    if (this.#failed || this.destroyed) return;
+    this.#failed = true;
+    this.#clearHandshakeTimer();
+    const duringHandshake = this.#info === undefined;
+    if (duringHandshake && this.#onHandshakeError !== undefined) {
+      this.#onHandshakeError(err, this);
+      this.destroy();
+    } else {
+      this.destroy(err);
+    }
+  }
+
+  // ---- node:tls-like accessors ---------------------------------------------------------
+
+  /** Negotiated suite, or null before the handshake completes (node:tls semantics). */
+  getCipher(): CipherInfo | null {
+    const s = this.#info?.suite;
+    return s === undefined ? null : { name: s.opensslName, standardName: s.name, version: 'TLSv1.2' };
+  }
+
+  getProtocol(): 'TLSv1.2' | null {
+    return this.#info === undefined ? null : this.#info.protocol;
+  }
+
+  /** node:tls shape; {} when the peer sent no certificate, null before the handshake. */
+  getPeerCertificate(detailed = false): PeerCertificate | Record<string, never> | null {
+    if (this.#info === undefined) return null;
+    const chain = this.#info.peerCertificates;
+    const leaf = chain[0];
+    if (leaf === undefined) return {};
+    return toPeerCertificate(leaf, detailed, chain);
+  }
+
+  /** node:tls `getEphemeralKeyInfo()`: the ECDHE group (client side in node; here both sides). */
+  getEphemeralKeyInfo(): EphemeralKeyInfo | Record<string, never> | null {
+    if (this.#info === undefined) return null;
+    switch (this.#info.group) {
+      case 'x25519':
+        return { type: 'ECDH', name: 'X25519', size: 253 };
+      case 'secp256r1':
+        return { type: 'ECDH', name: 'prime256v1', size: 256 };
+      case 'secp384r1':
+        return { type: 'ECDH', name: 'secp384r1', size: 384 };
+      default:
+        return {};
+    }
+  }
+
+  /** Full handshake details (suite object, group, peer identity for Milagro suites, ...). */
+  get handshakeInfo(): HandshakeInfo | undefined {
+    return this.#info;
+  }
+
+  /** Server side: the SNI name the client sent; client side: the name we asked for. */
+  get servername(): string | false {
+    return this.#info?.servername ?? false;
+  }
+
+  get remoteAddress(): string | undefined {
+    return (this.#transport as Partial<Socket>).remoteAddress;
+  }
+  get remotePort(): number | undefined {
+    return (this.#transport as Partial<Socket>).remotePort;
+  }
+  get remoteFamily(): string | undefined {
+    return (this.#transport as Partial<Socket>).remoteFamily;
+  }
+  get localAddress(): string | undefined {
+    return (this.#transport as Partial<Socket>).localAddress;
+  }
+  get localPort(): number | undefined {
+    return (this.#transport as Partial<Socket>).localPort;
+  }
+
+  setNoDelay(noDelay = true): this {
+    (this.#transport as Partial<Socket>).setNoDelay?.(noDelay);
+    return this;
+  }
+
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    (this.#transport as Partial<Socket>).setKeepAlive?.(enable, initialDelay);
+    return this;
+  }
+
+  setTimeout(ms: number, callback?: () => void): this {
+    const sock = this.#transport as Partial<Socket>;
+    sock.setTimeout?.(ms);
+    if (callback !== undefined) this.once('timeout', callback);
+    return this;
+  }
+
+  /** The engine state ('handshaking' | 'open' | 'closed' | 'failed'), for diagnostics. */
+  get tlsState(): TlsEngine['state'] {
+    return this.#engine.state;
+  }
+}

@@ -1,0 +1,64 @@
+/** Helpers shared by the CLI subcommands: argument errors that say what to pass, file loading, error text. */
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { alertName, PeerAlertError, TlsError } from '../alerts.ts';
+
+/** A usage mistake: printed without a stack trace, exit code 2. */
+export class CliError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 2) {
+    super(message);
+    this.name = 'CliError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** node:util parseArgs with its errors turned into CliErrors that show the usage text. */
+export function parseCli<T extends ParseArgsConfig>(config: T, usage: string): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (e) {
+    throw new CliError(`${(e as Error).message}\n\n${usage}`);
+  }
+}
+
+/** Reads a file named by a flag; a missing/unreadable file says which flag and what it should hold. */
+export function readFileArg(flag: string, path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new CliError(`${flag} ${path}: ${why}; pass ${what}`);
+  }
+}
+
+/** One-line description of a TLS failure, naming the alert when there is one. */
+export function describeTlsError(err: unknown): string {
+  if (err instanceof PeerAlertError) return `peer sent alert ${alertName(err.alert)}`;
+  if (err instanceof TlsError) return `alert ${alertName(err.alert)} sent: ${err.message}`;
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
+  }
+  return String(err);
+}
+
+/** Runs a subcommand body, mapping CliError to its exit code and message. */
+export async function runCli(body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    if (e instanceof CliError) {
+      process.stderr.write(`milagro-ts: ${e.message}\n`);
+      return e.exitCode;
+    }
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_TLS')) {
+      // Option validation errors from the API are already phrased for users.
+      process.stderr.write(`milagro-ts: ${(e as Error).message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * `milagro-ts server --port N --cert FILE --key FILE [--ca FILE] [--ciphers LIST] [--www]`
+ * (issue 3 item 8): like `openssl s_server`. Echoes application data back, or with --www answers
+ * any HTTP request with a small page and closes with close_notify. Serves until stopped, logging
+ * one line per handshake: the suite, or the alert sent and why.
+ */
+import type { AddressInfo } from 'node:net';
+import { createServer, type Server, type ServerOptions, type TLSSocket } from '../index.ts';
+import { CliError, describeTlsError, parseCli, readFileArg, runCli } from './common.ts';
+
+export const serverUsage = `usage: milagro-ts server --port N --cert FILE --key FILE [options]
+
+  --port N          port to listen on (0 picks a free one)
+  --host ADDR       address to bind (default: all interfaces)
+  --cert FILE       server certificate chain, PEM, leaf first
+  --key FILE        private key for --cert, PEM (PKCS#8 or SEC1)
+  --ca FILE         trust anchors, PEM (for future client-certificate checks)
+  --ciphers LIST    colon-separated suites, e.g. ECDHE-ECDSA-AES128-GCM-SHA256
+  --curves LIST     ECDHE groups, e.g. X25519:P-256:P-384
+  --www             answer HTTP requests with a status page instead of echoing
+  --provider NAME   record-layer AEAD: noble (default) or node
+  --handshake-timeout MS   abort unfinished handshakes after MS (default 120000)
+  -h, --help`;
+
+const parseConfig = {
+  args: [] as string[],
+  options: {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    ca: { type: 'string' },
+    ciphers: { type: 'string' },
+    curves: { type: 'string' },
+    www: { type: 'boolean', default: false },
+    provider: { type: 'string', default: 'noble' },
+    'handshake-timeout': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  strict: true,
+  allowPositionals: false,
+} as const;
+
+type ServerValues = ReturnType<typeof parseCli<typeof parseConfig>>['values'];
+
+/** CLI flags → API options (kept separate so later flags like --alpn/--request-cert slot in). */
+export function serverOptionsFromFlags(v: ServerValues): ServerOptions {
+  if (v.cert === undefined || v.key === undefined) {
+    throw new CliError(`--cert FILE and --key FILE are required (e.g. --cert test/fixtures/certs/server-ec256.pem --key test/fixtures/certs/server-ec256.key)\n\n${serverUsage}`);
+  }
+  if (v.provider !== 'noble' && v.provider !== 'node') throw new CliError(`--provider must be noble or node, not "${v.provider}"`);
+  let handshakeTimeout: number | undefined;
+  if (v['handshake-timeout'] !== undefined) {
+    handshakeTimeout = Number(v['handshake-timeout']);
+    if (!Number.isFinite(handshakeTimeout) || handshakeTimeout <= 0) throw new CliError('--handshake-timeout takes a positive number of milliseconds');
+  }
+  return {
+    cert: readFileArg('--cert', v.cert, 'a PEM certificate file'),
+    key: readFileArg('--key', v.key, 'a PEM private key file (PKCS#8 or SEC1)'),
+    ...(v.ca !== undefined ? { ca: readFileArg('--ca', v.ca, 'a PEM file of CA certificates') } : {}),
+    ...(v.ciphers !== undefined ? { ciphers: v.ciphers } : {}),
+    ...(v.curves !== undefined ? { ecdhCurve: v.curves } : {}),
+    ...(handshakeTimeout !== undefined ? { handshakeTimeout } : {}),
+    cryptoProvider: v.provider,
+  };
+}
+
+function peerOf(s: TLSSocket): string {
+  const a = s.remoteAddress;
+  if (a === undefined) return 'unknown peer';
+  return a.includes(':') ? `[${a}]:${String(s.remotePort)}` : `${a}:${String(s.remotePort)}`;
+}
+
+function log(line: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c);
+}
+
+/** --www: read one HTTP request head, answer with a status page, close with close_notify. */
+function serveWww(s: TLSSocket): void {
+  let head = '';
+  s.setEncoding('latin1');
+  s.on('data', (d: string) => {
+    if (head.length > 16384) return;
+    head += d;
+    if (!/\r?\n\r?\n/.test(head)) return;
+    const requestLine = head.split(/\r?\n/, 1)[0] ?? '';
+    const c = s.getCipher();
+    const body = [
+      '<!doctype html><html><head><title>milagro-ts</title></head><body>',
+      '<h1>milagro-ts</h1>',
+      `<p>Protocol: ${s.getProtocol() ?? '?'}<br>Cipher: ${escapeHtml(c?.name ?? '?')} (${escapeHtml(c?.standardName ?? '?')})</p>`,
+      `<p>Request: ${escapeHtml(requestLine)}</p>`,
+      '</body></html>\n',
+    ].join('\n');
+    s.end(`HTTP/1.0 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+}
+
+export function startServer(opts: ServerOptions, www: boolean, open: Set<TLSSocket> = new Set()): Server {
+  const server = createServer(opts, (s) => {
+    open.add(s);
+    s.on('close', () => open.delete(s));
+    const c = s.getCipher();
+    const kx = s.getEphemeralKeyInfo();
+    const group = kx !== null && 'name' in kx ? ` ${kx.name}` : '';
+    const sni = s.servername !== false ? ` sni=${s.servername}` : '';
+    log(`${peerOf(s)} handshake ok: ${s.getProtocol() ?? ''} ${c?.name ?? '?'}${group}${sni}`);
+    s.on('error', (err) => log(`${peerOf(s)} connection error: ${describeTlsError(err)}`));
+    if (www) serveWww(s);
+    else s.pipe(s);
+  });
+  server.on('tlsClientError', (err: Error, s: TLSSocket | undefined) => {
+    log(`${s !== undefined ? peerOf(s) : 'unknown peer'} handshake failed: ${describeTlsError(err)}`);
+  });
+  return server;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  return runCli(async () => {
+    const { values } = parseCli({ ...parseConfig, args: argv }, serverUsage);
+    if (values.help) {
+      process.stdout.write(`${serverUsage}\n`);
+      return 0;
+    }
+    if (values.port === undefined) throw new CliError(`--port N is required\n\n${serverUsage}`);
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be 0..65535, not "${values.port}"`);
+    const open = new Set<TLSSocket>();
+    const server = startServer(serverOptionsFromFlags(values), values.www, open);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      const onListening = (): void => {
+        server.off('error', reject);
+        const a = server.address() as AddressInfo;
+        log(`listening on ${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port} (${values.www ? 'www' : 'echo'} mode)`);
+        resolve();
+      };
+      if (values.host !== undefined) server.listen(port, values.host, onListening);
+      else server.listen(port, onListening);
+    }).catch((e: unknown) => {
+      throw new CliError(`cannot listen on port ${port}: ${(e as Error).message}`, 1);
+    });
+    server.on('error', (err) => log(`server error: ${(err as Error).message}`));
+    await new Promise<void>((resolve) => {
+      const stop = (): void => {
+        log('stopping');
+        // Say goodbye properly (close_notify) to the connections still open, then stop.
+        for (const s of open) s.end();
+        setTimeout(() => {
+          for (const s of open) s.destroy();
+        }, 1000).unref();
+        server.close(() => resolve());
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    return 0;
+  });
+}

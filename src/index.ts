@@ -1,0 +1,19 @@
+/**
+ * milagro-ts: TLS 1.2 in TypeScript with a node:tls-shaped API.
+ *
+ *   import { connect, createServer } from 'milagro-ts';
+ */
+export { connect } from './api/connect.ts';
+export { createServer, Server } from './api/server.ts';
+export { TLSSocket, TlsSocketError, type CipherInfo, type EphemeralKeyInfo } from './api/tls-socket.ts';
+export { TlsOptionError, DEFAULT_HANDSHAKE_TIMEOUT_MS, parseGroupList } from './api/config.ts';
+export type { ConnectionOptions, ServerOptions, CommonTlsOptions, PemInput, PemInputs, TlsVersionName } from './api/options.ts';
+export type { HandshakeInfo } from './handshake/engine.ts';
+export { Suites, allSuites, suiteById, suiteByName, parseCipherList, type CipherSuite } from './suites.ts';
+export { AlertDescription, alertName, TlsError, PeerAlertError } from './alerts.ts';
+export { KexRegistry, defaultKexRegistry } from './kex/registry.ts';
+export { nobleAeadProvider } from './crypto/aead/noble.ts';
+export { nodeAeadProvider } from './crypto/aead/node.ts';
+export type { AeadProvider } from './crypto/aead/provider.ts';
+export type { Certificate, PrivateKey } from './x509/index.ts';
+export type { PeerCertificate } from './x509/index.ts';
