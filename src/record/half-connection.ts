@@ -38,9 +38,17 @@ export class HalfConnection {
   /** Switch to the pending protection (RFC 5246 §7.1); a ChangeCipherSpec without keys is unexpected. */
   activate(): void {
     if (this.#pending === undefined) throw new UnexpectedMessageError('ChangeCipherSpec before keys were negotiated');
+    this.#current.destroy?.();
     this.#current = this.#pending;
     this.#pending = undefined;
     this.#seq = 0n;
+  }
+
+  /** Wipe current and pending keys (connection closed); the half-connection is unusable afterwards. */
+  destroy(): void {
+    this.#current.destroy?.();
+    this.#pending?.destroy?.();
+    this.#pending = undefined;
   }
 
   /** The sequence number for the next record, then advance; refuses to wrap. */

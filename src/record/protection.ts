@@ -24,6 +24,8 @@ export interface RecordProtection {
   protect(type: ContentType, version: number, plaintext: Uint8Array, seq: bigint): Uint8Array;
   /** Returns the plaintext; throws BadRecordMacError on any failure (one identical message). */
   unprotect(type: ContentType, version: number, fragment: Uint8Array, seq: bigint): Uint8Array;
+  /** Best-effort wipe of keys and IVs when the state is left (style.md §10). */
+  destroy?(): void;
 }
 
 export const nullProtection: RecordProtection = Object.freeze({
@@ -48,33 +50,29 @@ class GcmProtection implements RecordProtection {
   readonly overhead: number;
   readonly encrypted = true;
   readonly #aead: ReturnType<AeadProvider['create']>;
-  readonly #salt: Uint8Array;
   readonly #explicit: number;
   readonly #tag: number;
+  // Per-instance scratch (synchronous use only): salt ‖ explicit nonce, and the 13-byte AAD.
+  readonly #nonce: Uint8Array;
+  readonly #aad = new Uint8Array(13);
+  readonly #aadView = new DataView(this.#aad.buffer);
 
   constructor(desc: AeadDescriptor, key: Uint8Array, fixedIv: Uint8Array, provider: AeadProvider) {
     this.#aead = provider.create(desc.name, key);
-    this.#salt = fixedIv.slice();
     this.#explicit = desc.explicitNonceLength;
     this.#tag = desc.tagLength;
     this.overhead = this.#explicit + this.#tag;
-  }
-
-  #nonce(explicit: Uint8Array): Uint8Array {
-    const nonce = new Uint8Array(this.#salt.length + explicit.length);
-    nonce.set(this.#salt, 0);
-    nonce.set(explicit, this.#salt.length);
-    return nonce;
+    this.#nonce = new Uint8Array(fixedIv.length + this.#explicit);
+    this.#nonce.set(fixedIv, 0);
   }
 
   protect(type: ContentType, version: number, plaintext: Uint8Array, seq: bigint): Uint8Array {
     // RFC 5288 §3 lets the sender choose nonce_explicit; like mbedTLS we send the sequence number,
     // which is unique per key and makes recorded milagro-tls sessions replay byte for byte.
-    const explicit = new Uint8Array(this.#explicit);
-    new DataView(explicit.buffer).setBigUint64(0, seq);
-    const aad = new Uint8Array(13);
-    writeAad(aad, new DataView(aad.buffer), seq, type, version, plaintext.length);
-    const sealed = this.#aead.seal(this.#nonce(explicit), aad, plaintext);
+    const explicit = this.#nonce.subarray(this.#nonce.length - this.#explicit);
+    new DataView(explicit.buffer, explicit.byteOffset, 8).setBigUint64(0, seq);
+    writeAad(this.#aad, this.#aadView, seq, type, version, plaintext.length);
+    const sealed = this.#aead.seal(this.#nonce, this.#aad, plaintext);
     const out = new Uint8Array(explicit.length + sealed.length);
     out.set(explicit, 0);
     out.set(sealed, explicit.length);
@@ -84,13 +82,17 @@ class GcmProtection implements RecordProtection {
   unprotect(type: ContentType, version: number, fragment: Uint8Array, seq: bigint): Uint8Array {
     if (fragment.length < this.overhead) throw new BadRecordMacError();
     // Any explicit nonce from the peer is accepted (RFC 5288 §3 leaves the choice to the sender).
-    const explicit = fragment.subarray(0, this.#explicit);
+    this.#nonce.set(fragment.subarray(0, this.#explicit), this.#nonce.length - this.#explicit);
     const sealed = fragment.subarray(this.#explicit);
-    const aad = new Uint8Array(13);
-    writeAad(aad, new DataView(aad.buffer), seq, type, version, sealed.length - this.#tag);
-    const plain = this.#aead.open(this.#nonce(explicit), aad, sealed);
+    writeAad(this.#aad, this.#aadView, seq, type, version, sealed.length - this.#tag);
+    const plain = this.#aead.open(this.#nonce, this.#aad, sealed);
     if (plain === undefined) throw new BadRecordMacError();
     return plain;
+  }
+
+  destroy(): void {
+    this.#nonce.fill(0);
+    this.#aead.destroy?.();
   }
 }
 
@@ -99,36 +101,45 @@ class ChaChaProtection implements RecordProtection {
   readonly encrypted = true;
   readonly #aead: ReturnType<AeadProvider['create']>;
   readonly #iv: Uint8Array;
+  readonly #ivTail: bigint;
   readonly #tag: number;
+  readonly #nonce = new Uint8Array(12);
+  readonly #nonceView = new DataView(this.#nonce.buffer);
+  readonly #aad = new Uint8Array(13);
+  readonly #aadView = new DataView(this.#aad.buffer);
 
   constructor(desc: AeadDescriptor, key: Uint8Array, fixedIv: Uint8Array, provider: AeadProvider) {
     this.#aead = provider.create(desc.name, key);
     this.#iv = fixedIv.slice();
+    this.#ivTail = new DataView(this.#iv.buffer).getBigUint64(4);
     this.#tag = desc.tagLength;
     this.overhead = this.#tag;
   }
 
   /** RFC 7905 §2: the 64-bit sequence number, left-padded to 12 bytes, XORed with the IV. */
-  #nonce(seq: bigint): Uint8Array {
-    const nonce = this.#iv.slice();
-    const view = new DataView(nonce.buffer);
-    view.setBigUint64(4, view.getBigUint64(4) ^ seq);
-    return nonce;
+  #nonceFor(seq: bigint): Uint8Array {
+    this.#nonce.set(this.#iv.subarray(0, 4), 0);
+    this.#nonceView.setBigUint64(4, this.#ivTail ^ seq);
+    return this.#nonce;
   }
 
   protect(type: ContentType, version: number, plaintext: Uint8Array, seq: bigint): Uint8Array {
-    const aad = new Uint8Array(13);
-    writeAad(aad, new DataView(aad.buffer), seq, type, version, plaintext.length);
-    return this.#aead.seal(this.#nonce(seq), aad, plaintext);
+    writeAad(this.#aad, this.#aadView, seq, type, version, plaintext.length);
+    return this.#aead.seal(this.#nonceFor(seq), this.#aad, plaintext);
   }
 
   unprotect(type: ContentType, version: number, fragment: Uint8Array, seq: bigint): Uint8Array {
     if (fragment.length < this.overhead) throw new BadRecordMacError();
-    const aad = new Uint8Array(13);
-    writeAad(aad, new DataView(aad.buffer), seq, type, version, fragment.length - this.#tag);
-    const plain = this.#aead.open(this.#nonce(seq), aad, fragment);
+    writeAad(this.#aad, this.#aadView, seq, type, version, fragment.length - this.#tag);
+    const plain = this.#aead.open(this.#nonceFor(seq), this.#aad, fragment);
     if (plain === undefined) throw new BadRecordMacError();
     return plain;
+  }
+
+  destroy(): void {
+    this.#iv.fill(0);
+    this.#nonce.fill(0);
+    this.#aead.destroy?.();
   }
 }
 

@@ -119,6 +119,15 @@ export class RecordLayer {
     this.#write.activate();
   }
 
+  /** Best-effort wipe of all traffic keys and drop buffered input (at close or failure). */
+  destroy(): void {
+    this.#read.destroy();
+    this.#write.destroy();
+    this.#chunks = [];
+    this.#off = 0;
+    this.#avail = 0;
+  }
+
   /**
    * Raw bytes from the transport, split anywhere. The layer keeps a reference to `wire` (no copy)
    * until its records are read, so the caller must not modify it afterwards.

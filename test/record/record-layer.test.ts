@@ -408,3 +408,32 @@ describe('deframer resource use', () => {
     expect(got).toEqual([1, 1, 200, 2, 2, 200, 3, 3, 200, 4, 4, 200, 5, 5, 200]);
   });
 });
+
+describe('key wiping (style.md §10, best effort)', () => {
+  for (const provider of providers) {
+    for (const desc of aeads) {
+      it(`${provider.name} ${desc.name}: a protection replaced at ChangeCipherSpec is wiped and no longer opens its records`, () => {
+        const old = keyed(desc, provider);
+        const body = old.protect(ContentType.application_data, 0x0303, h('0102'), 0n);
+        const hc = new HalfConnection();
+        hc.setPending(old);
+        hc.activate();
+        hc.setPending(keyed(desc, provider, 0x11));
+        hc.activate();
+        expect(() => old.unprotect(ContentType.application_data, 0x0303, body, 0n)).toThrow(BadRecordMacError);
+      });
+    }
+  }
+
+  it('RecordLayer.destroy wipes both directions and drops buffered bytes', () => {
+    const rl = new RecordLayer();
+    const rp = keyed(Aeads.aes128gcm, nobleAeadProvider);
+    const body = rp.protect(ContentType.application_data, 0x0303, h('01'), 0n);
+    rl.setPendingRead(rp);
+    rl.activateRead();
+    rl.push(h('1703'));
+    rl.destroy();
+    expect(rl.buffered).toBe(0);
+    expect(() => rp.unprotect(ContentType.application_data, 0x0303, body, 0n)).toThrow(BadRecordMacError);
+  });
+});

@@ -49,6 +49,10 @@ class NobleAead implements Aead {
       return undefined;
     }
   }
+
+  destroy(): void {
+    this.#key.fill(0);
+  }
 }
 
 export const nobleAeadProvider: AeadProvider = Object.freeze({

@@ -72,6 +72,10 @@ class NodeAead implements Aead {
       return undefined;
     }
   }
+
+  destroy(): void {
+    this.#key.fill(0);
+  }
 }
 
 export const nodeAeadProvider: AeadProvider = Object.freeze({

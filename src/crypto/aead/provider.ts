@@ -12,6 +12,8 @@ export interface Aead {
   seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
   /** Returns the plaintext, or undefined when authentication fails (never throws for bad input). */
   open(nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined;
+  /** Best-effort wipe of the key copy; the Aead must not be used afterwards. */
+  destroy?(): void;
 }
 
 export interface AeadProvider {
