@@ -148,7 +148,7 @@ export class RecordLayer {
   /**
    * The next complete record, unprotected, or undefined if more bytes are needed. Decryption is
    * lazy: records after a ChangeCipherSpec stay buffered until the handshake has called
-   * `activateRead`. Throws TlsError subclasses only.
+   * `activateRead`. Bad input throws TlsError subclasses only (anything else is a bug here).
    */
   read(): PlainRecord | undefined {
     if (this.#failed !== undefined) throw this.#failed;
