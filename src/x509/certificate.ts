@@ -318,3 +318,14 @@ export function loadCertificates(input: string | Uint8Array | readonly (string |
   if (blocks.length === 0) throw new CertificateError('no PEM certificate found');
   return blocks.map((b) => parseCertificate(b.der));
 }
+
+/**
+ * OpenSSL's X509_check_ca() as a boolean (node's `ca` field): basicConstraints cA with keyUsage
+ * (if present) allowing keyCertSign; without basicConstraints, a self-signed v1 certificate.
+ */
+export function isCaCertificate(cert: Certificate): boolean {
+  const kuOk = cert.keyUsage === undefined || cert.keyUsage.includes('keyCertSign');
+  if (cert.basicConstraints !== undefined) return cert.basicConstraints.ca && kuOk;
+  if (cert.version === 1 && cert.subject.raw.length === cert.issuer.raw.length && cert.subject.raw.every((x, i) => x === cert.issuer.raw[i])) return true;
+  return cert.keyUsage?.includes('keyCertSign') === true;
+}

@@ -39,7 +39,8 @@ function parseIpv4(s: string): Uint8Array | undefined {
 }
 
 function parseIpv6(input: string): Uint8Array | undefined {
-  const s = input.startsWith('[') && input.endsWith(']') ? input.slice(1, -1) : input;
+  // Like node's net.isIP: no brackets, no zone id (a zone never matches a certificate).
+  const s = input;
   if (s.includes('%') || s.length > 45) return undefined; // zone ids never match a certificate
   const halves = s.split('::');
   if (halves.length > 2) return undefined;

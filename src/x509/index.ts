@@ -14,7 +14,7 @@ export {
   serverKeyExchangeSignedData,
 } from './signature.ts';
 export type { AltNameEntry } from './types.ts';
-export { parseCertificate, loadCertificates, EkuOid } from './certificate.ts';
+export { parseCertificate, loadCertificates, isCaCertificate, EkuOid } from './certificate.ts';
 export { verifyChain, verifyCertificateSignature, type ChainResult, type VerifyChainOptions } from './chain.ts';
 export { checkServerIdentity, HostnameMismatchError, parseIp } from './hostname.ts';
 export { toPeerCertificate, formatOpensslTime, type PeerCertificate } from './peer.ts';

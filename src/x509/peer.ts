@@ -4,6 +4,7 @@
  */
 import { sha1 } from '@noble/hashes/legacy.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import { isCaCertificate } from './certificate.ts';
 import type { Certificate, DistinguishedName } from './types.ts';
 
 export interface PeerCertificate {
@@ -105,7 +106,7 @@ function single(cert: Certificate): PeerCertificate {
     subject: nameObject(cert.subject),
     issuer: nameObject(cert.issuer),
     ...(san !== undefined ? { subjectaltname: san } : {}),
-    ca: cert.basicConstraints?.ca === true,
+    ca: isCaCertificate(cert),
     ...keyFields,
     valid_from: formatOpensslTime(cert.validFrom),
     valid_to: formatOpensslTime(cert.validTo),
@@ -120,18 +121,20 @@ function single(cert: Certificate): PeerCertificate {
 
 /**
  * The node:tls shape of `cert`. With `detailed`, `issuerCertificate` links up through `issuers`
- * (the rest of the peer chain and the trust anchors), matched by DN; a self-signed certificate
- * is its own issuer, as in node.
+ * (the rest of the peer chain, then the trust anchors), matched by DN as node does. A certificate
+ * that OpenSSL's X509_check_issued() accepts as its own issuer (same DN, keyUsage absent or with
+ * keyCertSign) points to itself; otherwise the walk ends with `issuerCertificate` unset.
  */
 export function toPeerCertificate(cert: Certificate, detailed = false, issuers: readonly Certificate[] = []): PeerCertificate {
   const first = single(cert);
   if (!detailed) return first;
   const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+  const canSign = (c: Certificate): boolean => c.keyUsage === undefined || c.keyUsage.includes('keyCertSign');
   let view = first;
   let current = cert;
   const seen: Certificate[] = [cert];
   for (let depth = 0; depth < 10; depth++) {
-    if (same(current.issuer.raw, current.subject.raw)) {
+    if (same(current.issuer.raw, current.subject.raw) && canSign(current)) {
       view.issuerCertificate = view;
       break;
     }
