@@ -22,6 +22,12 @@ export interface CommonEngineConfig {
   readonly kex: KexRegistry;
   /** Offer / accept the extended master secret (RFC 7627). Default true. */
   readonly extendedMasterSecret?: boolean;
+  /**
+   * Put each handshake message in its own record, as mbedTLS does, instead of one record per
+   * flight. Wire-equivalent (RFC 5246 §6.2.1); used to reproduce milagro-tls recordings byte for
+   * byte. Default false.
+   */
+  readonly recordPerHandshakeMessage?: boolean;
 }
 
 export interface ClientEngineConfig extends CommonEngineConfig {

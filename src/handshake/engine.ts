@@ -83,9 +83,17 @@ export class TlsEngine {
   #queue: Uint8Array[] = [];
   #pending: Promise<void> | undefined;
   #info: HandshakeInfo | undefined;
+  readonly #recordPerMessage: boolean;
 
-  private constructor(role: 'client' | 'server', events: EngineEvents, clientConfig: ClientEngineConfig | undefined, initial: State) {
+  private constructor(
+    role: 'client' | 'server',
+    events: EngineEvents,
+    clientConfig: ClientEngineConfig | undefined,
+    initial: State,
+    recordPerMessage: boolean,
+  ) {
     this.#role = role;
+    this.#recordPerMessage = recordPerMessage;
     this.#events = events;
     this.#clientConfig = clientConfig;
     this.#state = initial;
@@ -93,11 +101,11 @@ export class TlsEngine {
   }
 
   static client(config: ClientEngineConfig, events: EngineEvents): TlsEngine {
-    return new TlsEngine('client', events, config, new NotStarted());
+    return new TlsEngine('client', events, config, new NotStarted(), config.recordPerHandshakeMessage === true);
   }
 
   static server(config: ServerEngineConfig, events: EngineEvents): TlsEngine {
-    const engine = new TlsEngine('server', events, undefined, startServer(config));
+    const engine = new TlsEngine('server', events, undefined, startServer(config), config.recordPerHandshakeMessage === true);
     engine.#started = true;
     return engine;
   }
@@ -223,6 +231,11 @@ export class TlsEngine {
 
   #flushFlight(): void {
     if (this.#flight.length === 0) return;
+    if (this.#recordPerMessage) {
+      for (const m of this.#flight) this.#out.push(this.#record.write(ContentType.handshake, m));
+      this.#flight = [];
+      return;
+    }
     const data = this.#flight.length === 1 ? (this.#flight[0] as Uint8Array) : concatBytes(...this.#flight);
     this.#flight = [];
     this.#out.push(this.#record.write(ContentType.handshake, data));
