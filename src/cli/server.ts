@@ -68,6 +68,7 @@ export function serverOptionsFromFlags(v: ServerValues): ServerOptions {
 function peerOf(s: TLSSocket): string {
   const a = s.remoteAddress;
   if (a === undefined) return 'unknown peer';
+  if (a.startsWith('::ffff:')) return `${a.slice(7)}:${String(s.remotePort)}`;
   return a.includes(':') ? `[${a}]:${String(s.remotePort)}` : `${a}:${String(s.remotePort)}`;
 }
 
