@@ -70,7 +70,7 @@ export function alertOf(side: Side): number | undefined {
  * Forge an encrypted record as `from` would send it next, using the master secret from the
  * key log and the randoms/suite seen on the wire (to inject messages after ChangeCipherSpec).
  */
-export function forgeEncrypted(w: Wire, from: 'client' | 'server', type: number, plaintext: Uint8Array): Uint8Array {
+export function forgeEncrypted(w: Wire, from: 'client' | 'server', type: number, plaintext: Uint8Array, seqOverride?: bigint): Uint8Array {
   const line = w.client.keylog[0];
   if (line === undefined) throw new Error('no keylog');
   const [, cr, ms] = line.split(' ');
@@ -87,7 +87,7 @@ export function forgeEncrypted(w: Wire, from: 'client' | 'server', type: number,
   const sent = parseRecords(concatBytes(...side.sent));
   const ccs = sent.findIndex((r) => r.type === ContentType.change_cipher_spec);
   if (ccs < 0) throw new Error('no CCS sent yet');
-  const seq = BigInt(sent.length - ccs - 1);
+  const seq = seqOverride ?? BigInt(sent.length - ccs - 1);
   const keys = keyBlock(suite, hexToBytes(ms ?? ''), hexToBytes(cr ?? ''), serverRandom);
   const prot =
     from === 'client'

@@ -1,0 +1,108 @@
+/**
+ * A test key exchange shaped like the Milagro ones (milagro.md §7.2): no Certificate, an unsigned
+ * ServerKeyExchange, a ClientHello extension computed asynchronously, a server-side acceptance
+ * check before suite selection, and every step asynchronous. Underneath it is plain X25519, so
+ * the engine's handling of such flows can be tested before the real Milagro providers exist.
+ */
+import { AccessDeniedError } from '../../src/alerts.ts';
+import { ByteReader } from '../../src/codec/reader.ts';
+import { ecdhGroupById } from '../../src/kex/ecdhe.ts';
+import type { KexFlow, KeyExchangeProvider, PeerIdentity } from '../../src/kex/key-exchange.ts';
+import { findExtension } from '../../src/handshake/messages/extensions/index.ts';
+import { NamedGroup } from '../../src/handshake/messages/types.ts';
+
+export const fakeMilagroFlow: KexFlow = Object.freeze({
+  serverCertificate: false,
+  serverKeyExchange: true,
+  signedServerKeyExchange: false,
+  certificateRequestAllowed: false,
+});
+
+const x = (() => {
+  const g = ecdhGroupById(NamedGroup.x25519);
+  if (g === undefined) throw new Error('x25519 missing');
+  return g;
+})();
+
+const later = <T>(v: T, ms = 2): Promise<T> => new Promise((r) => setTimeout(() => r(v), ms));
+
+export interface FakeOptions {
+  readonly extensionType?: number;
+  /** Client identity sent in the extension; the server accepts only `allowed`. */
+  readonly identity?: string;
+  readonly allowed?: string;
+  /** Server: decline (false) instead of throwing access_denied for a wrong identity. */
+  readonly declineUnknown?: boolean;
+  /** Steps log, to check ordering. */
+  readonly log?: string[];
+}
+
+export function fakeMilagro(opts: FakeOptions = {}): KeyExchangeProvider {
+  const ext = opts.extensionType ?? 37;
+  const log = opts.log ?? [];
+  return {
+    name: 'MILAGRO_P2P',
+    flow: fakeMilagroFlow,
+    client(ctx) {
+      let serverPoint: Uint8Array | undefined;
+      return {
+        async helloExtensions() {
+          log.push('client:hello-ext');
+          return later([{ type: ext, data: new TextEncoder().encode(opts.identity ?? 'alice') }]);
+        },
+        async processServerKeyExchange(body) {
+          log.push('client:ske');
+          const r = new ByteReader(body, 'fake ske');
+          serverPoint = r.opaque8('point', 32, 32);
+          r.expectEnd();
+          await later(undefined);
+        },
+        async clientKeyExchange() {
+          log.push('client:cke');
+          if (serverPoint === undefined) throw new Error('no ske');
+          const pair = x.generate(ctx.random);
+          const premaster = x.sharedSecret(pair.secretKey, serverPoint);
+          return later({ body: new Uint8Array([32, ...pair.publicKey]), premaster });
+        },
+        get peerIdentity(): PeerIdentity {
+          return { kind: 'wcc', hashId: new Uint8Array(32), identity: 'server' };
+        },
+      };
+    },
+    server(ctx) {
+      let secret: Uint8Array | undefined;
+      let who: string | undefined;
+      return {
+        async acceptClient(hello) {
+          log.push('server:accept');
+          const e = findExtension(hello.extensions, ext);
+          await later(undefined);
+          if (e === undefined) return false;
+          who = new TextDecoder().decode(e.data);
+          if (opts.allowed !== undefined && who !== opts.allowed) {
+            if (opts.declineUnknown === true) return false;
+            throw new AccessDeniedError('fake: unknown identity');
+          }
+          return true;
+        },
+        async serverKeyExchange() {
+          log.push('server:ske');
+          const pair = x.generate(ctx.random);
+          secret = pair.secretKey;
+          return later(new Uint8Array([32, ...pair.publicKey]));
+        },
+        async processClientKeyExchange(body) {
+          log.push('server:cke');
+          const r = new ByteReader(body, 'fake cke');
+          const p = r.opaque8('point', 32, 32);
+          r.expectEnd();
+          if (secret === undefined) throw new Error('no ske');
+          return later(x.sharedSecret(secret, p), 5);
+        },
+        get peerIdentity(): PeerIdentity | undefined {
+          return who === undefined ? undefined : { kind: 'mpin', hashId: new Uint8Array(32), identity: who };
+        },
+      };
+    },
+  };
+}
