@@ -9,7 +9,7 @@
  * extensions, CA flags, path length, purposes, key sizes), then per certificate from the anchor
  * down: signature, validity period; finally the host name.
  */
-import { equalBytes } from '../codec/bytes.ts';
+import { bytesToHex, equalBytes } from '../codec/bytes.ts';
 import { EkuOid } from './certificate.ts';
 import { DerReader, Tag, contextTag, readOid, readSmallInt } from './der.ts';
 import { CertificateError } from './errors.ts';
@@ -28,7 +28,43 @@ export interface VerifyChainOptions {
   /** Which extKeyUsage the leaf needs when it has one; default 'server'. */
   readonly purpose?: 'server' | 'client';
   readonly checkServerIdentity?: (host: string, cert: Certificate) => Error | undefined;
+  /** Remembers verified certificate signatures across calls (e.g. one per client config). */
+  readonly cache?: SignatureCache;
 }
+
+/**
+ * A bounded memo of certificate signatures already verified: a client reconnecting to the same
+ * server skips the ECDSA/RSA work for its chain. Only successes are stored, keyed by the full
+ * certificate bytes and the issuer's SubjectPublicKeyInfo, so a hit proves the same check passed.
+ * Per-instance state (no module globals); evicts the oldest entry when full.
+ */
+export class SignatureCache {
+  readonly #entries = new Set<string>();
+  readonly #max: number;
+  constructor(maxEntries = 256) {
+    this.#max = maxEntries;
+  }
+  #key(cert: Certificate, issuer: Certificate): string {
+    return `${hex(cert.raw)}/${hex(issuer.spki)}`;
+  }
+  has(cert: Certificate, issuer: Certificate): boolean {
+    return this.#entries.has(this.#key(cert, issuer));
+  }
+  add(cert: Certificate, issuer: Certificate): void {
+    const k = this.#key(cert, issuer);
+    if (this.#entries.has(k)) return;
+    if (this.#entries.size >= this.#max) {
+      const oldest = this.#entries.values().next();
+      if (oldest.done !== true) this.#entries.delete(oldest.value);
+    }
+    this.#entries.add(k);
+  }
+  get size(): number {
+    return this.#entries.size;
+  }
+}
+
+const hex = bytesToHex;
 
 /** OpenSSL's X509_verify_cert_error_string texts, as node:tls reports them. */
 const messages = {
@@ -154,34 +190,62 @@ const sameName = (a: Certificate['subject'], b: Certificate['subject']): boolean
 const isSelfIssued = (c: Certificate): boolean => sameName(c.subject, c.issuer);
 const sameCert = (a: Certificate, b: Certificate): boolean => equalBytes(a.raw, b.raw);
 
-/** Among candidates named as `cert`'s issuer, prefer one whose signature verifies. */
-function findIssuer(cert: Certificate, candidates: readonly Certificate[]): Certificate | undefined {
+/** Checks one link, through the cache when there is one. */
+function linkVerifies(cert: Certificate, issuer: Certificate, cache: SignatureCache | undefined): boolean {
+  if (cache?.has(cert, issuer) === true) return true;
+  const ok = verifyCertificateSignature(cert, issuer.publicKey);
+  if (ok) cache?.add(cert, issuer);
+  return ok;
+}
+
+/**
+ * Among candidates named as `cert`'s issuer, prefer one whose signature verifies (cross-signed or
+ * re-keyed CAs share a name). `verified` records the outcome so it is not computed twice.
+ */
+function findIssuer(
+  cert: Certificate,
+  candidates: readonly Certificate[],
+  cache: SignatureCache | undefined,
+): { issuer: Certificate; verified: boolean } | undefined {
   const named = candidates.filter((c) => sameName(c.subject, cert.issuer) && !sameCert(c, cert));
-  return named.find((c) => verifyCertificateSignature(cert, c.publicKey)) ?? named[0];
+  const first = named[0];
+  if (first === undefined) return undefined;
+  if (named.length === 1) return { issuer: first, verified: false };
+  const good = named.find((c) => linkVerifies(cert, c, cache));
+  return good !== undefined ? { issuer: good, verified: true } : { issuer: first, verified: false };
 }
 
 /** Builds leaf → … → anchor; on failure returns the OpenSSL code. */
-function buildPath(chain: readonly Certificate[], ca: readonly Certificate[]): { path: Certificate[] } | { error: ChainCode } {
+interface BuiltPath {
+  readonly path: Certificate[];
+  /** verified[i]: the signature of path[i] by path[i+1] was already checked and is good. */
+  readonly verified: boolean[];
+}
+
+function buildPath(chain: readonly Certificate[], ca: readonly Certificate[], cache: SignatureCache | undefined): BuiltPath | { error: ChainCode } {
   const leaf = chain[0];
   if (leaf === undefined) return { error: 'NO_PEER_CERTIFICATE' };
   const path: Certificate[] = [leaf];
+  const verified: boolean[] = [];
   const pool = chain.slice(1);
   for (;;) {
     const current = path[path.length - 1] as Certificate;
     // The peer may send the anchor itself.
-    if (ca.some((a) => sameCert(a, current))) return { path };
-    const anchor = findIssuer(current, ca);
+    if (ca.some((a) => sameCert(a, current))) return { path, verified };
+    const anchor = findIssuer(current, ca, cache);
     if (anchor !== undefined) {
-      path.push(anchor);
-      return { path };
+      path.push(anchor.issuer);
+      verified.push(anchor.verified);
+      return { path, verified };
     }
-    const next = isSelfIssued(current) ? undefined : findIssuer(current, pool.filter((c) => !path.some((p) => sameCert(p, c))));
+    const next = isSelfIssued(current) ? undefined : findIssuer(current, pool.filter((c) => !path.some((p) => sameCert(p, c))), cache);
     if (next === undefined) {
       if (isSelfIssued(current)) return { error: path.length === 1 ? 'DEPTH_ZERO_SELF_SIGNED_CERT' : 'SELF_SIGNED_CERT_IN_CHAIN' };
       return { error: path.length === 1 ? 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' : 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' };
     }
     if (path.length >= MAX_PATH) return { error: 'CERT_CHAIN_TOO_LONG' };
-    path.push(next);
+    path.push(next.issuer);
+    verified.push(next.verified);
   }
 }
 
@@ -219,9 +283,9 @@ function checkLeaf(leaf: Certificate, purpose: 'server' | 'client'): ChainCode |
  * name if given. Never throws; the result carries the node:tls error code.
  */
 export function verifyChain(chain: readonly Certificate[], opts: VerifyChainOptions): ChainResult {
-  const built = buildPath(chain, opts.ca);
+  const built = buildPath(chain, opts.ca, opts.cache);
   if ('error' in built) return fail(built.error);
-  const { path } = built;
+  const { path, verified } = built;
   for (const cert of path) if (cert.unknownCriticalExtensions.length > 0) return fail('UNHANDLED_CRITICAL_EXTENSION');
   for (let i = 1; i < path.length; i++) {
     const code = checkIssuer(path[i] as Certificate, i, path);
@@ -233,7 +297,7 @@ export function verifyChain(chain: readonly Certificate[], opts: VerifyChainOpti
   for (let i = path.length - 1; i >= 0; i--) {
     const cert = path[i] as Certificate;
     const issuer = path[i + 1];
-    if (issuer !== undefined && !verifyCertificateSignature(cert, issuer.publicKey)) return fail('CERT_SIGNATURE_FAILURE');
+    if (issuer !== undefined && verified[i] !== true && !linkVerifies(cert, issuer, opts.cache)) return fail('CERT_SIGNATURE_FAILURE');
     if (now < cert.validFrom.getTime()) return fail('CERT_NOT_YET_VALID');
     if (now > cert.validTo.getTime()) return fail('CERT_HAS_EXPIRED');
   }

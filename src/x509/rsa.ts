@@ -52,16 +52,27 @@ export function bitLength(n: bigint): number {
   return n <= 0n ? 0 : n.toString(2).length;
 }
 
+/** base^exp mod mod, fixed 4-bit windows (≈25% fewer multiplications than binary for RSA-size exponents). */
 export function modPow(base: bigint, exp: bigint, mod: bigint): bigint {
   if (mod === 1n) return 0n;
-  let result = 1n;
   let b = base % mod;
   if (b < 0n) b += mod;
-  let e = exp;
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % mod;
-    e >>= 1n;
-    if (e > 0n) b = (b * b) % mod;
+  if (exp < 16n) {
+    let r = 1n;
+    for (let e = exp; e > 0n; e >>= 1n, b = (b * b) % mod) if (e & 1n) r = (r * b) % mod;
+    return r;
+  }
+  const table: bigint[] = [1n, b];
+  for (let i = 2; i < 16; i++) table.push(((table[i - 1] as bigint) * b) % mod);
+  const hex = exp.toString(16);
+  let result = table[parseInt(hex[0] as string, 16)] as bigint;
+  for (let i = 1; i < hex.length; i++) {
+    result = (result * result) % mod;
+    result = (result * result) % mod;
+    result = (result * result) % mod;
+    result = (result * result) % mod;
+    const w = parseInt(hex[i] as string, 16);
+    if (w !== 0) result = (result * (table[w] as bigint)) % mod;
   }
   return result;
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadCertificates, verifyChain, type Certificate } from '../../src/x509/index.ts';
+import { SignatureCache, loadCertificates, verifyChain, type Certificate } from '../../src/x509/index.ts';
 import { fixture } from './helpers.ts';
 
 const certs = (name: string): Certificate[] => loadCertificates(fixture(name));
@@ -108,6 +108,30 @@ describe('RFC 5280 §6 path validation (node:tls / OpenSSL codes)', () => {
     const r2 = verifyChain(certs('server-ec256.pem'), { ca: caEc, now, host: 'localhost', checkServerIdentity: () => e });
     expect(r2).toEqual({ authorized: false, code: 'MY_CODE', message: 'nope' });
   });
+  it('picks, among same-named CAs, the one whose key verifies (re-keyed or cross-signed CA)', () => {
+    const real = caEc[0] as Certificate;
+    const other = one('wrong-host.pem');
+    const impostor: Certificate = { ...real, raw: other.raw, spki: other.spki, publicKey: other.publicKey };
+    expect(code(certs('server-ec256.pem'), { ca: [impostor, real] })).toBe('OK');
+    expect(code(certs('server-ec256.pem'), { ca: [real, impostor] })).toBe('OK');
+    expect(code(certs('server-ec256.pem'), { ca: [impostor] })).toBe('CERT_SIGNATURE_FAILURE');
+  });
+
+  it('a SignatureCache remembers only verified links', () => {
+    const cache = new SignatureCache(2);
+    expect(code(certs('chain-leaf.pem'), { cache })).toBe('OK');
+    expect(cache.size).toBe(2);
+    expect(code(certs('chain-leaf.pem'), { cache })).toBe('OK');
+    expect(code(certs('server-ec256.pem'), { cache })).toBe('OK');
+    expect(cache.size).toBe(2); // bounded: oldest evicted
+    const good = one('server-ec256.pem');
+    const badSig = Uint8Array.from(good.signature);
+    badSig[10] = (badSig[10] as number) ^ 1;
+    const bad = { ...good, signature: badSig, raw: Uint8Array.of(...good.raw.subarray(0, -1), (good.raw.at(-1) as number) ^ 1) };
+    expect(code([bad], { cache })).toBe('CERT_SIGNATURE_FAILURE');
+    expect(code([bad], { cache })).toBe('CERT_SIGNATURE_FAILURE');
+  });
+
   it('empty chain is refused', () => {
     expect(code([])).toBe('NO_PEER_CERTIFICATE');
   });
