@@ -80,6 +80,15 @@ export const Suites = {
 
 export const allSuites: readonly CipherSuite[] = Object.freeze(Object.values(Suites));
 
+/**
+ * The same suite under another number: 0xC0B1/0xC0B2 collide with RFC 8492's ECCPWD suites, so a
+ * deployment may move the Milagro suites (both peers must agree). Key exchange, AEAD and PRF stay.
+ */
+export function withSuiteId(s: CipherSuite, id: number): CipherSuite {
+  if (!Number.isInteger(id) || id < 0 || id > 0xffff) throw new RangeError('cipher suite id must be a u16');
+  return id === s.id ? s : suite({ ...s, id });
+}
+
 /** Signalling suite value for secure renegotiation (RFC 5746 §3.3). */
 export const TLS_EMPTY_RENEGOTIATION_INFO_SCSV = 0x00ff;
 

@@ -1,0 +1,411 @@
+/**
+ * MILAGRO_CS (milagro.md §5, §7.3–§7.7): certificate-less client authentication with M-Pin
+ * inside the ClientHello, then an M-Pin "Full" key agreement carried in unsigned
+ * ServerKeyExchange (W) and ClientKeyExchange (R); premaster = BE16(16) ‖ K (§7.6).
+ *
+ * Client: the one-pass M-Pin proof (§5.5) is computed when the ClientHello is written, with
+ * t = the injected clock in seconds, and sent in extension 37 (§7.3). The pairing precomputation
+ * g₁, g₂ (§4.4) is cached per token inside the compute object of this provider instance.
+ *
+ * Server: before a suite is chosen (`acceptClient`) the extension is parsed with a bounded reader
+ * (§10 items 1–3), the time value must be within ±5 s (configurable), a (HID, t, V) replay cache
+ * refuses a repeated proof (§10 item 13), and the pairing check (§5.6) decides. A failure is a
+ * fatal alert — access_denied for a credential or time problem, decode_error / illegal_parameter
+ * for malformed input — where the original closed silently (§7.3); the reason goes to the
+ * optional logger. Without the extension this key exchange declines, so a client that offered
+ * only MILAGRO_CS gets handshake_failure. A server that has no MILAGRO_CS credentials never
+ * registers this provider, so extension 37 is then just an unknown extension (§10 item 6).
+ * The client counts as authenticated only after its Finished is verified: the engine reads
+ * `peerIdentity` only then (§7.7).
+ *
+ * The pairings can run in a worker pool (`compute`); by default they run in-process.
+ */
+import { AccessDeniedError, HandshakeFailureError, IllegalParameterError } from '../alerts.ts';
+import { bytesToHex, concatBytes } from '../codec/bytes.ts';
+import { randomScalar, encodeScalar, decodeG1, PointError } from '../crypto/bncx/index.ts';
+import { dayOf, MAX_PIN } from '../crypto/mpin.ts';
+import type { Extension, ClientHello } from '../handshake/messages/types.ts';
+import { findExtension } from '../handshake/messages/extensions/index.ts';
+import type {
+  ClientKexContext,
+  ClientKexResult,
+  ClientKeyExchangeSession,
+  KexFlow,
+  KeyExchangeProvider,
+  MaybePromise,
+  PeerIdentity,
+  ServerKexContext,
+  ServerKeyExchangeSession,
+} from './key-exchange.ts';
+import {
+  MILAGRO_CS_EXTENSION,
+  decodeCsExtension,
+  decodeCsKeyExchange,
+  encodeCsExtension,
+  encodeCsKeyExchange,
+  type CsHelloValues,
+} from './milagro/cs-wire.ts';
+import { InProcessCsCompute, type MilagroCsCompute } from './milagro/cs-compute.ts';
+
+export { MILAGRO_CS_EXTENSION };
+
+/** What a MILAGRO_CS client holds (§5.1). */
+export interface MilagroCsClientCredentials {
+  /** The identity (UTF-8 string or raw bytes); only SHA-256 of it is sent. */
+  readonly identity: string | Uint8Array;
+  /** token = client secret − [PIN]·A (65-byte G1 point, §5.4). */
+  readonly token: Uint8Array;
+  /** 0…9999. */
+  readonly pin: number;
+  /** Time permit for `date` (65-byte G1 point). Absent: time permits off (the U slot carries U). */
+  readonly timePermit?: Uint8Array | undefined;
+  /** Day number of the permit (days since 1970-01-01 UTC); default: today by the injected clock. */
+  readonly date?: number | undefined;
+}
+
+/** What a MILAGRO_CS server holds (§5.1). */
+export interface MilagroCsServerCredentials {
+  /** Server secret [s]Q (128-byte G2 point). */
+  readonly serverSecret: Uint8Array;
+  /** Whether clients must use time permits (milagro-tls default: yes). Not negotiated (§7.3). */
+  readonly timePermits: boolean;
+  /** Accepted |t − server time| in seconds (§7.3 step 2). Default 5. */
+  readonly timeWindowSeconds?: number | undefined;
+  /** Entries in the (HID, t, V) replay cache (§10 item 13). Default 4096. */
+  readonly replayCacheSize?: number | undefined;
+  /** On a failed check, search the PIN error (§5.7). Only possible with time permits off. Default false. */
+  readonly detectPinError?: boolean | undefined;
+  /** Map an authenticated identity hash to a name the application knows (e.g. from a registry). */
+  readonly resolveIdentity?: ((hashId: Uint8Array) => string | undefined) | undefined;
+}
+
+/** Why a server refused (or accepted) a client; for logs only, never on the wire. */
+export type MilagroCsEvent =
+  | { readonly kind: 'accepted'; readonly hashId: string; readonly timeValue: number }
+  | {
+      readonly kind: 'rejected';
+      readonly reason: 'no-extension' | 'malformed' | 'stale' | 'replayed' | 'invalid-point' | 'bad-credentials';
+      readonly message: string;
+      readonly hashId?: string;
+      /** entered − registered PIN when found (§5.7). */
+      readonly pinError?: number;
+    };
+
+export interface MilagroCsOptions {
+  readonly client?: MilagroCsClientCredentials | undefined;
+  readonly server?: MilagroCsServerCredentials | undefined;
+  /** ClientHello extension number; default 37 (milagro-tls). */
+  readonly extensionType?: number | undefined;
+  /** Where the pairings run; default in-process (synchronous). */
+  readonly compute?: MilagroCsCompute | undefined;
+  readonly logger?: ((event: MilagroCsEvent) => void) | undefined;
+}
+
+/** §7.2: no Certificate, unsigned ServerKeyExchange, no CertificateRequest. */
+export const milagroCsFlow: KexFlow = Object.freeze({
+  serverCertificate: false,
+  serverKeyExchange: true,
+  signedServerKeyExchange: false,
+  certificateRequestAllowed: false,
+});
+
+const DEFAULT_WINDOW_SECONDS = 5;
+const DEFAULT_REPLAY_CACHE = 4096;
+
+/** Run `f`, turning point-decoding failures (sync or async, in-process or from a worker) into illegal_parameter. */
+function guardPoints<T>(what: string, f: () => MaybePromise<T>): MaybePromise<T> {
+  const wrap = (e: unknown): never => {
+    if (e instanceof PointError || (e instanceof Error && e.name === 'PointError')) {
+      throw new IllegalParameterError(`milagro_cs: invalid ${what}: ${e.message}`, { cause: e });
+    }
+    throw e;
+  };
+  try {
+    const v = f();
+    return v instanceof Promise ? v.catch(wrap) : v;
+  } catch (e) {
+    return wrap(e);
+  }
+}
+
+function then<T, U>(v: MaybePromise<T>, f: (t: T) => MaybePromise<U>): MaybePromise<U> {
+  return v instanceof Promise ? v.then(f) : f(v);
+}
+
+function premasterOf(key: Uint8Array): Uint8Array {
+  // §7.6: premaster = BE16(16) ‖ K.
+  return concatBytes(new Uint8Array([0, key.length]), key);
+}
+
+/** Bounded (HID, t, V) cache; entries leave when they fall out of the time window. Per provider. */
+export class ReplayCache {
+  readonly #max: number;
+  readonly #seen = new Map<string, number>();
+  constructor(max: number) {
+    this.#max = max;
+  }
+  /** Record the proof; false when it was already presented. */
+  add(v: CsHelloValues, nowSeconds: number, window: number): boolean {
+    for (const [k, t] of this.#seen) {
+      if (Math.abs(t - nowSeconds) > window) this.#seen.delete(k);
+    }
+    const key = `${bytesToHex(v.hashId)}:${v.timeValue}:${bytesToHex(v.V)}`;
+    if (this.#seen.has(key)) return false;
+    if (this.#seen.size >= this.#max) {
+      const oldest = this.#seen.keys().next();
+      if (oldest.done !== true) this.#seen.delete(oldest.value);
+    }
+    this.#seen.set(key, v.timeValue);
+    return true;
+  }
+}
+
+function checkClientCredentials(c: MilagroCsClientCredentials): void {
+  if (!Number.isInteger(c.pin) || c.pin < 0 || c.pin > MAX_PIN) throw new RangeError(`milagro_cs: PIN must be an integer in 0..${MAX_PIN}`);
+  decodeG1(c.token);
+  if (c.timePermit !== undefined) decodeG1(c.timePermit);
+  if (c.date !== undefined && (!Number.isInteger(c.date) || c.date <= 0)) throw new RangeError('milagro_cs: date must be a day number > 0');
+}
+
+class CsClientSession implements ClientKeyExchangeSession {
+  readonly #ctx: ClientKexContext;
+  readonly #creds: MilagroCsClientCredentials;
+  readonly #ext: number;
+  readonly #compute: MilagroCsCompute;
+  #sent: { readonly hashId: Uint8Array; readonly point: Uint8Array; readonly V: Uint8Array; readonly y: Uint8Array; readonly x: Uint8Array } | undefined;
+  #W: Uint8Array | undefined;
+
+  constructor(ctx: ClientKexContext, creds: MilagroCsClientCredentials, ext: number, compute: MilagroCsCompute) {
+    this.#ctx = ctx;
+    this.#creds = creds;
+    this.#ext = ext;
+    this.#compute = compute;
+  }
+
+  helloExtensions(): MaybePromise<readonly Extension[]> {
+    const c = this.#creds;
+    const now = this.#ctx.clock();
+    // §7.3: t = current Unix time when the hello is written; d = the permit's day.
+    const timeValue = Math.floor(now / 1000);
+    const x = encodeScalar(randomScalar(this.#ctx.random));
+    const identity = typeof c.identity === 'string' ? new TextEncoder().encode(c.identity) : c.identity;
+    const timePermit = c.timePermit === undefined ? undefined : { permit: c.timePermit, date: c.date ?? dayOf(now) };
+    return then(this.#compute.clientHello({ identity, pin: c.pin, token: c.token, timePermit, x, timeValue }), (out) => {
+      this.#sent = { hashId: out.hashId, point: out.point, V: out.V, y: out.y, x };
+      return [{ type: this.#ext, data: encodeCsExtension({ hashId: out.hashId, point: out.point, V: out.V, timeValue }) }];
+    });
+  }
+
+  processServerKeyExchange(body: Uint8Array): void {
+    const W = decodeCsKeyExchange(body, 'server_key_exchange');
+    guardPoints('W', () => decodeG1(W));
+    this.#W = W;
+  }
+
+  clientKeyExchange(): MaybePromise<ClientKexResult> {
+    const sent = this.#sent;
+    const W = this.#W;
+    if (sent === undefined || W === undefined) throw new HandshakeFailureError('milagro_cs: ClientKeyExchange before the hello values and W');
+    const c = this.#creds;
+    const r = encodeScalar(randomScalar(this.#ctx.random));
+    const result = guardPoints('W', () =>
+      this.#compute.clientKeyExchange({
+        token: c.token,
+        hashId: sent.hashId,
+        pin: c.pin,
+        x: sent.x,
+        y: sent.y,
+        V: sent.V,
+        UT: c.timePermit === undefined ? undefined : sent.point,
+        W,
+        r,
+      }),
+    );
+    return then(result, ({ R, key }) => ({ body: encodeCsKeyExchange(R), premaster: premasterOf(key) }));
+  }
+}
+
+interface Accepted {
+  readonly values: CsHelloValues;
+  readonly y: Uint8Array;
+  readonly date: number;
+}
+
+class CsServerSession implements ServerKeyExchangeSession {
+  readonly #ctx: ServerKexContext;
+  readonly #provider: MilagroCsProvider;
+  readonly #creds: MilagroCsServerCredentials | undefined;
+  #accepted: Accepted | undefined;
+  #w: Uint8Array | undefined;
+  #W: Uint8Array | undefined;
+  #identity: PeerIdentity | undefined;
+
+  constructor(ctx: ServerKexContext, provider: MilagroCsProvider) {
+    this.#ctx = ctx;
+    this.#provider = provider;
+    this.#creds = provider.options.server;
+  }
+
+  /** Set once the M-Pin proof verified; the engine reports it only after the client's Finished. */
+  get peerIdentity(): PeerIdentity | undefined {
+    return this.#identity;
+  }
+
+  acceptClient(hello: ClientHello): MaybePromise<boolean> {
+    const creds = this.#creds;
+    if (creds === undefined) return false;
+    const p = this.#provider;
+    const ext = findExtension(hello.extensions, p.extensionType);
+    if (ext === undefined) {
+      // §10 item 6: pick 0xC0B1 only with a verified extension. Declining lets the server try
+      // its other suites; with none left the handshake fails with handshake_failure.
+      p.log({ kind: 'rejected', reason: 'no-extension', message: 'client offered MILAGRO_CS without the extension' });
+      return false;
+    }
+    let values: CsHelloValues;
+    try {
+      values = decodeCsExtension(ext.data);
+    } catch (e) {
+      p.log({ kind: 'rejected', reason: 'malformed', message: (e as Error).message });
+      throw e;
+    }
+    const hashId = bytesToHex(values.hashId);
+    const now = this.#ctx.clock();
+    const nowSeconds = Math.floor(now / 1000);
+    const window = creds.timeWindowSeconds ?? DEFAULT_WINDOW_SECONDS;
+    // §7.3 step 2 / §10 item 14: compared as plain integers, not as wrapping 32-bit values.
+    if (Math.abs(values.timeValue - nowSeconds) > window) {
+      const message = `time value ${values.timeValue} is ${values.timeValue - nowSeconds} s from the server clock (window ±${window} s)`;
+      p.log({ kind: 'rejected', reason: 'stale', message, hashId });
+      throw new AccessDeniedError(`milagro_cs: ${message}`);
+    }
+    if (!p.replay.add(values, nowSeconds, window)) {
+      p.log({ kind: 'rejected', reason: 'replayed', message: 'this (HID, t, V) was already presented', hashId });
+      throw new AccessDeniedError('milagro_cs: replayed ClientHello proof');
+    }
+    const date = creds.timePermits ? dayOf(now) : 0;
+    const invalid = (e: unknown): never => {
+      p.log({ kind: 'rejected', reason: 'invalid-point', message: (e as Error).message, hashId });
+      throw e;
+    };
+    let verdict: MaybePromise<{ ok: boolean; y: Uint8Array; pinError?: number | undefined }>;
+    try {
+      verdict = guardPoints('U/UT or V', () =>
+      p.compute.serverVerify({
+        serverSecret: creds.serverSecret,
+        hashId: values.hashId,
+        point: values.point,
+        V: values.V,
+        timeValue: values.timeValue,
+        date,
+        detectPinError: creds.detectPinError === true,
+      }),
+      );
+    } catch (e) {
+      return invalid(e);
+    }
+    const checked = (v: MaybePromise<{ ok: boolean; y: Uint8Array; pinError?: number | undefined }>): MaybePromise<boolean> =>
+      then(v, (res) => {
+        if (!res.ok) {
+          const pe = res.pinError;
+          const message = pe === undefined ? 'M-Pin check failed (wrong PIN, token, permit or server secret)' : `M-Pin check failed: wrong PIN (off by ${pe})`;
+          p.log({ kind: 'rejected', reason: 'bad-credentials', message, hashId, ...(pe === undefined ? {} : { pinError: pe }) });
+          throw new AccessDeniedError(`milagro_cs: ${message}`);
+        }
+        this.#accepted = { values, y: res.y, date };
+        const name = creds.resolveIdentity?.(values.hashId);
+        this.#identity = Object.freeze({ kind: 'mpin' as const, hashId: values.hashId, ...(name === undefined ? {} : { identity: name }) });
+        p.log({ kind: 'accepted', hashId, timeValue: values.timeValue });
+        return true;
+      });
+    if (verdict instanceof Promise) return verdict.then((v) => checked(v), invalid);
+    return checked(verdict);
+  }
+
+  serverKeyExchange(): MaybePromise<Uint8Array> {
+    const a = this.#accepted;
+    if (a === undefined) throw new HandshakeFailureError('milagro_cs: ServerKeyExchange without a verified client');
+    const w = encodeScalar(randomScalar(this.#ctx.random));
+    this.#w = w;
+    return then(this.#provider.compute.serverEphemeral({ hashId: a.values.hashId, date: a.date, w }), (W) => {
+      this.#W = W;
+      return encodeCsKeyExchange(W);
+    });
+  }
+
+  processClientKeyExchange(body: Uint8Array): MaybePromise<Uint8Array> {
+    const a = this.#accepted;
+    const creds = this.#creds;
+    const w = this.#w;
+    const W = this.#W;
+    if (a === undefined || creds === undefined || w === undefined || W === undefined) {
+      throw new HandshakeFailureError('milagro_cs: ClientKeyExchange out of order');
+    }
+    const R = decodeCsKeyExchange(body, 'client_key_exchange');
+    const key = guardPoints('R', () =>
+      this.#provider.compute.serverKey({
+        serverSecret: creds.serverSecret,
+        hashId: a.values.hashId,
+        point: a.values.point,
+        UT: a.date > 0 ? a.values.point : undefined,
+        y: a.y,
+        V: a.values.V,
+        W,
+        w,
+        R,
+      }),
+    );
+    return then(key, premasterOf);
+  }
+}
+
+/** The provider: credentials, compute backend, replay cache; sessions are created per connection. */
+export class MilagroCsProvider implements KeyExchangeProvider {
+  readonly name = 'MILAGRO_CS' as const;
+  readonly flow = milagroCsFlow;
+  readonly options: MilagroCsOptions;
+  readonly extensionType: number;
+  readonly compute: MilagroCsCompute;
+  readonly replay: ReplayCache;
+
+  constructor(options: MilagroCsOptions) {
+    if (options.client === undefined && options.server === undefined) throw new TypeError('milagroCs: give client or server credentials');
+    if (options.client !== undefined) checkClientCredentials(options.client);
+    if (options.server !== undefined) {
+      const s = options.server;
+      if (s.serverSecret.length !== 128) throw new RangeError('milagro_cs: server secret must be a 128-byte G2 point');
+      const w = s.timeWindowSeconds ?? DEFAULT_WINDOW_SECONDS;
+      if (!Number.isFinite(w) || w < 0) throw new RangeError('milagro_cs: timeWindowSeconds must be ≥ 0');
+    }
+    const ext = options.extensionType ?? MILAGRO_CS_EXTENSION;
+    if (!Number.isInteger(ext) || ext < 0 || ext > 0xffff) throw new RangeError('milagro_cs: extensionType must be a u16');
+    this.options = options;
+    this.extensionType = ext;
+    this.compute = options.compute ?? new InProcessCsCompute();
+    this.replay = new ReplayCache(options.server?.replayCacheSize ?? DEFAULT_REPLAY_CACHE);
+  }
+
+  log(event: MilagroCsEvent): void {
+    try {
+      this.options.logger?.(event);
+    } catch {
+      // A throwing logger must not change the handshake outcome.
+    }
+  }
+
+  client(ctx: ClientKexContext): ClientKeyExchangeSession {
+    const creds = this.options.client;
+    // §10 item 6: never offer the suite without credentials (the API registers us only with them).
+    if (creds === undefined) throw new HandshakeFailureError('milagro_cs: no client credentials configured');
+    return new CsClientSession(ctx, creds, this.extensionType, this.compute);
+  }
+
+  server(ctx: ServerKexContext): ServerKeyExchangeSession {
+    return new CsServerSession(ctx, this);
+  }
+}
+
+/** A MILAGRO_CS key exchange to register with `KexRegistry.withProvider`. */
+export function milagroCs(options: MilagroCsOptions): MilagroCsProvider {
+  return new MilagroCsProvider(options);
+}

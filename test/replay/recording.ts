@@ -1,0 +1,127 @@
+/**
+ * Replay harness for the recorded milagro-tls sessions (test/vectors/tls-transcripts.json): a
+ * scripted RandomSource that hands out exactly the recorded values in order, a fixed clock, and
+ * a driver that pushes one side's recorded records into our sans-I/O engine and collects what it
+ * emits. Shared by the MILAGRO_CS and MILAGRO_P2P replay tests.
+ */
+import { readFileSync } from 'node:fs';
+import { hexToBytes, bytesToHex } from '../../src/codec/bytes.ts';
+import type { RandomSource } from '../../src/providers.ts';
+import type { EngineEvents, HandshakeInfo, TlsEngine } from '../../src/handshake/engine.ts';
+
+export interface RecordedRecord {
+  readonly index: number;
+  readonly direction: 'client_to_server' | 'server_to_client';
+  readonly content_type: number;
+  readonly record_hex: string;
+  readonly encrypted: boolean;
+  readonly plaintext_hex?: string;
+}
+
+export interface Recording {
+  readonly name: string;
+  readonly ciphersuite_id: string;
+  readonly build_config: Record<string, boolean>;
+  readonly date_days_since_epoch: number | null;
+  readonly key_files: Record<string, string>;
+  readonly records: readonly RecordedRecord[];
+  readonly debug_output_values: Record<string, unknown> & {
+    readonly client_random: string;
+    readonly server_random: string | null;
+    readonly session_id: string | null;
+  };
+  readonly milagro_values_from_amcl_call_trace: {
+    readonly client: Record<string, unknown>;
+    readonly server: Record<string, unknown>;
+  };
+}
+
+export function loadRecording(name: string): Recording {
+  const file = JSON.parse(readFileSync(new URL('../vectors/tls-transcripts.json', import.meta.url), 'utf8')) as { transcripts: Recording[] };
+  const t = file.transcripts.find((x) => x.name === name);
+  if (t === undefined) throw new Error(`no recording ${name}`);
+  return t;
+}
+
+/** A string field of the AMCL call trace (throws if absent, so a test cannot pass on undefined). */
+export function traceHex(rec: Recording, side: 'client' | 'server', field: string): string {
+  const v = rec.milagro_values_from_amcl_call_trace[side][field];
+  if (typeof v !== 'string') throw new Error(`${rec.name}: trace ${side}.${field} missing`);
+  return v;
+}
+
+export function traceNumber(rec: Recording, side: 'client' | 'server', field: string): number {
+  const v = rec.milagro_values_from_amcl_call_trace[side][field];
+  if (typeof v !== 'number') throw new Error(`${rec.name}: trace ${side}.${field} missing`);
+  return v;
+}
+
+/**
+ * A RandomSource that returns exactly `values`, in order, and fails loudly if asked for a
+ * different length or for more — so the test also proves the order of draws.
+ */
+export function scriptedRandom(values: readonly Uint8Array[]): RandomSource & { readonly remaining: () => number } {
+  const queue = [...values];
+  const f = (n: number): Uint8Array => {
+    const next = queue.shift();
+    if (next === undefined) throw new Error(`scripted random exhausted (asked for ${n} bytes)`);
+    if (next.length !== n) throw new Error(`scripted random: asked for ${n} bytes, next value has ${next.length} (${bytesToHex(next)})`);
+    return next.slice();
+  };
+  return Object.assign(f, { remaining: () => queue.length });
+}
+
+export function recordBytes(r: RecordedRecord): Uint8Array {
+  return hexToBytes(r.record_hex);
+}
+
+export function concatHex(records: readonly RecordedRecord[]): string {
+  return records.map((r) => r.record_hex).join('');
+}
+
+export interface Collected {
+  readonly events: EngineEvents;
+  out: string;
+  readonly data: Uint8Array[];
+  readonly errors: Error[];
+  secure: HandshakeInfo | undefined;
+  peerClosed: boolean;
+  /** Take what was emitted since the last call, as hex. */
+  take(): string;
+}
+
+export function collector(): Collected {
+  const c: Collected = {
+    out: '',
+    data: [],
+    errors: [],
+    secure: undefined,
+    peerClosed: false,
+    events: {
+      onOutgoing: (b) => {
+        c.out += bytesToHex(b);
+      },
+      onData: (b) => c.data.push(b),
+      onSecure: (info) => {
+        c.secure = info;
+      },
+      onKeylog: () => undefined,
+      onPeerClose: () => {
+        c.peerClosed = true;
+      },
+      onError: (e) => c.errors.push(e),
+    },
+    take: () => {
+      const s = c.out;
+      c.out = '';
+      return s;
+    },
+  };
+  return c;
+}
+
+/** Feed records and wait for any asynchronous key-exchange step to finish. */
+export async function feed(engine: TlsEngine, records: readonly RecordedRecord[]): Promise<void> {
+  for (const r of records) engine.receive(recordBytes(r));
+  await engine.idle;
+}
