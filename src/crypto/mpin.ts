@@ -33,6 +33,7 @@ import {
   mapXToG1,
   mpinKdf,
   mulG1,
+  mulG1Public,
   mulG2,
   multiPairing,
   pairing,
@@ -303,7 +304,7 @@ export function server2(input: ServerCheckInput & { readonly y: Uint8Array }): S
   const y = scalarOf(input.y);
   const pt = decodeG1(input.point);
   const v = decodeG1(input.V);
-  const pPrime = mulG1(htid, y).add(pt);
+  const pPrime = mulG1Public(htid, y).add(pt);
   // e(Q, V)·e(sQ, P′) == 1  (§5.6)
   const e = multiPairing([
     [v, Q_PREPARED],
@@ -312,7 +313,7 @@ export function server2(input: ServerCheckInput & { readonly y: Uint8Array }): S
   const ok = gtIsOne(e);
   const base = { ok, y: input.y.slice(), hidPoint: encodeG1(a), htidPoint: date > 0 ? encodeG1(htid) : undefined };
   if (ok || input.U === undefined) return base;
-  const f = pairing(mulG1(a, y).add(decodeG1(input.U)), Q_PREPARED);
+  const f = pairing(mulG1Public(a, y).add(decodeG1(input.U)), Q_PREPARED);
   return { ...base, E: encodeGT(e), F: encodeGT(f) };
 }
 
@@ -464,7 +465,7 @@ export function serverKey(input: {
 }): Uint8Array {
   const sst = asServerSecret(input.serverSecret);
   const a = identityPoint(input.hashId);
-  const rPrime = decodeG1(input.R).add(mulG1(a, os2i(input.h)));
+  const rPrime = decodeG1(input.R).add(mulG1Public(a, os2i(input.h)));
   const c = traceBytes(pairing(rPrime, sst.prepared));
   const pt = mulG1(decodeG1(input.point), scalarOf(input.w));
   if (pt.is0()) throw new PointError('infinity', 'key point is the point at infinity');

@@ -20,7 +20,9 @@ import {
   map1,
   map2,
   mulG1,
+  mulG1Public,
   mulG2,
+  mulG2Public,
   pairing,
   randomScalar,
   traceBytes,
@@ -147,7 +149,7 @@ export function senderKey(input: {
     key = key.add(decodeG1(input.senderPermit));
   }
   const x = scalarOf(input.x);
-  const q = mulG2(receiverPoint(hashId(input.idB), date), scalarOf(input.pib)).add(decodeG2(input.PbG2));
+  const q = mulG2Public(receiverPoint(hashId(input.idB), date), scalarOf(input.pib)).add(decodeG2(input.PbG2));
   const p = mulG1(key, x + scalarOf(input.pia));
   const g = pairing(p, q);
   const pt = mulG1(decodeG1(input.PgG1), x);
@@ -181,7 +183,7 @@ export function receiverKey(input: {
   }
   const paG1 = decodeG1(input.PaG1);
   const q = mulG2(key, scalarOf(input.y) + scalarOf(input.pib));
-  const p = mulG1(senderPoint(hashId(input.idA), date), scalarOf(input.pia)).add(paG1);
+  const p = mulG1Public(senderPoint(hashId(input.idA), date), scalarOf(input.pia)).add(paG1);
   const g = pairing(p, q);
   const pt = mulG1(paG1, scalarOf(input.w));
   if (pt.is0()) throw new PointError('infinity', 'key point is the point at infinity');

@@ -55,5 +55,7 @@ export {
   gtIsOne,
   mulG1,
   mulG2,
+  mulG1Public,
+  mulG2Public,
 } from './pairing.ts';
 export { randomScalar } from './random.ts';

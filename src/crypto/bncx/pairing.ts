@@ -89,16 +89,36 @@ export function gtEquals(a: Fp12, b: Fp12): boolean {
 
 export const gtIsOne = (a: Fp12): boolean => bncx.Fp12.eql(a, bncx.Fp12.ONE);
 
-/** [k]P in G1, k any non-negative integer (AMCL reduces any 256-bit scalar mod r, §2.1, §4.6). */
+const reduce = (k: bigint): bigint => ((k % R) + R) % R;
+
+/**
+ * [k]P in G1 for a *secret* k: any non-negative integer, reduced mod r as AMCL does (§2.1, §4.6).
+ * Uses noble's fixed-window `multiply` (no secret-dependent endomorphism split). BigInt
+ * arithmetic is still not constant-time (§10 item 21).
+ */
 export function mulG1(pt: G1Point, k: bigint): G1Point {
-  const e = ((k % R) + R) % R;
+  const e = reduce(k);
+  if (e === 0n || pt.is0()) return bncx.G1.ZERO;
+  return pt.multiply(e);
+}
+
+/** [k]P in G1 for a *public* k (challenge y, transcript hash h, pia, pib): GLV + wNAF. */
+export function mulG1Public(pt: G1Point, k: bigint): G1Point {
+  const e = reduce(k);
   if (e === 0n || pt.is0()) return bncx.G1.ZERO;
   return pt.multiplyUnsafe(e);
 }
 
-/** [k]Q in G2 for Q in the order-r subgroup (uses the GLV endomorphism). */
+/** [k]Q in G2 (order-r subgroup only) for a *secret* k; see {@link mulG1}. */
 export function mulG2(pt: G2Point, k: bigint): G2Point {
-  const e = ((k % R) + R) % R;
+  const e = reduce(k);
+  if (e === 0n || pt.is0()) return bncx.G2.ZERO;
+  return pt.multiply(e);
+}
+
+/** [k]Q in G2 (order-r subgroup only) for a *public* k: GLV + wNAF. */
+export function mulG2Public(pt: G2Point, k: bigint): G2Point {
+  const e = reduce(k);
   if (e === 0n || pt.is0()) return bncx.G2.ZERO;
   return pt.multiplyUnsafe(e);
 }
