@@ -1,0 +1,254 @@
+/**
+ * TLS benchmark (issue 3): full handshakes per second with our client and server on loopback
+ * (X25519 + ECDSA P-256 + AES-128-GCM) against node:tls with the same certificate in the same
+ * run, and bulk throughput over one connection with the noble provider, the node:crypto provider
+ * and node:tls. Client and server share this process in every case, so each figure includes
+ * both ends' work, for us and for node:tls alike. Cases are interleaved round by round so load
+ * drift on a shared machine affects all of them.
+ *
+ * Targets: our handshake wall time ≤ 2× node:tls; node:crypto provider bulk ≥ 50% of node:tls.
+ *
+ *   npx tsx bench/tls.ts [--json] [--quick]
+ */
+import { gcm } from '@noble/ciphers/aes.js';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo, Server as NetServer } from 'node:net';
+import { resolve } from 'node:path';
+import * as nodeTls from 'node:tls';
+import { pathToFileURL } from 'node:url';
+import { connect, createServer, type Server } from '../src/index.ts';
+
+export interface TlsBenchResult {
+  readonly name: string;
+  readonly median_ms: number;
+  readonly samples: number;
+  /** Bulk cases: median throughput. */
+  readonly mb_per_s?: number;
+  /** Handshake cases: 1000 / median_ms. */
+  readonly per_s?: number;
+}
+
+export interface TlsBenchReport {
+  readonly results: readonly TlsBenchResult[];
+  readonly ratios: Readonly<Record<string, number>>;
+}
+
+const certs = resolve(import.meta.dirname, '..', 'test', 'fixtures', 'certs');
+const ca = readFileSync(resolve(certs, 'ca-ec.pem'));
+const cert = readFileSync(resolve(certs, 'server-ec256.pem'));
+const key = readFileSync(resolve(certs, 'server-ec256.key'));
+const SUITE = 'ECDHE-ECDSA-AES128-GCM-SHA256';
+// X25519 is negotiated; P-256 must be listed too because TLS 1.2 supported_groups also covers the
+// ECDSA certificate's curve (RFC 8422 §5.1).
+const CURVES = 'X25519:P-256';
+const MiB = 1024 * 1024;
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+async function listen(server: Server | NetServer): Promise<number> {
+  (server as NetServer).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+interface Endpoint {
+  readonly name: string;
+  /** One full handshake, then close; resolves with the wall time in ms. */
+  handshake(): Promise<number>;
+  /** Sends `bytes` client → server over one connection; resolves with the ms from first write to last byte received. */
+  bulk(bytes: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Receives `total` bytes on the server side of the next connection. */
+type Sink = { expect: number; done: () => void; got: number };
+
+async function oursEndpoint(provider: 'noble' | 'node'): Promise<Endpoint> {
+  let sink: Sink | undefined;
+  const server = createServer({ key, cert, ciphers: SUITE, ecdhCurve: CURVES, cryptoProvider: provider }, (s) => {
+    s.on('error', () => {});
+    s.on('data', (d: Buffer) => {
+      if (sink === undefined) return;
+      sink.got += d.length;
+      if (sink.got >= sink.expect) sink.done();
+    });
+  });
+  const port = await listen(server);
+  const opts = { host: '127.0.0.1', port, servername: 'localhost', ca, ciphers: SUITE, ecdhCurve: CURVES, cryptoProvider: provider } as const;
+  return {
+    name: `milagro-ts (${provider})`,
+    async handshake() {
+      const t0 = performance.now();
+      const c = connect(opts);
+      await once(c, 'secureConnect');
+      const t = performance.now() - t0;
+      c.destroy();
+      return t;
+    },
+    async bulk(bytes) {
+      const c = connect(opts);
+      await once(c, 'secureConnect');
+      const chunk = Buffer.alloc(64 * 1024, 0xab);
+      const received = new Promise<void>((done) => {
+        sink = { expect: bytes, done, got: 0 };
+      });
+      const t0 = performance.now();
+      for (let sent = 0; sent < bytes; sent += chunk.length) {
+        if (!c.write(chunk)) await once(c, 'drain');
+      }
+      await received;
+      const t = performance.now() - t0;
+      sink = undefined;
+      c.destroy();
+      return t;
+    },
+    async close() {
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+async function nodeTlsEndpoint(): Promise<Endpoint> {
+  let sink: Sink | undefined;
+  const server = nodeTls.createServer({ key, cert, ciphers: SUITE, ecdhCurve: CURVES, maxVersion: 'TLSv1.2', minVersion: 'TLSv1.2' }, (s) => {
+    s.on('error', () => {});
+    s.on('data', (d: Buffer) => {
+      if (sink === undefined) return;
+      sink.got += d.length;
+      if (sink.got >= sink.expect) sink.done();
+    });
+  });
+  const port = await listen(server);
+  const opts = { host: '127.0.0.1', port, servername: 'localhost', ca, ciphers: SUITE, ecdhCurve: CURVES, maxVersion: 'TLSv1.2', minVersion: 'TLSv1.2' } as const;
+  return {
+    name: 'node:tls',
+    async handshake() {
+      const t0 = performance.now();
+      // No `session` option: every connection is a full handshake.
+      const c = nodeTls.connect(opts);
+      await once(c, 'secureConnect');
+      const t = performance.now() - t0;
+      c.destroy();
+      return t;
+    },
+    async bulk(bytes) {
+      const c = nodeTls.connect(opts);
+      await once(c, 'secureConnect');
+      const chunk = Buffer.alloc(64 * 1024, 0xab);
+      const received = new Promise<void>((done) => {
+        sink = { expect: bytes, done, got: 0 };
+      });
+      const t0 = performance.now();
+      for (let sent = 0; sent < bytes; sent += chunk.length) {
+        if (!c.write(chunk)) await once(c, 'drain');
+      }
+      await received;
+      const t = performance.now() - t0;
+      sink = undefined;
+      c.destroy();
+      return t;
+    },
+    async close() {
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** Raw noble AES-128-GCM seal+open of 16 KiB: the crypto bound for the noble bulk case. */
+function rawNobleSealOpen(bytes: number): number {
+  const k = new Uint8Array(16).fill(1);
+  const nonce = new Uint8Array(12);
+  const aad = new Uint8Array(13);
+  const rec = new Uint8Array(16 * 1024);
+  const t0 = performance.now();
+  for (let done = 0; done < bytes; done += rec.length) {
+    const sealed = gcm(k, nonce, aad).encrypt(rec);
+    gcm(k, nonce, aad).decrypt(sealed);
+  }
+  return performance.now() - t0;
+}
+
+export async function runTlsBench(opts: { json: boolean; quick?: boolean }): Promise<TlsBenchReport> {
+  const quick = opts.quick === true;
+  const hsRounds = quick ? 15 : 60;
+  const bulkRounds = quick ? 3 : 5;
+  const nobleBytes = quick ? 4 * MiB : 16 * MiB;
+  const fastBytes = quick ? 16 * MiB : 64 * MiB;
+
+  const ours = await oursEndpoint('noble');
+  const oursNode = await oursEndpoint('node');
+  const node = await nodeTlsEndpoint();
+  const hs: Record<string, number[]> = { ours: [], node: [] };
+  const bulk: Record<string, number[]> = { noble: [], oursNode: [], node: [], raw: [] };
+  try {
+    // Warm-up: JIT, lazy tables, certificate parsing caches.
+    for (let i = 0; i < 5; i++) {
+      await ours.handshake();
+      await node.handshake();
+    }
+    await ours.bulk(MiB);
+    await oursNode.bulk(MiB);
+    await node.bulk(MiB);
+
+    for (let r = 0; r < hsRounds; r++) {
+      hs.ours?.push(await ours.handshake());
+      hs.node?.push(await node.handshake());
+    }
+    for (let r = 0; r < bulkRounds; r++) {
+      bulk.noble?.push(await ours.bulk(nobleBytes));
+      bulk.oursNode?.push(await oursNode.bulk(fastBytes));
+      bulk.node?.push(await node.bulk(fastBytes));
+      bulk.raw?.push(rawNobleSealOpen(nobleBytes));
+    }
+  } finally {
+    await ours.close();
+    await oursNode.close();
+    await node.close();
+  }
+
+  const hsResult = (name: string, xs: number[]): TlsBenchResult => {
+    const m = median(xs);
+    return { name, median_ms: Number(m.toFixed(3)), samples: xs.length, per_s: Number((1000 / m).toFixed(1)) };
+  };
+  const bulkResult = (name: string, xs: number[], bytes: number): TlsBenchResult => {
+    const m = median(xs);
+    return { name, median_ms: Number(m.toFixed(2)), samples: xs.length, mb_per_s: Number((bytes / 1e6 / (m / 1000)).toFixed(1)) };
+  };
+  const results: TlsBenchResult[] = [
+    hsResult('handshake milagro-ts client+server (X25519, ECDSA P-256, AES-128-GCM)', hs.ours ?? []),
+    hsResult('handshake node:tls client+server (same)', hs.node ?? []),
+    bulkResult(`bulk milagro-ts noble provider, ${nobleBytes / MiB} MiB`, bulk.noble ?? [], nobleBytes),
+    bulkResult(`bulk milagro-ts node:crypto provider, ${fastBytes / MiB} MiB`, bulk.oursNode ?? [], fastBytes),
+    bulkResult(`bulk node:tls, ${fastBytes / MiB} MiB`, bulk.node ?? [], fastBytes),
+    bulkResult(`raw noble AES-128-GCM seal+open 16 KiB records, ${nobleBytes / MiB} MiB`, bulk.raw ?? [], nobleBytes),
+  ];
+  const mbps = (i: number): number => results[i]?.mb_per_s ?? Number.NaN;
+  const ratios = {
+    'handshake_time milagro-ts / node:tls (target ≤ 2)': Number((median(hs.ours ?? []) / median(hs.node ?? [])).toFixed(3)),
+    'bulk node:crypto provider / node:tls (target ≥ 0.5)': Number((mbps(3) / mbps(4)).toFixed(3)),
+    'bulk noble provider / node:tls': Number((mbps(2) / mbps(4)).toFixed(3)),
+    'bulk noble provider / raw noble seal+open': Number((mbps(2) / mbps(5)).toFixed(3)),
+  };
+  const report: TlsBenchReport = { results, ratios };
+  if (opts.json) {
+    console.log(JSON.stringify(report));
+  } else {
+    console.log('TLS benchmark (loopback; client and server in this process; medians)');
+    for (const r of results) {
+      const extra = r.per_s !== undefined ? `${r.per_s.toFixed(1).padStart(8)} /s` : `${(r.mb_per_s ?? 0).toFixed(1).padStart(8)} MB/s`;
+      console.log(`  ${r.name.padEnd(72)} ${r.median_ms.toFixed(3).padStart(10)} ms ${extra}  (${r.samples} samples)`);
+    }
+    console.log('ratios:');
+    for (const [k, v] of Object.entries(ratios)) console.log(`  ${k.padEnd(56)} ${v.toFixed(3)}`);
+  }
+  return report;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runTlsBench({ json: process.argv.includes('--json'), quick: process.argv.includes('--quick') });
+}
