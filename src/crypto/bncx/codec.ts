@@ -127,9 +127,9 @@ export function decodeG2(b: Uint8Array): G2Point {
   return pt;
 }
 
-/** [r]Q = O by plain double-and-add (valid for any twist point). */
+/** [r]Q = O, by windowed multiplication valid for any twist point (no endomorphism shortcut). */
 export function isInG2(pt: G2Point): boolean {
-  return bncx.mulAnyUnsafe(pt, R).is0();
+  return bncx.isTorsionFreeG2(pt);
 }
 
 /** Fp12 slot order of AMCL (§2.5): d00, d11, d10, d02, d01, d12 in noble's Fp6-over-Fp2 tower. */

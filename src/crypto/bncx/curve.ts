@@ -129,7 +129,7 @@ function buildBncx() {
     Fp: Fp2,
     Fn,
     endo: { beta: betaFp2, basises: basisFor(lamG2) },
-    isTorsionFree: (_c, pt) => mulAnyUnsafe(pt, R).is0(),
+    isTorsionFree: (_c, pt) => isTorsionFreeG2(pt),
     clearCofactor: (_c, pt) => clearCofactorG2(pt),
   });
 
@@ -143,6 +143,20 @@ function buildBncx() {
     }
     return acc;
   }
+  /**
+   * Windowed (wNAF) multiplication valid on the whole twist group: the same coordinates on a
+   * point class without the GLV endomorphism, which assumes order r. 0 < k < r.
+   */
+  const mulTwistUnsafe = (pt: G2Point, k: bigint): G2Point => {
+    const q = new G2plain(pt.X, pt.Y, pt.Z).multiplyUnsafe(k);
+    return new G2(q.X, q.Y, q.Z);
+  };
+  /** Exact G2 membership: [r]Q = O, computed as [r−1]Q = −Q (§2.6). */
+  function isTorsionFreeG2(pt: G2Point): boolean {
+    if (pt.is0()) return true;
+    const q = new G2plain(pt.X, pt.Y, pt.Z);
+    return q.multiplyUnsafe(R - 1n).equals(q.negate());
+  }
   const psiPoint = (pt: G2Point): G2Point => {
     if (pt.is0()) return pt;
     const a = pt.toAffine();
@@ -151,7 +165,7 @@ function buildBncx() {
   };
   /** §3.4 FKR cofactor clearing: [u]P + π([3u]P) + π²([u]P) + π³(P), u < 0. */
   function clearCofactorG2(p0: G2Point): G2Point {
-    const uP = mulAnyUnsafe(p0, U_ABS).negate(); // [u]P, u negative
+    const uP = mulTwistUnsafe(p0, U_ABS).negate(); // [u]P, u negative
     const u3P = uP.add(uP).add(uP);
     return uP.add(psiPoint(u3P)).add(psiPoint(psiPoint(uP))).add(psiPoint(psiPoint(psiPoint(p0))));
   }
@@ -176,7 +190,7 @@ function buildBncx() {
   const isSquare = (a: bigint): boolean => Fp.pow(a, LEGENDRE_EXP) === 1n;
 
   return Object.freeze({
-    Fp, Fp2, Fp6, Fp12, Fn, G1, G2, pair, psi, psiPoint, mulAnyUnsafe, clearCofactorG2,
+    Fp, Fp2, Fp6, Fp12, Fn, G1, G2, pair, psi, psiPoint, mulAnyUnsafe, clearCofactorG2, isTorsionFreeG2,
     isSquare, lamG1, lamG2,
   });
 }
