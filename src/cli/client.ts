@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { connect, type ConnectionOptions, type TLSSocket } from '../index.ts';
-import { CliError, describeTlsError, parseCli, readFileArg, runCli } from './common.ts';
+import { CliError, describeTlsError, keylogSink, parseCli, readFileArg, runCli } from './common.ts';
 
 export const clientUsage = `usage: milagro-ts client HOST:PORT [options]
 
@@ -117,6 +117,8 @@ export async function main(argv: string[]): Promise<number> {
         });
         process.stdin.pipe(s);
       });
+      const keylog = keylogSink();
+      if (keylog !== undefined) s.on('keylog', keylog);
       s.on('data', (d: Buffer) => {
         received += d.length;
       });

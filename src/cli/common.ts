@@ -1,5 +1,5 @@
 /** Helpers shared by the CLI subcommands: argument errors that say what to pass, file loading, error text. */
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { alertName, PeerAlertError, TlsError } from '../alerts.ts';
 
@@ -61,4 +61,21 @@ export async function runCli(body: () => Promise<number>): Promise<number> {
     }
     throw e;
   }
+}
+
+/**
+ * SSLKEYLOGFILE (the NSS key-log convention honoured by OpenSSL, curl, browsers): when set,
+ * append each connection's key-log line so Wireshark can decrypt a capture. Returns the
+ * 'keylog' listener, or undefined when the variable is not set.
+ */
+export function keylogSink(env: NodeJS.ProcessEnv = process.env): ((line: Buffer) => void) | undefined {
+  const file = env['SSLKEYLOGFILE'];
+  if (file === undefined || file.length === 0) return undefined;
+  return (line: Buffer) => {
+    try {
+      appendFileSync(file, line, { mode: 0o600 });
+    } catch (e) {
+      process.stderr.write(`milagro-ts: cannot write SSLKEYLOGFILE ${file}: ${(e as Error).message}\n`);
+    }
+  };
 }

@@ -6,7 +6,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type ServerOptions, type TLSSocket } from '../index.ts';
-import { CliError, describeTlsError, parseCli, readFileArg, runCli } from './common.ts';
+import { CliError, describeTlsError, keylogSink, parseCli, readFileArg, runCli } from './common.ts';
 
 export const serverUsage = `usage: milagro-ts server --port N --cert FILE --key FILE [options]
 
@@ -114,6 +114,8 @@ export function startServer(opts: ServerOptions, www: boolean, open: Set<TLSSock
     if (www) serveWww(s);
     else s.pipe(s);
   });
+  const keylog = keylogSink();
+  if (keylog !== undefined) server.on('keylog', keylog);
   server.on('tlsClientError', (err: Error, s: TLSSocket | undefined) => {
     log(`${s !== undefined ? peerOf(s) : 'unknown peer'} handshake failed: ${describeTlsError(err)}`);
   });

@@ -190,3 +190,29 @@ describe('a server under bad input keeps serving', () => {
     await closeServer(server);
   });
 });
+
+describe('key-exchange hook (options.kex)', () => {
+  it('a function receives the default registry and its result is used', async () => {
+    const { KexRegistry } = await import('../../src/index.ts');
+    let seen: unknown;
+    const server = createServer({
+      key: key256,
+      cert: cert256,
+      kex: (defaults) => {
+        seen = defaults;
+        return defaults;
+      },
+    }, (s) => s.pipe(s));
+    expect(seen).toBeInstanceOf(KexRegistry);
+    const port = await listen(server);
+    const c = connect({ host: 'localhost', port, ca, kex: (r) => r });
+    c.end('via kex hook');
+    expect((await readAll(c)).toString()).toBe('via kex hook');
+    await closeServer(server);
+  });
+
+  it('a registry without the suites\' key exchange leaves no usable suite, and says which exchanges exist', async () => {
+    const { KexRegistry } = await import('../../src/index.ts');
+    expect(() => connect({ port: 1, kex: KexRegistry.of() })).toThrow(/no usable cipher suite/);
+  });
+});

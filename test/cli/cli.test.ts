@@ -21,8 +21,8 @@ interface Run {
 
 const running: Run[] = [];
 
-function run(args: readonly string[]): Run {
-  const proc = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: 'pipe' });
+function run(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Run {
+  const proc = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: 'pipe', env });
   const r: Run = { proc, stdout: '', stderr: '' };
   proc.stdout.setEncoding('utf8');
   proc.stderr.setEncoding('utf8');
@@ -97,6 +97,23 @@ describe('milagro-ts CLI', () => {
     expect(cli.stderr).toMatch(/verification: ok/);
     expect(cli.stderr).toMatch(/24 bytes sent, 24 bytes received/);
     await waitFor(srv, /handshake ok: TLSv1\.2 ECDHE-ECDSA-CHACHA20-POLY1305 X25519 sni=localhost/);
+  });
+
+  it('SSLKEYLOGFILE: client and server append the same NSS key-log line', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(resolve(tmpdir(), 'milagro-keylog-'));
+    const srvLog = resolve(dir, 'server.keys');
+    const cliLog = resolve(dir, 'client.keys');
+    const srv = run(['server', '--port', '0', '--host', '127.0.0.1', '--cert', f('server-ec256.pem'), '--key', f('server-ec256.key')], { ...process.env, SSLKEYLOGFILE: srvLog });
+    const port = Number((await waitFor(srv, /listening on 127\.0\.0\.1:(\d+)/))[1]);
+    const cli = run(['client', `localhost:${port}`, '--ca', f('ca-ec.pem'), '--quiet'], { ...process.env, SSLKEYLOGFILE: cliLog });
+    cli.proc.stdin.end('k\n');
+    expect(await exitCode(cli)).toBe(0);
+    await waitFor(srv, /handshake ok/);
+    const line = readFileSync(cliLog, 'latin1');
+    expect(line).toMatch(/^CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}\n$/);
+    expect(readFileSync(srvLog, 'latin1')).toBe(line);
   });
 
   it('server logs a failed handshake with the alert it sent; the client reports it and exits 1', async () => {
