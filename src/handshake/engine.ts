@@ -163,14 +163,16 @@ export class TlsEngine {
     if (this.#processing || this.#pending !== undefined || !this.#started) return;
     this.#processing = true;
     try {
-      this.#guard(() => {
-        while (this.#queue.length > 0 && this.#pending === undefined && this.#status !== 'failed' && !this.#receivedClose) {
-          const queued = this.#queue;
-          this.#queue = [];
+      // Flushing output can make a synchronously wired peer answer re-entrantly; its bytes land
+      // in the queue, so keep going until the queue stays empty.
+      while (this.#queue.length > 0 && this.#pending === undefined && this.#status !== 'failed' && !this.#receivedClose) {
+        const queued = this.#queue;
+        this.#queue = [];
+        this.#guard(() => {
           for (const q of queued) this.#record.push(q);
           this.#pump();
-        }
-      });
+        });
+      }
     } finally {
       this.#processing = false;
     }
