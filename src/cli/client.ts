@@ -4,13 +4,12 @@
  * the handshake summary and closing status to stderr. End of stdin sends close_notify; the
  * client then keeps reading until the server closes.
  */
-import { isIP } from 'node:net';
 import { connect, type ConnectionOptions, type TLSSocket } from '../index.ts';
 import { CliError, describeTlsError, keylogSink, parseCli, readFileArg, runCli } from './common.ts';
 
 export const clientUsage = `usage: milagro-ts client HOST:PORT [options]
 
-  --servername NAME  SNI and the name to verify (default: HOST unless it is an IP address)
+  --servername NAME  SNI and the name to verify (default: HOST; IP addresses are verified but not sent as SNI)
   --ca FILE          trust anchors, PEM (without it nothing verifies: use --insecure to go on anyway)
   --ciphers LIST     colon-separated suites, e.g. ECDHE-ECDSA-CHACHA20-POLY1305
   --curves LIST      ECDHE groups, e.g. X25519:P-256
@@ -102,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
       throw new CliError('no --ca given: the server certificate cannot be verified; pass --ca FILE (PEM) or --insecure');
     }
     const opts = clientOptionsFromFlags(values, host, port);
-    const target = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+    const target = `${host.includes(':') ? `[${host}]` : host}:${port}`;
     const say = (t: string): void => {
       if (!values.quiet) process.stderr.write(`${t}\n`);
     };

@@ -216,3 +216,23 @@ describe('key-exchange hook (options.kex)', () => {
     expect(() => connect({ port: 1, kex: KexRegistry.of() })).toThrow(/no usable cipher suite/);
   });
 });
+
+describe('transport failures', () => {
+  it('connection refused surfaces as an error event with the errno code', async () => {
+    const probe = netCreateServer();
+    const port = await listen(probe);
+    await closeServer(probe);
+    const c = connect({ host: '127.0.0.1', port, ca });
+    const [err] = (await once(c, 'error')) as [Error & { code?: string }];
+    expect(err.code).toBe('ECONNREFUSED');
+  });
+
+  it('a server that resets mid-handshake → client error, not a hang', async () => {
+    const rude = netCreateServer((s) => s.once('data', () => s.resetAndDestroy()));
+    const port = await listen(rude);
+    const c = connect({ host: '127.0.0.1', port, ca, handshakeTimeout: 5000 });
+    const [err] = (await once(c, 'error')) as [Error & { code?: string }];
+    expect(err.code).toBe('ECONNRESET');
+    await closeServer(rude);
+  });
+});
