@@ -5,15 +5,14 @@
  * role against the other side's recorded records, every record we emit must equal the recorded
  * one byte for byte, and we must accept everything the original sent.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { AccessDeniedError, AlertDescription } from '../../src/alerts.ts';
 import { bytesToHex, hexToBytes } from '../../src/codec/bytes.ts';
-import { clientConfig, serverConfig } from '../../src/handshake/config.ts';
-import { TlsEngine } from '../../src/handshake/engine.ts';
-import { KexRegistry } from '../../src/kex/registry.ts';
-import { milagroCs, type MilagroCsEvent } from '../../src/kex/milagro-cs.ts';
-import { Suites } from '../../src/suites.ts';
-import { collector, feed, loadRecording, scriptedRandom, traceHex, traceNumber, type Recording, type RecordedRecord } from './recording.ts';
+import type { MilagroCsEvent } from '../../src/kex/milagro-cs.ts';
+import type { MilagroCsCompute } from '../../src/kex/milagro/cs-compute.ts';
+import { MilagroWorkerPool, PooledCsCompute } from '../../src/kex/milagro/pool.ts';
+import { collector, feed, loadRecording, traceHex, type Recording, type RecordedRecord } from './recording.ts';
+import { csClientEngine as clientEngine, csServerEngine as serverEngine } from './cs-engines.ts';
 
 type Role = 'client' | 'server';
 
@@ -21,78 +20,16 @@ function isOurs(r: RecordedRecord, role: Role): boolean {
   return (r.direction === 'client_to_server') === (role === 'client');
 }
 
-function clientEngine(rec: Recording, events: ReturnType<typeof collector>['events']): TlsEngine & { randomLeft(): number } {
-  const c = rec.milagro_values_from_amcl_call_trace.client;
-  const date = traceNumber(rec, 'client', 'date');
-  const permit = c['time_permit_in'];
-  const timeValue = traceNumber(rec, 'client', 'timevalue');
-  const random = scriptedRandom([
-    hexToBytes(rec.debug_output_values.client_random),
-    hexToBytes(traceHex(rec, 'client', 'x')),
-    ...(typeof c['r'] === 'string' ? [hexToBytes(c['r'])] : []),
-  ]);
-  const provider = milagroCs({
-    client: {
-      identity: 'client@miracl.com',
-      token: hexToBytes(rec.key_files['CSClientKey'] ?? ''),
-      pin: traceNumber(rec, 'client', 'pin'),
-      ...(typeof permit === 'string' ? { timePermit: hexToBytes(permit), date } : {}),
-    },
-  });
-  const engine = TlsEngine.client(
-    clientConfig({
-      ca: [],
-      rejectUnauthorized: true,
-      suites: [Suites.MILAGRO_CS_WITH_AES_128_GCM_SHA256],
-      kex: KexRegistry.of(provider),
-      random,
-      clock: () => timeValue * 1000 + 250,
-      extendedMasterSecret: false,
-      recordPerHandshakeMessage: true,
-    }),
-    events,
-  );
-  return Object.assign(engine, { randomLeft: random.remaining });
-}
-
-function serverEngine(rec: Recording, events: ReturnType<typeof collector>['events'], log: MilagroCsEvent[]): TlsEngine & { randomLeft(): number } {
-  const s = rec.milagro_values_from_amcl_call_trace.server;
-  const timeValue = traceNumber(rec, 'server', 'timevalue_used');
-  const random = scriptedRandom([
-    ...(rec.debug_output_values.server_random === null ? [] : [hexToBytes(rec.debug_output_values.server_random)]),
-    ...(rec.debug_output_values.session_id === null ? [] : [hexToBytes(rec.debug_output_values.session_id)]),
-    ...(typeof s['w'] === 'string' ? [hexToBytes(s['w'])] : []),
-  ]);
-  const provider = milagroCs({
-    server: {
-      serverSecret: hexToBytes(rec.key_files['CSServerKey'] ?? ''),
-      timePermits: rec.build_config['MBEDTLS_TLS_MILAGRO_CS_TIME_PERMITS'] === true,
-    },
-    logger: (e) => log.push(e),
-  });
-  const engine = TlsEngine.server(
-    serverConfig({
-      suites: [Suites.MILAGRO_CS_WITH_AES_128_GCM_SHA256],
-      kex: KexRegistry.of(provider),
-      random,
-      clock: () => timeValue * 1000 + 250,
-      extendedMasterSecret: false,
-      recordPerHandshakeMessage: true,
-    }),
-    events,
-  );
-  return Object.assign(engine, { randomLeft: random.remaining });
-}
-
 /**
  * Play `role` through the whole recording: peer records are fed in order; each of our records
  * must appear in our output exactly, triggered by the handshake itself or — for the first
  * ClientHello, application data and a close we initiate — by start()/write()/close().
  */
-async function replay(rec: Recording, role: Role): Promise<{ secure: boolean; data: string[]; log: MilagroCsEvent[] }> {
+async function replay(rec: Recording, role: Role, compute?: MilagroCsCompute): Promise<{ secure: boolean; data: string[]; log: MilagroCsEvent[] }> {
   const c = collector();
   const log: MilagroCsEvent[] = [];
-  const engine = role === 'client' ? clientEngine(rec, c.events) : serverEngine(rec, c.events, log);
+  const over = compute === undefined ? {} : { compute };
+  const engine = role === 'client' ? clientEngine(rec, c.events, over) : serverEngine(rec, c.events, log, over);
   let out = '';
   const ours: string[] = [];
   for (const r of rec.records) {
@@ -177,4 +114,16 @@ describe('milagro.md §7 MILAGRO_CS: replay of live milagro-tls sessions', () =>
     expect(c.errors[0]).toBeInstanceOf(AccessDeniedError);
     expect(log).toMatchObject([{ kind: 'rejected', reason: 'bad-credentials', hashId: traceHex(rec, 'server', 'received_hash_id') }]);
   });
+});
+
+describe('MILAGRO_CS replay with the pairings in the worker pool (async key-exchange steps)', () => {
+  const pool = new MilagroWorkerPool({ size: 2 });
+  afterAll(() => pool.close());
+  for (const role of ['client', 'server'] as const) {
+    it(`cs_default: as ${role}, byte-identical records`, async () => {
+      const result = await replay(loadRecording('cs_default'), role, new PooledCsCompute(pool));
+      expect(result.secure).toBe(true);
+      expect(result.data.length).toBe(1);
+    });
+  }
 });

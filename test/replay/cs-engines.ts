@@ -1,0 +1,84 @@
+/** Engines set up to play one side of a recorded milagro-tls MILAGRO_CS session (replay and bad-input tests). */
+import { hexToBytes } from '../../src/codec/bytes.ts';
+import { clientConfig, serverConfig } from '../../src/handshake/config.ts';
+import { TlsEngine, type EngineEvents } from '../../src/handshake/engine.ts';
+import { KexRegistry } from '../../src/kex/registry.ts';
+import { milagroCs, type MilagroCsEvent, type MilagroCsOptions, type MilagroCsServerCredentials } from '../../src/kex/milagro-cs.ts';
+import { Suites } from '../../src/suites.ts';
+import { scriptedRandom, traceHex, traceNumber, type Recording } from './recording.ts';
+
+export function csClientEngine(
+  rec: Recording,
+  events: EngineEvents,
+  over: Partial<MilagroCsOptions> = {},
+): TlsEngine & { randomLeft(): number } {
+  const c = rec.milagro_values_from_amcl_call_trace.client;
+  const date = traceNumber(rec, 'client', 'date');
+  const permit = c['time_permit_in'];
+  const timeValue = traceNumber(rec, 'client', 'timevalue');
+  const random = scriptedRandom([
+    hexToBytes(rec.debug_output_values.client_random),
+    hexToBytes(traceHex(rec, 'client', 'x')),
+    ...(typeof c['r'] === 'string' ? [hexToBytes(c['r'])] : []),
+  ]);
+  const provider = milagroCs({
+    client: {
+      identity: 'client@miracl.com',
+      token: hexToBytes(rec.key_files['CSClientKey'] ?? ''),
+      pin: traceNumber(rec, 'client', 'pin'),
+      ...(typeof permit === 'string' ? { timePermit: hexToBytes(permit), date } : {}),
+    },
+    ...over,
+  });
+  const engine = TlsEngine.client(
+    clientConfig({
+      ca: [],
+      rejectUnauthorized: true,
+      suites: [Suites.MILAGRO_CS_WITH_AES_128_GCM_SHA256],
+      kex: KexRegistry.of(provider),
+      random,
+      clock: () => timeValue * 1000 + 250,
+      extendedMasterSecret: false,
+      recordPerHandshakeMessage: true,
+    }),
+    events,
+  );
+  return Object.assign(engine, { randomLeft: random.remaining });
+}
+
+export function csServerEngine(
+  rec: Recording,
+  events: EngineEvents,
+  log: MilagroCsEvent[],
+  over: Partial<MilagroCsOptions> & { readonly serverCredentials?: Partial<MilagroCsServerCredentials> } = {},
+): TlsEngine & { randomLeft(): number } {
+  const s = rec.milagro_values_from_amcl_call_trace.server;
+  const timeValue = traceNumber(rec, 'server', 'timevalue_used');
+  const random = scriptedRandom([
+    ...(rec.debug_output_values.server_random === null ? [] : [hexToBytes(rec.debug_output_values.server_random)]),
+    ...(rec.debug_output_values.session_id === null ? [] : [hexToBytes(rec.debug_output_values.session_id)]),
+    ...(typeof s['w'] === 'string' ? [hexToBytes(s['w'])] : []),
+  ]);
+  const provider = milagroCs({
+    server: {
+      serverSecret: hexToBytes(rec.key_files['CSServerKey'] ?? ''),
+      timePermits: rec.build_config['MBEDTLS_TLS_MILAGRO_CS_TIME_PERMITS'] === true,
+      ...over.serverCredentials,
+    },
+    logger: (e) => log.push(e),
+    ...(over.compute === undefined ? {} : { compute: over.compute }),
+  });
+  const engine = TlsEngine.server(
+    serverConfig({
+      suites: [Suites.MILAGRO_CS_WITH_AES_128_GCM_SHA256],
+      kex: KexRegistry.of(provider),
+      random,
+      clock: () => timeValue * 1000 + 250,
+      extendedMasterSecret: false,
+      recordPerHandshakeMessage: true,
+    }),
+    events,
+  );
+  return Object.assign(engine, { randomLeft: random.remaining });
+}
+
