@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as wcc from '../../src/crypto/wcc.ts';
-import { encodeG1 } from '../../src/crypto/bncx/index.ts';
+import { encodeG1, PointError, encodeG2, map2BeforeClearing, encodeScalar } from '../../src/crypto/bncx/index.ts';
+import { AmclRng } from '../../src/crypto/amcl-rng.ts';
 import { loadVector, hx, toHex } from './helpers.ts';
 
 type Hex = string;
@@ -90,5 +91,36 @@ describe('spec §6 Wang / Chow–Choo (wcc.json)', () => {
     const kr = wcc.receiverKey({ date, y: rcv.y, w: rcv.w, pia, pib, PaG1: snd.PaG1, receiverKey: wcc.receiverKeyShare(ms, hB), receiverPermit: wcc.receiverPermitShare(ms, hB, date), idA });
     expect(toHex(ks)).not.toBe(toHex(kr));
     expect(() => wcc.senderKey({ date, x: snd.x, pia, pib, PbG2: rcv.PbG2, PgG1: rcv.PgG1, senderKey: encodeG1(wcc.senderPoint(hA)), idB })).toThrow(TypeError);
+  });
+});
+
+describe('WCC API behaviour', () => {
+  const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+  it('round trip with injected randomness; bad peer points are typed errors', () => {
+    const rng = new AmclRng(Uint8Array.of(9, 9, 9)).source;
+    const idA = enc('server.example');
+    const idB = enc('client.example');
+    const hA = wcc.hashId(idA);
+    const hB = wcc.hashId(idB);
+    const msb = encodeScalar(wcc.randomScalar(rng));
+    const aKey = wcc.senderKeyShare(msb, hA);
+    const bKey = wcc.receiverKeyShare(msb, hB);
+    const snd = wcc.senderEphemeral({ hashIdA: hA, rng });
+    const rcv = wcc.receiverEphemeral({ hashIdA: hA, hashIdB: hB, rng });
+    const pia = wcc.pia(snd.PaG1, rcv.PbG2, rcv.PgG1, idB);
+    const pib = wcc.pib(rcv.PbG2, snd.PaG1, rcv.PgG1, idA);
+    const ks = wcc.senderKey({ x: snd.x, pia, pib, PbG2: rcv.PbG2, PgG1: rcv.PgG1, senderKey: aKey, idB });
+    const kr = wcc.receiverKey({ y: rcv.y, w: rcv.w, pia, pib, PaG1: snd.PaG1, receiverKey: bKey, idA });
+    expect(toHex(ks)).toBe(toHex(kr));
+    // A claimed identity that is not the key holder's gives a different key.
+    const kx = wcc.senderKey({ x: snd.x, pia, pib, PbG2: rcv.PbG2, PgG1: rcv.PgG1, senderKey: aKey, idB: enc('someone.else') });
+    expect(toHex(kx)).not.toBe(toHex(kr));
+    // PbG2 outside the order-r subgroup (AMCL accepted it, §10 item 9)
+    const off = encodeG2(map2BeforeClearing(hB));
+    expect(() => wcc.senderKey({ x: snd.x, pia, pib, PbG2: off, PgG1: rcv.PgG1, senderKey: aKey, idB })).toThrow(PointError);
+    const badPa = snd.PaG1.slice();
+    badPa[0] = 0;
+    expect(() => wcc.receiverKey({ y: rcv.y, w: rcv.w, pia, pib, PaG1: badPa, receiverKey: bKey, idA })).toThrow(PointError);
+    expect(() => wcc.senderEphemeral({ hashIdA: hA.subarray(1), rng })).toThrow(PointError);
   });
 });
