@@ -116,11 +116,18 @@ describe('our client ↔ our server', () => {
     await closeServer(server);
   });
 
-  it('connects to an IP address and verifies it against the IP SAN', async () => {
-    const { server, port } = await echoServer({ key: key256, cert: cert256 });
+  it('connects to an IP address: verified against the IP SAN, not sent as SNI (RFC 6066 §3)', async () => {
+    const serverSide: TLSSocket[] = [];
+    const server = createServer({ key: key256, cert: cert256 }, (s) => {
+      serverSide.push(s);
+      s.pipe(s);
+    });
+    const port = await listen(server);
     const c = connect({ host: '127.0.0.1', port, ca });
     await secure(c);
     expect(c.authorized).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    expect(serverSide[0]?.servername).toBe(false);
     c.end();
     await once(c, 'close');
     await closeServer(server);
