@@ -91,13 +91,17 @@ describe('backpressure', () => {
     const c = connect({ host: 'localhost', port, ca, cryptoProvider: 'node' });
     await secure(c);
     c.pause();
-    await sleep(600);
-    // Kernel socket buffers absorb a few MiB; the rest must be held back by the writer.
+    // Wait until the writer stops making progress (kernel socket buffers absorb a few MiB first;
+    // on a loaded machine that can take a while). Without backpressure it would never stop
+    // before writing everything.
+    let last = -1;
+    for (let i = 0; i < 100 && written !== last; i++) {
+      last = written;
+      await sleep(300);
+    }
+    expect(written).toBe(last);
     expect(writerDone).toBe(false);
     expect(written).toBeLessThan(total);
-    const stalledAt = written;
-    await sleep(200);
-    expect(written).toBe(stalledAt);
     let received = 0;
     c.on('data', (d: Buffer) => {
       received += d.length;
