@@ -5,7 +5,10 @@
  * one fresh loopback connection: application data must round-trip and both sides must report the
  * expected suite (and group, where the peer reports it). Ends with "N passed, M failed".
  *
- * Options: --peers openssl,gnutls,mbedtls  --suites aes128,aes256,chacha  --groups X25519,P-256,P-384
+ * Plus one "defaults" case per peer and role: nothing forced, so OpenSSL and GnuTLS offer TLS 1.3
+ * as well, and both sides must settle on TLS 1.2 with one of our suites.
+ *
+ * Options: --no-defaults  --peers openssl,gnutls,mbedtls  --suites aes128,aes256,chacha  --groups X25519,P-256,P-384
  *          --roles client,server  --provider noble|node  --concurrency 2  --timeout 15000  --verbose
  *          --ours <peer>  (harness self-check: use that peer in place of milagro-ts)
  */
@@ -27,6 +30,8 @@ const SUITES: readonly { readonly key: string; readonly suite: CipherSuite }[] =
 type Role = 'client' | 'server'; // our role
 
 interface Case {
+  /** false: the "defaults" case (no suite/group/version forced on either side). */
+  readonly forced: boolean;
   readonly peer: PeerAdapter;
   readonly role: Role;
   readonly suite: CipherSuite;
@@ -47,6 +52,7 @@ function list(v: string | undefined): string[] | undefined {
 function contextFor(c: Case, timeoutMs: number): CaseContext {
   const leaf = c.group === 'P-384' ? 'server-ec384' : 'server-ec256';
   return {
+    forced: c.forced,
     suite: c.suite,
     group: c.group,
     groupList: c.group === 'X25519' ? ['X25519', 'P-256'] : [c.group],
@@ -60,15 +66,20 @@ function contextFor(c: Case, timeoutMs: number): CaseContext {
 
 function check(side: string, o: Observed, c: Case, problems: string[]): void {
   if (o.error !== undefined) problems.push(`${side}: ${o.error}`);
-  if (o.suite !== undefined && o.suite.id !== c.suite.id) problems.push(`${side}: negotiated ${o.suite.opensslName}, expected ${c.suite.opensslName}`);
-  if (o.group !== undefined && o.group !== c.group) problems.push(`${side}: negotiated group ${o.group}, expected ${c.group}`);
+  if (o.version !== undefined && o.version !== 'TLSv1.2') problems.push(`${side}: negotiated ${o.version}, expected TLSv1.2`);
+  if (c.forced) {
+    if (o.suite !== undefined && o.suite.id !== c.suite.id) problems.push(`${side}: negotiated ${o.suite.opensslName}, expected ${c.suite.opensslName}`);
+    if (o.group !== undefined && o.group !== c.group) problems.push(`${side}: negotiated group ${o.group}, expected ${c.group}`);
+  } else if (o.suite !== undefined && !SUITES.some((s) => s.suite.id === o.suite?.id)) {
+    problems.push(`${side}: negotiated ${o.suite.opensslName}, which milagro-ts does not implement`);
+  }
 }
 
 async function runCase(c: Case, ours: PeerAdapter, timeoutMs: number): Promise<Outcome> {
   const t0 = performance.now();
   const ctx = contextFor(c, timeoutMs);
   const [server, client] = c.role === 'client' ? [c.peer, ours] : [ours, c.peer];
-  const line = `milagro-ts interop ${c.peer.name} ${c.suite.opensslName} ${c.group} ${randomBytes(6).toString('hex')}`;
+  const line = `milagro-ts interop ${c.peer.name} ${c.forced ? `${c.suite.opensslName} ${c.group}` : 'defaults'} ${randomBytes(6).toString('hex')}`;
   const problems: string[] = [];
   let srv;
   try {
@@ -83,6 +94,9 @@ async function runCase(c: Case, ours: PeerAdapter, timeoutMs: number): Promise<O
     if (co.gotReply !== true && co.error === undefined) problems.push(`${client.name} client: reply did not arrive`);
     if (co.suite === undefined) problems.push(`${client.name} client: did not report a suite`);
     check(`${server.name} server`, so, c, problems);
+    if (co.suite !== undefined && so.suite !== undefined && co.suite.id !== so.suite.id) {
+      problems.push(`client reports ${co.suite.opensslName} but server reports ${so.suite.opensslName}`);
+    }
   } catch (e) {
     problems.push(`harness: ${(e as Error).stack ?? String(e)}`);
   } finally {
@@ -118,9 +132,11 @@ function printMatrix(outcomes: readonly Outcome[], peers: readonly PeerAdapter[]
   console.log('-'.repeat(head.length));
   for (const p of peers) {
     for (const role of roles) {
+      const d = outcomes.find((x) => !x.c.forced && x.c.peer === p && x.c.role === role);
+      if (d !== undefined) console.log([pad(p.name, 9), pad(role, 14), pad('(peer defaults)', 31), pad(d.ok ? 'ok' : 'FAIL', 8)].join(' '));
       for (const s of suites) {
         const cells = groups.map((g) => {
-          const o = outcomes.find((x) => x.c.peer === p && x.c.role === role && x.c.suite === s && x.c.group === g);
+          const o = outcomes.find((x) => x.c.forced && x.c.peer === p && x.c.role === role && x.c.suite === s && x.c.group === g);
           return pad(o === undefined ? '-' : o.ok ? 'ok' : 'FAIL', 8);
         });
         console.log([pad(p.name, 9), pad(`${role === 'client' ? 'client' : 'server'}`, 14), pad(s.opensslName, 31), ...cells].join(' '));
@@ -142,6 +158,7 @@ async function main(): Promise<number> {
       timeout: { type: 'string', default: '15000' },
       ours: { type: 'string' },
       verbose: { type: 'boolean', default: false },
+      'no-defaults': { type: 'boolean', default: false },
     },
   });
   const pick = <T extends { readonly name: string }>(all: readonly T[], names: string[] | undefined, what: string): T[] => {
@@ -175,18 +192,23 @@ async function main(): Promise<number> {
   }
 
   const cases: Case[] = [];
-  for (const peer of peers) for (const role of roles) for (const suite of suites) for (const group of groups) cases.push({ peer, role, suite, group });
+  for (const peer of peers) {
+    for (const role of roles) {
+      if (!values['no-defaults']) cases.push({ forced: false, peer, role, suite: Suites.ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, group: 'X25519' });
+      for (const suite of suites) for (const group of groups) cases.push({ forced: true, peer, role, suite, group });
+    }
+  }
 
   console.log(`interop: ${cases.length} cases, milagro-ts AEAD provider: ${provider}, concurrency ${values.concurrency}`);
   const t0 = performance.now();
   const outcomes = await pool(cases, Number(values.concurrency), (c) => runCase(c, oursAdapter, timeoutMs), (o) => {
-    if (values.verbose) console.log(`${o.ok ? 'ok  ' : 'FAIL'} ${o.c.peer.name} ours=${o.c.role} ${o.c.suite.opensslName} ${o.c.group} (${o.ms.toFixed(0)} ms)`);
+    if (values.verbose) console.log(`${o.ok ? 'ok  ' : 'FAIL'} ${o.c.peer.name} ours=${o.c.role} ${o.c.forced ? `${o.c.suite.opensslName} ${o.c.group}` : 'defaults'} (${o.ms.toFixed(0)} ms)`);
   });
   console.log('');
   printMatrix(outcomes, peers, groups, suites, roles, oursAdapter.name);
   const failed = outcomes.filter((o) => !o.ok);
   for (const f of failed) {
-    console.log(`\nFAIL ${f.c.peer.name}, milagro-ts as ${f.c.role}, ${f.c.suite.opensslName}, ${f.c.group}:`);
+    console.log(`\nFAIL ${f.c.peer.name}, milagro-ts as ${f.c.role}, ${f.c.forced ? `${f.c.suite.opensslName}, ${f.c.group}` : 'peer defaults'}:`);
     for (const p of f.problems) console.log(`  ${p.replace(/\n/g, '\n    ')}`);
   }
   console.log(`\n(${((performance.now() - t0) / 1000).toFixed(1)} s)`);

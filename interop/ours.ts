@@ -39,8 +39,7 @@ export function ours(provider: 'noble' | 'node' = 'noble'): PeerAdapter {
         const server = createServer({
           key: readFileSync(ctx.keyFile),
           cert: readFileSync(ctx.certFile),
-          ciphers: ctx.suite.opensslName,
-          ecdhCurve: ctx.groupList.join(':'),
+          ...(ctx.forced ? { ciphers: ctx.suite.opensslName, ecdhCurve: ctx.groupList.join(':') } : {}),
           cryptoProvider: provider,
           handshakeTimeout: ctx.timeoutMs,
         });
@@ -48,6 +47,7 @@ export function ours(provider: 'noble' | 'node' = 'noble'): PeerAdapter {
         server.on('secureConnection', (s: TLSSocket) => {
           const suite = s.handshakeInfo?.suite;
           const group = groupOf(s);
+          const version = s.getProtocol() ?? undefined;
           let buf = '';
           s.setEncoding('utf8');
           s.on('data', (d: string) => {
@@ -57,8 +57,8 @@ export function ours(provider: 'noble' | 'node' = 'noble'): PeerAdapter {
               s.end(`${buf.slice(0, nl)}\n`);
             }
           });
-          s.on('error', (err) => settle({ suite, group, error: `server socket error: ${describe(err)}` }));
-          s.on('close', () => settle({ suite, group, ...(buf.includes('\n') ? {} : { error: 'connection closed before a line arrived' }) }));
+          s.on('error', (err) => settle({ suite, group, version, error: `server socket error: ${describe(err)}` }));
+          s.on('close', () => settle({ suite, group, version, ...(buf.includes('\n') ? {} : { error: 'connection closed before a line arrived' }) }));
         });
         server.on('error', rejectStart);
         server.listen(0, '127.0.0.1', () => {
@@ -86,6 +86,7 @@ export function ours(provider: 'noble' | 'node' = 'noble'): PeerAdapter {
         let finished = false;
         let suiteSeen: Observed['suite'];
         let groupSeen: GroupName | undefined;
+        let versionSeen: string | undefined;
         let buf = '';
         /** null: no reply yet; undefined: the expected reply arrived; string: what was wrong. */
         let replyError: string | undefined | null = null;
@@ -94,7 +95,7 @@ export function ours(provider: 'noble' | 'node' = 'noble'): PeerAdapter {
           finished = true;
           clearTimeout(timer);
           s.destroy();
-          resolveRun({ suite: suiteSeen, group: groupSeen, ...o });
+          resolveRun({ suite: suiteSeen, group: groupSeen, version: versionSeen, ...o });
         };
         const timer = setTimeout(() => finish({ gotReply: false, error: `timeout after ${ctx.timeoutMs} ms` }), ctx.timeoutMs);
         const s = connect({
@@ -102,14 +103,14 @@ export function ours(provider: 'noble' | 'node' = 'noble'): PeerAdapter {
           port,
           servername: ctx.servername,
           ca: readFileSync(ctx.caFile),
-          ciphers: ctx.suite.opensslName,
-          ecdhCurve: ctx.groupList.join(':'),
+          ...(ctx.forced ? { ciphers: ctx.suite.opensslName, ecdhCurve: ctx.groupList.join(':') } : {}),
           cryptoProvider: provider,
           handshakeTimeout: ctx.timeoutMs,
         });
         s.on('secureConnect', () => {
           suiteSeen = s.handshakeInfo?.suite;
           groupSeen = groupOf(s);
+          versionSeen = s.getProtocol() ?? undefined;
           if (!s.authorized) {
             finish({ gotReply: false, error: `server not authorized: ${String(s.authorizationError)}` });
             return;

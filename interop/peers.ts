@@ -11,6 +11,11 @@ export type GroupName = 'X25519' | 'P-256' | 'P-384';
 export const GROUPS: readonly GroupName[] = ['X25519', 'P-256', 'P-384'];
 
 export interface CaseContext {
+  /**
+   * false: "defaults" case — every side runs with its own default configuration (versions,
+   * suites, groups; OpenSSL and GnuTLS then offer TLS 1.3 too), and must still agree on TLS 1.2.
+   */
+  readonly forced: boolean;
   readonly suite: CipherSuite;
   readonly group: GroupName;
   /**
@@ -33,6 +38,8 @@ export interface CaseContext {
 export interface Observed {
   readonly suite?: CipherSuite | undefined;
   readonly group?: GroupName | undefined;
+  /** Protocol version as the peer names it, normalised to 'TLSv1.2' style. */
+  readonly version?: string | undefined;
   /** Client side: whether the expected reply came back. */
   readonly gotReply?: boolean;
   readonly error?: string | undefined;
@@ -110,19 +117,22 @@ function gnutlsCipher(s: CipherSuite): string {
 }
 
 function gnutlsPriority(ctx: CaseContext): string {
+  if (!ctx.forced) return 'NORMAL';
   const kx = ctx.suite.kex === 'ECDHE_RSA' ? 'ECDHE-RSA' : 'ECDHE-ECDSA';
   return `NONE:+VERS-TLS1.2:+${kx}:+${gnutlsCipher(ctx.suite)}:+AEAD:+SIGN-ALL:+COMP-NULL:+CTYPE-X509:${ctx.groupList.map((g) => `+${gnutlsGroup(g)}`).join(':')}`;
 }
 
 /** "(TLS1.2-X.509)-(ECDHE-X25519)-(ECDSA-SHA256)-(AES-128-GCM)" → suite and group. */
-function parseGnutlsDescription(text: string): { suite?: CipherSuite | undefined; group?: GroupName | undefined } {
+function parseGnutlsDescription(text: string): { suite?: CipherSuite | undefined; group?: GroupName | undefined; version?: string | undefined } {
+  const v = text.match(/Description: \(TLS(1\.\d)/);
+  const version = v !== null ? `TLSv${v[1] ?? ''}` : undefined;
   const m = text.match(/Description: \(TLS1\.2[^)]*\)-\(ECDHE-([A-Z0-9]+)\)-\((ECDSA|RSA[A-Z-]*)-[^)]*\)-\(([A-Z0-9-]+)\)/);
-  if (m === null) return {};
+  if (m === null) return { version };
   const groupMap: Record<string, GroupName> = { X25519: 'X25519', SECP256R1: 'P-256', SECP384R1: 'P-384' };
   const kex = m[2] === 'ECDSA' ? 'ECDHE-ECDSA' : 'ECDHE-RSA';
   const cipher = (m[3] ?? '').replace('AES-128-GCM', 'AES128-GCM').replace('AES-256-GCM', 'AES256-GCM');
   const hash = cipher.startsWith('AES256') ? '-SHA384' : cipher.startsWith('AES128') ? '-SHA256' : '';
-  return { suite: suiteByName(`${kex}-${cipher}${hash}`), group: groupMap[m[1] ?? ''] };
+  return { suite: suiteByName(`${kex}-${cipher}${hash}`), group: groupMap[m[1] ?? ''], version };
 }
 
 /** OpenSSL "Server Temp Key: X25519, 253 bits" / "ECDH, prime256v1, 256 bits". */
@@ -162,9 +172,8 @@ export const openssl: PeerAdapter = {
   name: 'openssl',
   async startServer(ctx) {
     const p = new PeerProcess('openssl', [
-      's_server', '-accept', '127.0.0.1:0', '-naccept', '1', '-tls1_2', '-rev',
-      '-cert', ctx.certFile, '-key', ctx.keyFile,
-      '-cipher', ctx.suite.opensslName, '-groups', opensslGroups(ctx.groupList),
+      's_server', '-accept', '127.0.0.1:0', '-naccept', '1', '-rev', '-cert', ctx.certFile, '-key', ctx.keyFile,
+      ...(ctx.forced ? ['-tls1_2', '-cipher', ctx.suite.opensslName, '-groups', opensslGroups(ctx.groupList)] : []),
     ]);
     const m = await p.waitFor(/ACCEPT [^\n]*:(\d+)/, ctx.timeoutMs).catch((e: Error) => {
       p.kill();
@@ -178,6 +187,7 @@ export const openssl: PeerAdapter = {
         const cs = p.stdout.match(/Ciphersuite: (\S+)/);
         return {
           suite: cs !== null ? suiteByName(cs[1] ?? '') : undefined,
+          version: p.stdout.match(/Protocol version: (\S+)/)?.[1],
           ...(ex.timedOut ? { error: `openssl s_server did not finish\n${p.transcript()}` } : {}),
           log: p.transcript(),
         };
@@ -187,9 +197,9 @@ export const openssl: PeerAdapter = {
   },
   async runClient(ctx, port, line, expectedReply) {
     const p = new PeerProcess('openssl', [
-      's_client', '-connect', `127.0.0.1:${port}`, '-servername', ctx.servername, '-tls1_2',
-      '-CAfile', ctx.caFile, '-verify_return_error', '-verify_hostname', ctx.servername,
-      '-cipher', ctx.suite.opensslName, '-groups', opensslGroups(ctx.groupList), '-ign_eof',
+      's_client', '-connect', `127.0.0.1:${port}`, '-servername', ctx.servername,
+      '-CAfile', ctx.caFile, '-verify_return_error', '-verify_hostname', ctx.servername, '-ign_eof',
+      ...(ctx.forced ? ['-tls1_2', '-cipher', ctx.suite.opensslName, '-groups', opensslGroups(ctx.groupList)] : []),
     ]);
     const r = await driveStdinClient(p, line, expectedReply, ctx.timeoutMs);
     const cs = p.stdout.match(/Cipher is (\S+)/);
@@ -199,6 +209,7 @@ export const openssl: PeerAdapter = {
       gotReply: r.gotReply,
       suite: cs !== null ? suiteByName(cs[1] ?? '') : undefined,
       group: parseOpensslTempKey(p.stdout),
+      version: p.stdout.match(/New, (TLSv[\d.]+), Cipher/)?.[1],
       error: error === undefined ? undefined : `${error}\n${p.transcript()}`,
       log: p.transcript(),
     };
@@ -268,8 +279,8 @@ export const mbedtls: PeerAdapter = {
   name: 'mbedtls',
   async startServer(ctx) {
     const p = new PeerProcess(mbedtlsPeerPath, [
-      'server', '--port', '0', '--cert', ctx.certFile, '--key', ctx.keyFile,
-      '--ciphersuite', ctx.suite.name, '--groups', mbedtlsGroups(ctx.groupList), '--timeout', String(ctx.timeoutMs),
+      'server', '--port', '0', '--cert', ctx.certFile, '--key', ctx.keyFile, '--timeout', String(ctx.timeoutMs),
+      ...(ctx.forced ? ['--ciphersuite', ctx.suite.name, '--groups', mbedtlsGroups(ctx.groupList)] : []),
     ]);
     const m = await p.waitFor(/LISTENING (\d+)/, ctx.timeoutMs).catch((e: Error) => {
       p.kill();
@@ -284,6 +295,7 @@ export const mbedtls: PeerAdapter = {
         const ok = !ex.timedOut && ex.code === 0;
         return {
           suite: cs !== null ? suiteByName(cs[1] ?? '') : undefined,
+          version: p.stdout.match(/VERSION (\S+)/)?.[1],
           error: ok ? undefined : exitText(p, 'mbedtls-peer server'),
           log: p.transcript(),
         };
@@ -294,8 +306,8 @@ export const mbedtls: PeerAdapter = {
   async runClient(ctx, port, line, expectedReply) {
     const p = new PeerProcess(mbedtlsPeerPath, [
       'client', '--host', '127.0.0.1', '--port', String(port), '--servername', ctx.servername, '--ca', ctx.caFile,
-      '--ciphersuite', ctx.suite.name, '--groups', mbedtlsGroups(ctx.groupList), '--message', line,
-      '--timeout', String(ctx.timeoutMs),
+      '--message', line, '--timeout', String(ctx.timeoutMs),
+      ...(ctx.forced ? ['--ciphersuite', ctx.suite.name, '--groups', mbedtlsGroups(ctx.groupList)] : []),
     ]);
     const ex = await p.waitExit(ctx.timeoutMs + 2000);
     const cs = p.stdout.match(/CIPHERSUITE (\S+)/);
@@ -305,6 +317,7 @@ export const mbedtls: PeerAdapter = {
     return {
       gotReply,
       suite: cs !== null ? suiteByName(cs[1] ?? '') : undefined,
+      version: p.stdout.match(/VERSION (\S+)/)?.[1],
       error: ok ? undefined : exitText(p, 'mbedtls-peer client'),
       log: p.transcript(),
     };
