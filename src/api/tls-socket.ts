@@ -99,7 +99,7 @@ export class TLSSocket extends Duplex {
     };
     this.#engine = setup.isServer ? TlsEngine.server(setup.engine, events) : TlsEngine.client(setup.engine, events);
 
-    transport.on('data', (d: Buffer) => this.#onTransportData(d));
+    transport.on('data', (d: Buffer | string) => this.#onTransportData(typeof d === 'string' ? Buffer.from(d, 'latin1') : d));
     transport.on('end', () => this.#onTransportEnd());
     transport.on('error', (err: Error) => this.#fail(err));
     transport.on('close', () => this.#onTransportClose());
