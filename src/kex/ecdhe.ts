@@ -1,19 +1,14 @@
 /**
  * ECDHE key exchange for TLS 1.2 (RFC 8422) over X25519 (RFC 7748), secp256r1 and secp384r1,
  * with the ServerKeyExchange signed by the server's ECDSA certificate key (ECDHE_ECDSA).
- *
- * Peer points are validated at this boundary: exact length, uncompressed form for the NIST
- * curves (the only format we advertise, RFC 8422 §5.1.2), on the curve (noble's `fromBytes`),
- * X25519 low-order inputs / all-zero shared secret rejected (RFC 8422 §5.11, RFC 7748 §6.1).
- * Errors from noble are wrapped into typed TLS errors here.
+ * The ECDH arithmetic and peer-point validation live in ecdh.ts (noble, default) or
+ * ecdh-node.ts (node:crypto); this file owns the message codecs and the negotiation.
  */
-import { x25519 } from '@noble/curves/ed25519.js';
-import { p256, p384 } from '@noble/curves/nist.js';
 import { DecryptError, HandshakeFailureError, IllegalParameterError, TlsError, AlertDescription } from '../alerts.ts';
 import { ByteReader } from '../codec/reader.ts';
 import { ByteWriter } from '../codec/writer.ts';
 import { concatBytes } from '../codec/bytes.ts';
-import type { RandomSource } from '../providers.ts';
+import { groupById, invalidPoint, nobleEcdh, type EcdhBackend, type EcdhGroup, type EcdhKeyPair } from './ecdh.ts';
 import { ExtensionType, NamedGroup, type ClientHello, type Extension } from '../handshake/messages/types.ts';
 import { findExtension } from '../handshake/messages/extensions/index.ts';
 import { decodeSupportedGroups, encodeSupportedGroups } from '../handshake/messages/extensions/supported-groups.ts';
@@ -37,89 +32,11 @@ const namedCurve = 3;
 /** RFC 8422 §5.1.2 ECPointFormat.uncompressed. */
 const uncompressed = 0;
 
-export interface EcdhKeyPair {
-  readonly secretKey: Uint8Array;
-  readonly publicKey: Uint8Array;
-}
+/** The noble groups (default backend), for callers that want a group by id. */
+export const EcdhGroups: readonly EcdhGroup[] = nobleEcdh.groups;
 
-/** One ECDH group: key generation from injected randomness and a validating shared-secret step. */
-export interface EcdhGroup {
-  readonly id: number;
-  readonly name: 'x25519' | 'secp256r1' | 'secp384r1';
-  /** Exact encoded public key length on the wire. */
-  readonly publicKeyLength: number;
-  generate(random: RandomSource): EcdhKeyPair;
-  /** Premaster secret from our secret and the peer's encoded point; throws IllegalParameterError for a bad point. */
-  sharedSecret(secretKey: Uint8Array, peerPublic: Uint8Array): Uint8Array;
-}
-
-function invalidPoint(group: string, cause?: unknown): IllegalParameterError {
-  return new IllegalParameterError(`${group}: invalid peer public key`, cause === undefined ? undefined : { cause });
-}
-
-const x25519Group: EcdhGroup = Object.freeze({
-  id: NamedGroup.x25519,
-  name: 'x25519',
-  publicKeyLength: 32,
-  generate(random: RandomSource): EcdhKeyPair {
-    const secretKey = random(32);
-    return { secretKey, publicKey: x25519.getPublicKey(secretKey) };
-  },
-  sharedSecret(secretKey: Uint8Array, peerPublic: Uint8Array): Uint8Array {
-    if (peerPublic.length !== 32) throw invalidPoint('x25519');
-    let shared: Uint8Array;
-    try {
-      shared = x25519.getSharedSecret(secretKey, peerPublic);
-    } catch (e) {
-      throw invalidPoint('x25519', e); // low-order point (RFC 7748 §6.1)
-    }
-    // RFC 8422 §5.11: abort on the all-zero value (noble already refuses low-order inputs).
-    let acc = 0;
-    for (const b of shared) acc |= b;
-    if (acc === 0) throw invalidPoint('x25519');
-    return shared;
-  },
-} satisfies EcdhGroup);
-
-type WeierstrassEcdh = typeof p256;
-
-function nistGroup(curve: WeierstrassEcdh, id: number, name: 'secp256r1' | 'secp384r1', fieldLength: number): EcdhGroup {
-  return Object.freeze({
-    id,
-    name,
-    publicKeyLength: 1 + 2 * fieldLength,
-    generate(random: RandomSource): EcdhKeyPair {
-      const secretKey = curve.utils.randomSecretKey(random(curve.lengths.seed ?? fieldLength + 16));
-      return { secretKey, publicKey: curve.getPublicKey(secretKey, false) };
-    },
-    sharedSecret(secretKey: Uint8Array, peerPublic: Uint8Array): Uint8Array {
-      // Uncompressed only (we advertise only that format): 0x04 ‖ X ‖ Y. The identity has no
-      // such encoding; `getSharedSecret` decodes with `fromBytes`, which checks the curve equation.
-      if (peerPublic.length !== 1 + 2 * fieldLength || peerPublic[0] !== 0x04) throw invalidPoint(name);
-      let shared: Uint8Array;
-      try {
-        shared = curve.getSharedSecret(secretKey, peerPublic, true);
-      } catch (e) {
-        throw invalidPoint(name, e);
-      }
-      // RFC 8422 §5.10: the premaster secret is the x-coordinate, FE2OSP-encoded.
-      return shared.slice(1);
-    },
-  } satisfies EcdhGroup);
-}
-
-export const EcdhGroups: readonly EcdhGroup[] = Object.freeze([
-  x25519Group,
-  nistGroup(p256, NamedGroup.secp256r1, 'secp256r1', 32),
-  nistGroup(p384, NamedGroup.secp384r1, 'secp384r1', 48),
-]);
-
-export function ecdhGroupById(id: number): EcdhGroup | undefined {
-  return EcdhGroups.find((g) => g.id === id);
-}
-
-export function ecdhGroupByName(name: string): EcdhGroup | undefined {
-  return EcdhGroups.find((g) => g.name === name);
+export function ecdhGroupById(id: number, backend: EcdhBackend = nobleEcdh): EcdhGroup | undefined {
+  return groupById(backend, id);
 }
 
 /** ServerECDHParams (RFC 8422 §5.4): curve_type ‖ namedcurve ‖ opaque point<1..2^8-1>. */
@@ -138,11 +55,13 @@ export const ecdheFlow: KexFlow = Object.freeze({
 
 class EcdheClientSession implements ClientKeyExchangeSession {
   readonly #ctx: ClientKexContext;
+  readonly #backend: EcdhBackend;
   #group: EcdhGroup | undefined;
   #serverPoint: Uint8Array | undefined;
 
-  constructor(ctx: ClientKexContext) {
+  constructor(ctx: ClientKexContext, backend: EcdhBackend) {
     this.#ctx = ctx;
+    this.#backend = backend;
   }
 
   get group(): string | undefined {
@@ -150,7 +69,7 @@ class EcdheClientSession implements ClientKeyExchangeSession {
   }
 
   helloExtensions(): readonly Extension[] {
-    const groups = this.#ctx.groups.filter((g) => ecdhGroupById(g) !== undefined);
+    const groups = this.#ctx.groups.filter((g) => groupById(this.#backend, g) !== undefined);
     return [
       { type: ExtensionType.supported_groups, data: encodeSupportedGroups(groups) },
       { type: ExtensionType.ec_point_formats, data: encodeEcPointFormats([uncompressed]) },
@@ -170,7 +89,7 @@ class EcdheClientSession implements ClientKeyExchangeSession {
     r.expectEnd();
 
     // RFC 8422 §5.4: the server must pick one of the groups we offered.
-    const group = ecdhGroupById(groupId);
+    const group = groupById(this.#backend, groupId);
     if (group === undefined || !this.#ctx.groups.includes(groupId)) {
       throw new IllegalParameterError(`ECDHE: server chose group ${groupId} that we did not offer`);
     }
@@ -198,8 +117,8 @@ class EcdheClientSession implements ClientKeyExchangeSession {
     const serverPoint = this.#serverPoint;
     if (group === undefined || serverPoint === undefined) throw new TypeError('ECDHE: ServerKeyExchange not processed');
     const pair = group.generate(this.#ctx.random);
-    const premaster = group.sharedSecret(pair.secretKey, serverPoint);
-    pair.secretKey.fill(0);
+    const premaster = pair.sharedSecret(serverPoint);
+    pair.destroy();
     // ClientECDiffieHellmanPublic (RFC 8422 §5.7): opaque point<1..2^8-1>.
     const w = new ByteWriter(1 + pair.publicKey.length);
     w.withLength8((b) => b.bytes(pair.publicKey));
@@ -209,13 +128,15 @@ class EcdheClientSession implements ClientKeyExchangeSession {
 
 class EcdheServerSession implements ServerKeyExchangeSession {
   readonly #ctx: ServerKexContext;
+  readonly #backend: EcdhBackend;
   #group: EcdhGroup | undefined;
   #scheme: number | undefined;
-  #secretKey: Uint8Array | undefined;
+  #pair: EcdhKeyPair | undefined;
   #echoPointFormats = false;
 
-  constructor(ctx: ServerKexContext) {
+  constructor(ctx: ServerKexContext, backend: EcdhBackend) {
     this.#ctx = ctx;
+    this.#backend = backend;
   }
 
   get group(): string | undefined {
@@ -230,7 +151,7 @@ class EcdheServerSession implements ServerKeyExchangeSession {
     // RFC 8422 §4: without supported_groups the server may use any group; pick secp256r1 when we
     // have it, since that is what such legacy clients most likely implement.
     const groupsExt = findExtension(hello.extensions, ExtensionType.supported_groups);
-    const ours = this.#ctx.groups.map(ecdhGroupById).filter((g): g is EcdhGroup => g !== undefined);
+    const ours = this.#ctx.groups.map((id) => groupById(this.#backend, id)).filter((g): g is EcdhGroup => g !== undefined);
     let group: EcdhGroup | undefined;
     if (groupsExt === undefined) {
       group = ours.find((g) => g.id === NamedGroup.secp256r1) ?? ours[0];
@@ -268,7 +189,7 @@ class EcdheServerSession implements ServerKeyExchangeSession {
     const key = this.#ctx.privateKey;
     if (group === undefined || scheme === undefined || key === undefined) throw new TypeError('ECDHE: client not accepted');
     const pair = group.generate(this.#ctx.random);
-    this.#secretKey = pair.secretKey;
+    this.#pair = pair;
     const params = encodeParams(group, pair.publicKey);
     const signature = signTls(key, scheme, concatBytes(sel.clientRandom, sel.serverRandom, params), this.#ctx.random);
     const w = new ByteWriter(params.length + 4 + signature.length);
@@ -277,23 +198,32 @@ class EcdheServerSession implements ServerKeyExchangeSession {
   }
 
   processClientKeyExchange(body: Uint8Array): Uint8Array {
-    const group = this.#group;
-    const secretKey = this.#secretKey;
-    if (group === undefined || secretKey === undefined) throw new TypeError('ECDHE: ServerKeyExchange not sent');
+    const pair = this.#pair;
+    if (pair === undefined) throw new TypeError('ECDHE: ServerKeyExchange not sent');
     const r = new ByteReader(body, 'client_key_exchange');
     const point = r.opaque8('ecdh_Yc', 1);
     r.expectEnd();
-    const premaster = group.sharedSecret(secretKey, point);
-    secretKey.fill(0);
-    this.#secretKey = undefined;
+    const premaster = pair.sharedSecret(point);
+    pair.destroy();
+    this.#pair = undefined;
     return premaster;
   }
 }
 
+export interface EcdheOptions {
+  /** ECDH arithmetic: `nobleEcdh` (default, pure TypeScript) or `nodeEcdh` (node:crypto). */
+  readonly ecdh?: EcdhBackend;
+}
+
 /** ECDHE_ECDSA (RFC 8422): certificates with EC keys, signed ServerKeyExchange. */
-export const ecdheEcdsa: KeyExchangeProvider = Object.freeze({
-  name: 'ECDHE_ECDSA',
-  flow: ecdheFlow,
-  client: (ctx: ClientKexContext): ClientKeyExchangeSession => new EcdheClientSession(ctx),
-  server: (ctx: ServerKexContext): ServerKeyExchangeSession => new EcdheServerSession(ctx),
-} satisfies KeyExchangeProvider);
+export function createEcdheEcdsa(opts: EcdheOptions = {}): KeyExchangeProvider {
+  const backend = opts.ecdh ?? nobleEcdh;
+  return Object.freeze({
+    name: 'ECDHE_ECDSA',
+    flow: ecdheFlow,
+    client: (ctx: ClientKexContext): ClientKeyExchangeSession => new EcdheClientSession(ctx, backend),
+    server: (ctx: ServerKexContext): ServerKeyExchangeSession => new EcdheServerSession(ctx, backend),
+  } satisfies KeyExchangeProvider);
+}
+
+export const ecdheEcdsa: KeyExchangeProvider = createEcdheEcdsa();

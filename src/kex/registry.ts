@@ -5,7 +5,8 @@
  */
 import type { CipherSuite, KexName } from '../suites.ts';
 import type { KeyExchangeProvider } from './key-exchange.ts';
-import { ecdheEcdsa } from './ecdhe.ts';
+import { createEcdheEcdsa } from './ecdhe.ts';
+import type { EcdhBackend } from './ecdh.ts';
 
 export class KexRegistry {
   readonly #providers: ReadonlyMap<KexName, KeyExchangeProvider>;
@@ -39,7 +40,10 @@ export class KexRegistry {
   }
 }
 
-/** The built-in key exchanges: ECDHE_ECDSA (RFC 8422). */
-export function defaultKexRegistry(): KexRegistry {
-  return KexRegistry.of(ecdheEcdsa);
+/**
+ * The built-in key exchanges: ECDHE_ECDSA (RFC 8422). `ecdh` picks the ECDH arithmetic:
+ * `nobleEcdh` (default) or `nodeEcdh` from ecdh-node.ts.
+ */
+export function defaultKexRegistry(opts: { readonly ecdh?: EcdhBackend } = {}): KexRegistry {
+  return KexRegistry.of(createEcdheEcdsa(opts));
 }

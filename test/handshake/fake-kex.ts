@@ -7,6 +7,7 @@
 import { AccessDeniedError } from '../../src/alerts.ts';
 import { ByteReader } from '../../src/codec/reader.ts';
 import { ecdhGroupById } from '../../src/kex/ecdhe.ts';
+import type { EcdhKeyPair } from '../../src/kex/ecdh.ts';
 import type { KexFlow, KeyExchangeProvider, PeerIdentity } from '../../src/kex/key-exchange.ts';
 import { findExtension } from '../../src/handshake/messages/extensions/index.ts';
 import { NamedGroup } from '../../src/handshake/messages/types.ts';
@@ -61,7 +62,7 @@ export function fakeMilagro(opts: FakeOptions = {}): KeyExchangeProvider {
           log.push('client:cke');
           if (serverPoint === undefined) throw new Error('no ske');
           const pair = x.generate(ctx.random);
-          const premaster = x.sharedSecret(pair.secretKey, serverPoint);
+          const premaster = pair.sharedSecret(serverPoint);
           return later({ body: new Uint8Array([32, ...pair.publicKey]), premaster });
         },
         get peerIdentity(): PeerIdentity {
@@ -70,7 +71,7 @@ export function fakeMilagro(opts: FakeOptions = {}): KeyExchangeProvider {
       };
     },
     server(ctx) {
-      let secret: Uint8Array | undefined;
+      let secret: EcdhKeyPair | undefined;
       let who: string | undefined;
       return {
         async acceptClient(hello) {
@@ -88,7 +89,7 @@ export function fakeMilagro(opts: FakeOptions = {}): KeyExchangeProvider {
         async serverKeyExchange() {
           log.push('server:ske');
           const pair = x.generate(ctx.random);
-          secret = pair.secretKey;
+          secret = pair;
           return later(new Uint8Array([32, ...pair.publicKey]));
         },
         async processClientKeyExchange(body) {
@@ -97,7 +98,7 @@ export function fakeMilagro(opts: FakeOptions = {}): KeyExchangeProvider {
           const p = r.opaque8('point', 32, 32);
           r.expectEnd();
           if (secret === undefined) throw new Error('no ske');
-          return later(x.sharedSecret(secret, p), 5);
+          return later(secret.sharedSecret(p), 5);
         },
         get peerIdentity(): PeerIdentity | undefined {
           return who === undefined ? undefined : { kind: 'mpin', hashId: new Uint8Array(32), identity: who };

@@ -3,7 +3,9 @@ import { createECDH, createPrivateKey, createPublicKey, diffieHellman } from 'no
 import { DecodeError, DecryptError, IllegalParameterError } from '../../src/alerts.ts';
 import { ByteReader } from '../../src/codec/reader.ts';
 import { bytesToHex, concatBytes } from '../../src/codec/bytes.ts';
-import { ecdheEcdsa, ecdhGroupById, EcdhGroups } from '../../src/kex/ecdhe.ts';
+import { createEcdheEcdsa, ecdhGroupById } from '../../src/kex/ecdhe.ts';
+import { nobleEcdh, type EcdhBackend } from '../../src/kex/ecdh.ts';
+import { nodeEcdh } from '../../src/kex/ecdh-node.ts';
 import type { ClientKexSelection, ServerKexSelection } from '../../src/kex/key-exchange.ts';
 import { ExtensionType, NamedGroup, type ClientHello, type Extension } from '../../src/handshake/messages/types.ts';
 import { Suites } from '../../src/suites.ts';
@@ -21,7 +23,8 @@ function hello(extensions: readonly Extension[]): ClientHello {
   return { version: 0x0303, random: clientRandom, sessionId: new Uint8Array(0), cipherSuites: [suite.id], compressionMethods: [0], extensions };
 }
 
-function setup(opts: { clientGroups?: number[]; serverGroups?: number[]; leaf?: string; key?: string } = {}) {
+function setup(opts: { clientGroups?: number[]; serverGroups?: number[]; leaf?: string; key?: string; backend?: EcdhBackend } = {}) {
+  const ecdheEcdsa = createEcdheEcdsa({ ecdh: opts.backend ?? nobleEcdh });
   const clientGroups = opts.clientGroups ?? [NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1];
   const chain = fixtureCerts(opts.leaf ?? 'server-ec256.pem');
   const privateKey = fixtureKey(opts.key ?? 'server-ec256.key');
@@ -58,11 +61,11 @@ function setup(opts: { clientGroups?: number[]; serverGroups?: number[]; leaf?: 
   return { client, server, ch, ssel, csel };
 }
 
-describe('RFC 8422 ECDHE_ECDSA key exchange', () => {
-  for (const g of EcdhGroups) {
+for (const backend of [nobleEcdh, nodeEcdh]) describe(`RFC 8422 ECDHE_ECDSA key exchange (${backend.name} ECDH)`, () => {
+  for (const g of backend.groups) {
     for (const leaf of ['server-ec256', 'server-ec384']) {
       it(`agrees on the premaster over ${g.name} with a ${leaf} signature`, () => {
-        const { client, server, ch, ssel, csel } = setup({ serverGroups: [g.id], leaf: `${leaf}.pem`, key: `${leaf}.key` });
+        const { client, server, ch, ssel, csel } = setup({ serverGroups: [g.id], leaf: `${leaf}.pem`, key: `${leaf}.key`, backend });
         expect(server.acceptClient(ch)).toBe(true);
         const ske = server.serverKeyExchange(ssel) as Uint8Array;
         // ServerECDHParams: named_curve(3) ‖ group ‖ point length ‖ point
@@ -87,33 +90,33 @@ describe('RFC 8422 ECDHE_ECDSA key exchange', () => {
       [NamedGroup.secp256r1, 'prime256v1'],
       [NamedGroup.secp384r1, 'secp384r1'],
     ] as const) {
-      const g = ecdhGroupById(id)!;
+      const g = ecdhGroupById(id, backend)!;
       const ours = g.generate(rnd);
       const theirs = createECDH(nodeName);
       theirs.generateKeys();
       const expected = theirs.computeSecret(ours.publicKey);
-      expect(bytesToHex(g.sharedSecret(ours.secretKey, theirs.getPublicKey()))).toBe(expected.toString('hex'));
+      expect(bytesToHex(ours.sharedSecret(theirs.getPublicKey()))).toBe(expected.toString('hex'));
     }
-    const x = ecdhGroupById(NamedGroup.x25519)!;
+    const x = ecdhGroupById(NamedGroup.x25519, backend)!;
     const ours = x.generate(rnd);
     const der = (prefix: string, key: Uint8Array) => Buffer.concat([Buffer.from(prefix, 'hex'), key]);
     const priv = createPrivateKey({ key: der('302e020100300506032b656e04220420', seededRandom('node-x')(32)), format: 'der', type: 'pkcs8' });
     const pub = createPublicKey(priv).export({ format: 'der', type: 'spki' }).subarray(-32);
     const expected = diffieHellman({ privateKey: priv, publicKey: createPublicKey({ key: der('302a300506032b656e032100', ours.publicKey), format: 'der', type: 'spki' }) });
-    expect(bytesToHex(x.sharedSecret(ours.secretKey, new Uint8Array(pub)))).toBe(expected.toString('hex'));
+    expect(bytesToHex(ours.sharedSecret(new Uint8Array(pub)))).toBe(expected.toString('hex'));
   });
 
   it('server picks its preferred group among the client groups', () => {
-    const { server, ch, ssel } = setup({ clientGroups: [NamedGroup.secp384r1, NamedGroup.secp256r1], serverGroups: [NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1] });
+    const { server, ch, ssel } = setup({ clientGroups: [NamedGroup.secp384r1, NamedGroup.secp256r1], serverGroups: [NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1] , backend });
     expect(server.acceptClient(ch)).toBe(true);
     server.serverKeyExchange(ssel);
     expect(server.group).toBe('secp256r1');
   });
 
   it('server declines a client with no common group or without uncompressed points', () => {
-    const a = setup({ clientGroups: [NamedGroup.x25519], serverGroups: [NamedGroup.secp256r1] });
+    const a = setup({ clientGroups: [NamedGroup.x25519], serverGroups: [NamedGroup.secp256r1] , backend });
     expect(a.server.acceptClient(a.ch)).toBe(false);
-    const b = setup();
+    const b = setup({ backend });
     const ch = hello([
       { type: ExtensionType.supported_groups, data: encodeSupportedGroups([NamedGroup.x25519]) },
       { type: ExtensionType.ec_point_formats, data: encodeEcPointFormats([1]) },
@@ -122,19 +125,19 @@ describe('RFC 8422 ECDHE_ECDSA key exchange', () => {
   });
 
   it('server declines when the client accepts no scheme for its key', () => {
-    const { server } = setup();
+    const { server } = setup({ backend });
     const ch = hello([{ type: ExtensionType.signature_algorithms, data: encodeSignatureAlgorithms([SignatureScheme.rsa_pkcs1_sha256]) }]);
     expect(server.acceptClient(ch)).toBe(false);
   });
 
   it('server without an EC certificate declines', () => {
-    const { ch } = setup();
-    const server = ecdheEcdsa.server({ groups: [NamedGroup.x25519], random: seededRandom('x'), clock: fixedClock });
+    const { ch } = setup({ backend });
+    const server = createEcdheEcdsa({ ecdh: backend }).server({ groups: [NamedGroup.x25519], random: seededRandom('x'), clock: fixedClock });
     expect(server.acceptClient(ch)).toBe(false);
   });
 
   function signedSke(g: number) {
-    const s = setup({ serverGroups: [g] });
+    const s = setup({ serverGroups: [g] , backend });
     s.server.acceptClient(s.ch);
     const ske = s.server.serverKeyExchange(s.ssel) as Uint8Array;
     return { ...s, ske };
@@ -189,7 +192,7 @@ describe('RFC 8422 ECDHE_ECDSA key exchange', () => {
       [NamedGroup.secp256r1, concatBytes(new Uint8Array([2]), new Uint8Array(32).fill(1))], // compressed
       [NamedGroup.secp384r1, concatBytes(new Uint8Array([4]), new Uint8Array(96))], // (0,0): off curve
     ] as const) {
-      const { server, ch, ssel } = setup({ serverGroups: [g] });
+      const { server, ch, ssel } = setup({ serverGroups: [g] , backend });
       server.acceptClient(ch);
       server.serverKeyExchange(ssel);
       const body = concatBytes(new Uint8Array([bad.length]), bad);
@@ -203,6 +206,17 @@ describe('RFC 8422 ECDHE_ECDSA key exchange', () => {
     server.serverKeyExchange(ssel);
     expect(() => server.processClientKeyExchange(new Uint8Array([33, ...new Uint8Array(32).fill(9)]), ssel)).toThrow(DecodeError);
     expect(() => server.processClientKeyExchange(new Uint8Array([32, ...new Uint8Array(33).fill(9)]), ssel)).toThrow(DecodeError);
+  });
+
+  it('produces the same public keys and secrets as the other backend for the same randomness', () => {
+    const other = backend === nobleEcdh ? nodeEcdh : nobleEcdh;
+    for (const g of backend.groups) {
+      const a = g.generate(seededRandom(`same-${g.name}`));
+      const b = ecdhGroupById(g.id, other)!.generate(seededRandom(`same-${g.name}`));
+      expect(bytesToHex(a.publicKey)).toBe(bytesToHex(b.publicKey));
+      const peer = g.generate(seededRandom(`peer-${g.name}`));
+      expect(bytesToHex(a.sharedSecret(peer.publicKey))).toBe(bytesToHex(b.sharedSecret(peer.publicKey)));
+    }
   });
 
   it('parses what it signs exactly as RFC 8422 §5.4 lays it out', () => {
