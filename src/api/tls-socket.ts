@@ -11,7 +11,7 @@ import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { TlsEngine, type EngineEvents, type HandshakeInfo } from '../handshake/engine.ts';
 import type { ClientEngineConfig, ServerEngineConfig } from '../handshake/config.ts';
-import { toPeerCertificate, type PeerCertificate } from '../x509/index.ts';
+import { toPeerCertificate, type Certificate, type PeerCertificate } from '../x509/index.ts';
 
 /** Largest slice handed to the engine per write, so huge writes interleave with 'drain'. */
 const WRITE_SLICE = 256 * 1024;
@@ -74,6 +74,8 @@ export class TLSSocket extends Duplex {
   readonly #engine: TlsEngine;
   readonly #isServer: boolean;
   readonly #onHandshakeError: ((err: Error, socket: TLSSocket) => void) | undefined;
+  /** Trust anchors, so getPeerCertificate(true) can link up to the root like node:tls. */
+  readonly #anchors: readonly Certificate[];
   #info: HandshakeInfo | undefined;
   #handshakeTimer: NodeJS.Timeout | undefined;
   #pausedByUs = false;
@@ -89,6 +91,7 @@ export class TLSSocket extends Duplex {
     this.#transport = transport;
     this.#isServer = setup.isServer;
     this.#onHandshakeError = setup.isServer ? setup.onHandshakeError : undefined;
+    this.#anchors = setup.isServer ? [] : setup.engine.ca;
     const events: EngineEvents = {
       onOutgoing: (bytes) => this.#sendToTransport(bytes),
       onData: (bytes) => this.#onEngineData(bytes),
@@ -310,7 +313,8 @@ export class TLSSocket extends Duplex {
     const chain = this.#info.peerCertificates;
     const leaf = chain[0];
     if (leaf === undefined) return {};
-    return toPeerCertificate(leaf, detailed, chain);
+    // node:tls links issuerCertificate through the rest of the peer chain, then the trust store.
+    return toPeerCertificate(leaf, detailed, [...chain.slice(1), ...this.#anchors]);
   }
 
   /** node:tls `getEphemeralKeyInfo()`: the ECDHE group (client side in node; here both sides). */
@@ -326,6 +330,17 @@ export class TLSSocket extends Duplex {
       default:
         return {};
     }
+  }
+
+  /**
+   * Who the peer proved to be with a Milagro key exchange (server side of MILAGRO_CS: the M-Pin
+   * identity hash, hex, and the identity when the server could name it); null before the
+   * handshake completed (the peer's Finished verified) or when the suite authenticates nobody.
+   */
+  getPeerIdentity(): { readonly kind: 'mpin' | 'wcc'; readonly hashId: string; readonly identity?: string } | null {
+    const p = this.#info?.peerIdentity;
+    if (p === undefined) return null;
+    return { kind: p.kind, hashId: Buffer.from(p.hashId).toString('hex'), ...(p.identity === undefined ? {} : { identity: p.identity }) };
   }
 
   /** Full handshake details (suite object, group, peer identity for Milagro suites, ...). */

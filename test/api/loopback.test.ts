@@ -116,6 +116,24 @@ describe('our client ↔ our server', () => {
     await closeServer(server);
   });
 
+  it('getPeerCertificate(true) links issuerCertificate through the chain to the trust anchor, like node:tls', async () => {
+    const { fixture } = await import('./helpers.ts');
+    const { server, port } = await echoServer({ key: fixture('chain-leaf.key'), cert: fixture('chain-leaf.pem') });
+    const c = connect({ host: 'localhost', port, ca });
+    await secure(c);
+    expect(c.authorized).toBe(true);
+    type PC = { subject: { CN?: string }; issuerCertificate?: PC };
+    const leaf = c.getPeerCertificate(true) as PC;
+    expect(leaf.subject.CN).toBe('localhost');
+    expect(leaf.issuerCertificate?.subject.CN).toBe('milagro-ts test intermediate (EC)');
+    const root = leaf.issuerCertificate?.issuerCertificate;
+    expect(root?.subject.CN).toBe('milagro-ts test CA (EC)');
+    expect(root?.issuerCertificate).toBe(root); // self-signed root points to itself, as in node
+    c.end();
+    await once(c, 'close');
+    await closeServer(server);
+  });
+
   it('connects to an IP address: verified against the IP SAN, not sent as SNI (RFC 6066 §3)', async () => {
     const serverSide: TLSSocket[] = [];
     const server = createServer({ key: key256, cert: cert256 }, (s) => {
