@@ -1,0 +1,657 @@
+/**
+ * The M-Pin relying party (issue 8 item 3): registration relay to N DTAs, time-permit relay,
+ * one-pass and two-pass verification with PIN-error detection and lockout, session cookies, CSRF
+ * protection, rate limits, one-time proofs for the password-form override (item 4) and the
+ * out-of-band sign-in with access numbers (item 5).
+ *
+ * Framework-free: `handle(RpRequest)` takes a method, URL, headers and body bytes and returns a
+ * status, headers and a body. Thin adapters connect it to node:http (./node-http.ts) and Fastify
+ * (./fastify.ts). Everything is in memory and bounded; state is per instance.
+ *
+ * Cookies: HttpOnly, SameSite=Strict, and Secure with the `__Host-` prefix on HTTPS. Over plain
+ * HTTP cookies are only set when `allowInsecureLoopbackCookies` is on AND the peer is a loopback
+ * address (the demo and the tests); any other plain-HTTP request is refused (insecure_transport).
+ *
+ * CSRF: every state-changing browser endpoint requires the double-submit token (the CSRF cookie
+ * echoed in the `x-mpin-csrf` header, which a cross-site form cannot set) and, when the browser
+ * sends one, an Origin from the allowed list. The CLI endpoint of the out-of-band flow uses no
+ * cookie, so it only gets the Origin check.
+ */
+import { bytesToHex, equalBytes } from '../../codec/bytes.ts';
+import { hashId as sha256Id } from '../../crypto/mpin.ts';
+import { dayOf } from '../../crypto/mpin.ts';
+import type { EnrolmentKey } from '../../identity/auth.ts';
+import type { IdentityCrypto } from '../../identity/crypto-port.ts';
+import { MilagroCrypto } from '../../identity/milagro-crypto.ts';
+import { type Clock, type RandomSource, systemClock, systemRandom } from '../../providers.ts';
+import {
+  CSRF_HEADER,
+  DEFAULT_PREFIX,
+  ENDPOINTS,
+  type ErrorBody,
+  type ErrorCode,
+  isHex,
+  isValidIdentity,
+  makeAccessNumber,
+  parseAccessNumber,
+  PROOF_PREFIX,
+  type Purpose,
+} from '../protocol.ts';
+import { DtaRelay, RelayError } from './dta-relay.ts';
+import { ExpiringTable, type RateLimit, RateLimiter } from './limits.ts';
+import { LoginVerifier, type Verdict } from './login-verifier.ts';
+
+export interface RpRequest {
+  readonly method: string;
+  /** Path and query, as in the request line. */
+  readonly url: string;
+  /** Lower-case header names. */
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  readonly body: Uint8Array;
+  readonly remoteAddress: string;
+  /** True when the request came over TLS. */
+  readonly secure: boolean;
+}
+
+export interface RpResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | readonly string[]>>;
+  readonly body: string;
+}
+
+export interface WebAssets {
+  /** ESM bundle of the browser client and PIN pad (src/web/browser/index.ts). */
+  readonly client: string;
+  /** Classic script of the password-form override (src/web/browser/override.ts). */
+  readonly override: string;
+}
+
+export interface RelyingPartyOptions {
+  readonly dtas: readonly string[];
+  /** Enrolment key the DTAs trust: the relying party signs issuing requests with it. */
+  readonly enrolmentKey: EnrolmentKey;
+  readonly crypto?: IdentityCrypto;
+  readonly clock?: Clock;
+  readonly random?: RandomSource;
+  /** URL prefix of every endpoint. Default "/mpin". */
+  readonly prefix?: string;
+  /** Origins allowed to call (e.g. "https://example.org"). Default: the request's own Host. */
+  readonly origins?: readonly string[];
+  /** Consecutive failed sign-ins before an identity is locked. Default 3. */
+  readonly maxFailures?: number;
+  /** Require today's time permit (revocation takes effect the next day). Default true. */
+  readonly requireTimePermits?: boolean;
+  readonly sessionTtlMs?: number;
+  readonly proofTtlMs?: number;
+  readonly accessNumberTtlMs?: number;
+  readonly rateLimits?: { readonly perAddress?: RateLimit; readonly perIdentity?: RateLimit };
+  /** Allow cookies without Secure for plain-HTTP requests from loopback addresses (demo, tests). */
+  readonly allowInsecureLoopbackCookies?: boolean;
+  /**
+   * May `identity` register from this request? Default: the first registration of an identity
+   * is allowed, a further one only from a session signed in as that identity (adding a browser).
+   * Real deployments verify the identity first (e-mail link, existing account): the DTAs issue
+   * the same client secret to whoever the relying party relays for.
+   */
+  readonly authorizeRegistration?: (identity: string, req: RpRequest, signedInAs: string | undefined) => boolean | Promise<boolean>;
+  readonly assets?: WebAssets;
+  /** Largest accepted request body. Default 8 KiB. */
+  readonly maxBodyBytes?: number;
+  readonly dtaTimeoutMs?: number;
+  /** One line per refused or failed request; never secrets. */
+  readonly log?: (line: string) => void;
+}
+
+interface Session {
+  readonly identity: string;
+  readonly expiresAt: number;
+}
+interface Proof {
+  readonly identity: string;
+  readonly expiresAt: number;
+}
+interface AccessRecord {
+  readonly handle: string;
+  readonly expiresAt: number;
+  identity: string | undefined;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly extra: { readonly attemptsLeft?: number; readonly retryAfter?: number } = {},
+  ) {
+    super(message);
+  }
+}
+
+type Json = Record<string, unknown>;
+
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/;
+
+function header(req: RpRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : Array.isArray(v) ? (v as readonly string[])[0] : undefined;
+}
+
+function parseCookies(h: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (h === undefined) return out;
+  for (const part of h.split(';')) {
+    const i = part.indexOf('=');
+    if (i <= 0) continue;
+    const k = part.slice(0, i).trim();
+    if (!out.has(k)) out.set(k, part.slice(i + 1).trim());
+  }
+  return out;
+}
+
+/** Only these fields; each checked by the caller. Unknown fields are refused (nothing is ignored silently). */
+function fields(body: Json, allowed: readonly string[]): void {
+  for (const k of Object.keys(body)) {
+    if (!allowed.includes(k)) throw new HttpError(400, 'invalid_field', `unknown field "${k}"`);
+  }
+}
+
+function identityField(body: Json): string {
+  const v = body['identity'];
+  if (!isValidIdentity(v)) throw new HttpError(400, 'invalid_field', '"identity" must be 1 to 256 printable characters without surrounding spaces');
+  return v;
+}
+
+function hexField(body: Json, name: string, bytes: number, optional = false): string | undefined {
+  const v = body[name];
+  if (v === undefined && optional) return undefined;
+  if (!isHex(v, bytes)) throw new HttpError(400, 'invalid_field', `"${name}" must be ${bytes} bytes of lowercase hex`);
+  return v;
+}
+
+function purposeField(body: Json): Purpose {
+  const v = body['purpose'];
+  if (v === undefined || v === 'session') return 'session';
+  if (v === 'proof') return 'proof';
+  throw new HttpError(400, 'invalid_field', '"purpose" must be "session" or "proof"');
+}
+
+function timeValueField(body: Json): number {
+  const v = body['timeValue'];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) throw new HttpError(400, 'invalid_field', '"timeValue" must be Unix seconds');
+  return v;
+}
+
+export class RelyingParty {
+  readonly #opts: RelyingPartyOptions;
+  readonly #clock: Clock;
+  readonly #random: RandomSource;
+  readonly #prefix: string;
+  readonly #relay: DtaRelay;
+  readonly #verifier: LoginVerifier;
+  readonly #byAddress: RateLimiter;
+  readonly #byIdentity: RateLimiter;
+  readonly #sessions: ExpiringTable<Session>;
+  readonly #proofs: ExpiringTable<Proof>;
+  readonly #access: ExpiringTable<AccessRecord>;
+  /** handle → access number. */
+  readonly #handles: ExpiringTable<{ readonly accessNumber: string; readonly expiresAt: number }>;
+  /** hashId hex → identity, for the default registration policy. */
+  readonly #registered = new Map<string, string>();
+  readonly #maxBody: number;
+
+  private constructor(opts: RelyingPartyOptions, relay: DtaRelay, serverSecret: Uint8Array) {
+    this.#opts = opts;
+    this.#clock = opts.clock ?? systemClock;
+    this.#random = opts.random ?? systemRandom;
+    this.#prefix = (opts.prefix ?? DEFAULT_PREFIX).replace(/\/+$/, '');
+    this.#relay = relay;
+    this.#verifier = new LoginVerifier({
+      serverSecret,
+      clock: this.#clock,
+      random: this.#random,
+      ...(opts.maxFailures !== undefined ? { maxFailures: opts.maxFailures } : {}),
+      ...(opts.requireTimePermits !== undefined ? { requireTimePermits: opts.requireTimePermits } : {}),
+    });
+    this.#byAddress = new RateLimiter(opts.rateLimits?.perAddress ?? { burst: 120, perMinute: 240 }, this.#clock);
+    this.#byIdentity = new RateLimiter(opts.rateLimits?.perIdentity ?? { burst: 20, perMinute: 30 }, this.#clock);
+    this.#sessions = new ExpiringTable(this.#clock);
+    this.#proofs = new ExpiringTable(this.#clock);
+    this.#access = new ExpiringTable(this.#clock);
+    this.#handles = new ExpiringTable(this.#clock);
+    this.#maxBody = opts.maxBodyBytes ?? 8 * 1024;
+  }
+
+  /** Fetches and assembles the server secret from the DTAs, then returns a ready relying party. */
+  static async create(opts: RelyingPartyOptions): Promise<RelyingParty> {
+    const relay = new DtaRelay({
+      dtas: opts.dtas,
+      enrolmentKey: opts.enrolmentKey,
+      crypto: opts.crypto ?? new MilagroCrypto(),
+      clock: opts.clock ?? systemClock,
+      random: opts.random ?? systemRandom,
+      ...(opts.dtaTimeoutMs !== undefined ? { timeoutMs: opts.dtaTimeoutMs } : {}),
+    });
+    return new RelyingParty(opts, relay, await relay.serverSecret());
+  }
+
+  get prefix(): string {
+    return this.#prefix;
+  }
+
+  get maxBodyBytes(): number {
+    return this.#maxBody;
+  }
+
+  get verifier(): LoginVerifier {
+    return this.#verifier;
+  }
+
+  /** True when `url` is one of ours (adapters pass everything else on). */
+  owns(url: string): boolean {
+    const path = url.split('?', 1)[0] ?? '';
+    return path === this.#prefix || path.startsWith(`${this.#prefix}/`);
+  }
+
+  /** Sizes of every table: lets tests check that refused requests stored nothing. */
+  stats(): { readonly sessions: number; readonly proofs: number; readonly accessNumbers: number; readonly challenges: number; readonly registered: number } {
+    return {
+      sessions: this.#sessions.size,
+      proofs: this.#proofs.size,
+      accessNumbers: this.#access.size,
+      challenges: this.#verifier.pendingChallenges,
+      registered: this.#registered.size,
+    };
+  }
+
+  /** The signed-in identity of a request, if its session cookie is valid. */
+  sessionOf(req: Pick<RpRequest, 'headers' | 'secure'>): string | undefined {
+    const id = parseCookies(header(req as RpRequest, 'cookie')).get(this.#cookieName('session', req.secure));
+    if (id === undefined || !isHex(id, 32)) return undefined;
+    return this.#sessions.get(id)?.identity;
+  }
+
+  /**
+   * The password-form override's check (item 4): true once for a fresh proof issued to
+   * `username`. A site calls this where it would compare the password.
+   */
+  redeemProof(username: string, passwordField: string): boolean {
+    if (!passwordField.startsWith(PROOF_PREFIX)) return false;
+    const token = passwordField.slice(PROOF_PREFIX.length);
+    if (!isHex(token, 32)) return false;
+    const p = this.#proofs.take(token);
+    return p !== undefined && p.identity === username;
+  }
+
+  /** Creates a session for `identity` and returns its Set-Cookie value (for sites' own flows). */
+  #newSession(identity: string, secure: boolean): string {
+    const id = bytesToHex(this.#random(32));
+    const ttl = this.#opts.sessionTtlMs ?? 8 * 3_600_000;
+    this.#sessions.set(id, { identity, expiresAt: this.#clock() + ttl });
+    return this.#cookie('session', id, secure, Math.floor(ttl / 1000));
+  }
+
+  #cookieName(kind: 'session' | 'csrf', secure: boolean): string {
+    // __Host- binds the cookie to this exact host over HTTPS (no Domain, Path=/, Secure).
+    return `${secure ? '__Host-' : ''}mpin-${kind}`;
+  }
+
+  #cookie(kind: 'session' | 'csrf', value: string, secure: boolean, maxAge: number): string {
+    return `${this.#cookieName(kind, secure)}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
+  }
+
+  async handle(req: RpRequest): Promise<RpResponse> {
+    const setCookies: string[] = [];
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      const asset = this.serveAsset(req.url);
+      if (asset !== undefined) return asset;
+    }
+    try {
+      const body = await this.#route(req, setCookies);
+      return this.#json(200, body, setCookies);
+    } catch (e) {
+      if (e instanceof HttpError) {
+        this.#opts.log?.(`${req.method} ${req.url.split('?', 1)[0] ?? ''} ${e.status} ${e.code}`);
+        const err: ErrorBody = { error: { code: e.code, message: e.message, ...e.extra } };
+        const extraHeaders: Record<string, string> = e.extra.retryAfter !== undefined ? { 'retry-after': String(e.extra.retryAfter) } : {};
+        return this.#json(e.status, err, setCookies, extraHeaders);
+      }
+      this.#opts.log?.(`internal error: ${e instanceof Error ? e.message : String(e)}`);
+      return this.#json(500, { error: { code: 'internal', message: 'internal error' } }, []);
+    }
+  }
+
+  #json(status: number, body: unknown, cookies: readonly string[], extra: Record<string, string> = {}): RpResponse {
+    return {
+      status,
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        ...extra,
+        ...(cookies.length > 0 ? { 'set-cookie': cookies } : {}),
+      },
+      body: JSON.stringify(body),
+    };
+  }
+
+  /** Plain HTTP is only acceptable from loopback, and only when allowed (demo/tests). */
+  #transportOk(req: RpRequest): void {
+    if (req.secure) return;
+    if (this.#opts.allowInsecureLoopbackCookies === true && LOOPBACK.test(req.remoteAddress)) return;
+    throw new HttpError(403, 'insecure_transport', 'M-Pin sign-in needs HTTPS (plain HTTP is only allowed on loopback when configured)');
+  }
+
+  #originOk(req: RpRequest): void {
+    const origin = header(req, 'origin');
+    if (origin === undefined) return;
+    const allowed = this.#opts.origins ?? [`${req.secure ? 'https' : 'http'}://${header(req, 'host') ?? ''}`];
+    if (!allowed.includes(origin)) throw new HttpError(403, 'bad_origin', `requests from origin ${origin} are not allowed`);
+  }
+
+  #csrfOk(req: RpRequest): void {
+    const cookie = parseCookies(header(req, 'cookie')).get(this.#cookieName('csrf', req.secure));
+    const sent = header(req, CSRF_HEADER);
+    const enc = new TextEncoder();
+    if (cookie === undefined || sent === undefined || !isHex(cookie, 32) || !equalBytes(enc.encode(cookie), enc.encode(sent))) {
+      throw new HttpError(403, 'csrf', `missing or wrong CSRF token: GET ${this.#prefix}${ENDPOINTS.session} and echo its "csrf" in the ${CSRF_HEADER} header`);
+    }
+  }
+
+  #limit(limiter: RateLimiter, key: string): void {
+    const wait = limiter.take(key);
+    if (wait > 0) throw new HttpError(429, 'rate_limited', `too many requests; retry in ${wait} s`, { retryAfter: wait });
+  }
+
+  #readJson(req: RpRequest): Json {
+    const ctype = (header(req, 'content-type') ?? '').split(';', 1)[0]?.trim().toLowerCase();
+    if (ctype !== 'application/json') throw new HttpError(415, 'unsupported_media_type', 'send Content-Type: application/json');
+    if (req.body.length > this.#maxBody) throw new HttpError(413, 'body_too_large', `the body is larger than ${this.#maxBody} bytes`);
+    let v: unknown;
+    try {
+      v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(req.body));
+    } catch {
+      throw new HttpError(400, 'bad_json', 'the body is not valid UTF-8 JSON');
+    }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new HttpError(400, 'bad_json', 'the body must be a JSON object');
+    return v as Json;
+  }
+
+  async #route(req: RpRequest, setCookies: string[]): Promise<unknown> {
+    const path = req.url.split('?', 1)[0] ?? '';
+    if (!this.owns(path)) throw new HttpError(404, 'not_found', `no endpoint ${path}`);
+    const sub = path.slice(this.#prefix.length);
+    const get = req.method === 'GET' || req.method === 'HEAD';
+    switch (sub) {
+      case ENDPOINTS.clientScript:
+      case ENDPOINTS.overrideScript:
+        throw new HttpError(get ? 404 : 405, get ? 'not_found' : 'method_not_allowed', 'no browser bundle configured (pass `assets`), or use GET');
+      case ENDPOINTS.session:
+        if (!get) throw new HttpError(405, 'method_not_allowed', `use GET for ${path}`);
+        this.#transportOk(req);
+        return this.#session(req, setCookies);
+      case ENDPOINTS.time:
+        if (!get) throw new HttpError(405, 'method_not_allowed', `use GET for ${path}`);
+        return { now: this.#clock() };
+      case ENDPOINTS.register:
+      case ENDPOINTS.permit:
+      case ENDPOINTS.pass:
+      case ENDPOINTS.start:
+      case ENDPOINTS.finish:
+      case ENDPOINTS.signOut:
+      case ENDPOINTS.oobStart:
+      case ENDPOINTS.oobPoll:
+      case ENDPOINTS.oobAuthenticate:
+        break;
+      default:
+        throw new HttpError(404, 'not_found', `no endpoint ${path}`);
+    }
+    if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', `use POST for ${path}`);
+    this.#transportOk(req);
+    this.#originOk(req);
+    this.#limit(this.#byAddress, `addr:${req.remoteAddress}`);
+    if (sub !== ENDPOINTS.oobAuthenticate) this.#csrfOk(req);
+    const body = this.#readJson(req);
+    switch (sub) {
+      case ENDPOINTS.register:
+        return this.#register(req, body);
+      case ENDPOINTS.permit:
+        return this.#permit(body);
+      case ENDPOINTS.pass:
+        return this.#pass(req, body, setCookies);
+      case ENDPOINTS.start:
+        return this.#start(body);
+      case ENDPOINTS.finish:
+        return this.#finish(req, body, setCookies);
+      case ENDPOINTS.signOut:
+        return this.#signOut(req, body, setCookies);
+      case ENDPOINTS.oobStart:
+        return this.#oobStart(body);
+      case ENDPOINTS.oobPoll:
+        return this.#oobPoll(req, body, setCookies);
+      case ENDPOINTS.oobAuthenticate:
+        return this.#oobAuthenticate(body);
+      default:
+        throw new HttpError(404, 'not_found', `no endpoint ${path}`);
+    }
+  }
+
+  /** GET session: signed-in state and the CSRF token (a new CSRF cookie when there is none). */
+  #session(req: RpRequest, setCookies: string[]): unknown {
+    let csrf = parseCookies(header(req, 'cookie')).get(this.#cookieName('csrf', req.secure));
+    if (csrf === undefined || !isHex(csrf, 32)) {
+      csrf = bytesToHex(this.#random(32));
+      setCookies.push(this.#cookie('csrf', csrf, req.secure, 86_400));
+    }
+    const identity = this.sessionOf(req);
+    return identity === undefined ? { signedIn: false, csrf } : { signedIn: true, identity, csrf };
+  }
+
+  #hashIdOf(identity: string): Uint8Array {
+    return sha256Id(new TextEncoder().encode(identity));
+  }
+
+  async #register(req: RpRequest, body: Json): Promise<unknown> {
+    fields(body, ['identity']);
+    const identity = identityField(body);
+    const hid = this.#hashIdOf(identity);
+    const hex = bytesToHex(hid);
+    this.#limit(this.#byIdentity, `id:${hex}`);
+    const signedInAs = this.sessionOf(req);
+    const allowed =
+      this.#opts.authorizeRegistration !== undefined
+        ? await this.#opts.authorizeRegistration(identity, req, signedInAs)
+        : !this.#registered.has(hex) || signedInAs === identity;
+    if (!allowed) {
+      throw this.#registered.has(hex) && this.#opts.authorizeRegistration === undefined
+        ? new HttpError(409, 'already_registered', `${identity} is already registered; sign in with it on this or another device to add a browser`)
+        : new HttpError(403, 'registration_refused', `registration of ${identity} is not allowed here`);
+    }
+    const shares = await this.#relayCall(() => this.#relay.clientSecretShares(hid));
+    if (!this.#registered.has(hex) && this.#registered.size >= 1_000_000) throw new HttpError(503, 'internal', 'registration table full');
+    this.#registered.set(hex, identity);
+    return { identity, hashId: hex, shares };
+  }
+
+  async #relayCall<T>(f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (e) {
+      if (e instanceof RelayError) {
+        const f2 = e.failure;
+        switch (f2.kind) {
+          case 'revoked':
+            throw new HttpError(403, 'revoked', 'this identity has been revoked by the trust authorities');
+          case 'unavailable':
+            this.#opts.log?.(`DTA relay failed: ${f2.detail}`);
+            throw new HttpError(502, 'dta_unavailable', 'a trust authority did not answer; try again later');
+          default: {
+            const never: never = f2;
+            throw new Error(`unexpected relay failure ${String(never)}`);
+          }
+        }
+      }
+      throw e;
+    }
+  }
+
+  async #permit(body: Json): Promise<unknown> {
+    fields(body, ['identity']);
+    const identity = identityField(body);
+    const hid = this.#hashIdOf(identity);
+    this.#limit(this.#byIdentity, `id:${bytesToHex(hid)}`);
+    const now = this.#clock();
+    if (!this.#verifier.requireTimePermits) return { identity, day: 0, serverTime: now, shares: [] };
+    const day = dayOf(now);
+    const shares = await this.#relayCall(() => this.#relay.timePermitShares(hid, day));
+    return { identity, day, serverTime: now, shares };
+  }
+
+  #points(body: Json): { readonly u: string; readonly ut: string | undefined } {
+    const u = hexField(body, 'u', 65) as string;
+    const ut = hexField(body, 'ut', 65, true);
+    return { u, ut };
+  }
+
+  #pass(req: RpRequest, body: Json, setCookies: string[]): unknown {
+    fields(body, ['identity', 'u', 'ut', 'v', 'timeValue', 'purpose']);
+    const identity = identityField(body);
+    const pts = this.#points(body);
+    const v = hexField(body, 'v', 65) as string;
+    const timeValue = timeValueField(body);
+    const purpose = purposeField(body);
+    const hid = this.#hashIdOf(identity);
+    this.#limit(this.#byIdentity, `id:${bytesToHex(hid)}`);
+    const verdict = this.#verifier.verifyPass({ hashId: hid, ...pts, v, timeValue });
+    return this.#conclude(req, identity, purpose, verdict, setCookies);
+  }
+
+  #start(body: Json): unknown {
+    fields(body, ['identity', 'u', 'ut']);
+    const identity = identityField(body);
+    const pts = this.#points(body);
+    const hid = this.#hashIdOf(identity);
+    this.#limit(this.#byIdentity, `id:${bytesToHex(hid)}`);
+    const r = this.#verifier.start({ hashId: hid, ...pts }, identity);
+    if ('ok' in r) return this.#refuse(r);
+    return r;
+  }
+
+  #finish(req: RpRequest, body: Json, setCookies: string[]): unknown {
+    fields(body, ['challenge', 'v', 'purpose']);
+    const challenge = hexField(body, 'challenge', 16) as string;
+    const v = hexField(body, 'v', 65) as string;
+    const purpose = purposeField(body);
+    const { verdict, tag } = this.#verifier.finish(challenge, v);
+    if (tag === undefined) return this.#refuse(verdict);
+    return this.#conclude(req, tag, purpose, verdict, setCookies);
+  }
+
+  #conclude(req: RpRequest, identity: string, purpose: Purpose, verdict: Verdict, setCookies: string[]): unknown {
+    if (!verdict.ok) return this.#refuse(verdict);
+    switch (purpose) {
+      case 'session':
+        setCookies.push(this.#newSession(identity, req.secure));
+        return { ok: true, identity };
+      case 'proof': {
+        const token = bytesToHex(this.#random(32));
+        this.#proofs.set(token, { identity, expiresAt: this.#clock() + (this.#opts.proofTtlMs ?? 120_000) });
+        return { ok: true, identity, proof: `${PROOF_PREFIX}${token}` };
+      }
+      default: {
+        const never: never = purpose;
+        throw new Error(`unexpected purpose ${String(never)}`);
+      }
+    }
+  }
+
+  #refuse(v: Verdict): never {
+    if (v.ok) throw new Error('refuse() called with a success');
+    switch (v.code) {
+      case 'wrong_pin':
+        throw new HttpError(401, 'wrong_pin', `wrong PIN; ${v.attemptsLeft} attempt(s) left`, { attemptsLeft: v.attemptsLeft });
+      case 'bad_credentials':
+        throw new HttpError(401, 'bad_credentials', `sign-in failed; ${v.attemptsLeft} attempt(s) left`, { attemptsLeft: v.attemptsLeft });
+      case 'locked':
+        throw new HttpError(403, 'locked', 'too many failed sign-ins: this identity is locked; ask an administrator');
+      case 'stale':
+        throw new HttpError(400, 'stale', v.message);
+      case 'replayed':
+        throw new HttpError(409, 'replayed', v.message);
+      case 'unknown_challenge':
+        throw new HttpError(410, 'unknown_challenge', v.message);
+      case 'invalid_field':
+        throw new HttpError(400, 'invalid_field', v.message);
+      default: {
+        const never: never = v;
+        throw new Error(`unexpected verdict ${String(never)}`);
+      }
+    }
+  }
+
+  #signOut(req: RpRequest, body: Json, setCookies: string[]): unknown {
+    fields(body, []);
+    const id = parseCookies(header(req, 'cookie')).get(this.#cookieName('session', req.secure));
+    if (id !== undefined) this.#sessions.delete(id);
+    setCookies.push(this.#cookie('session', '', req.secure, 0));
+    return { signedIn: false };
+  }
+
+  #oobStart(body: Json): unknown {
+    fields(body, []);
+    const ttl = this.#opts.accessNumberTtlMs ?? 5 * 60_000;
+    const expiresAt = this.#clock() + ttl;
+    let accessNumber = makeAccessNumber(this.#random);
+    for (let i = 0; i < 10 && this.#access.get(accessNumber) !== undefined; i++) accessNumber = makeAccessNumber(this.#random);
+    if (this.#access.get(accessNumber) !== undefined) throw new HttpError(503, 'internal', 'no free access number; retry');
+    const handle = bytesToHex(this.#random(32));
+    this.#access.set(accessNumber, { handle, expiresAt, identity: undefined });
+    this.#handles.set(handle, { accessNumber, expiresAt });
+    return { accessNumber, handle, expiresAt };
+  }
+
+  #oobPoll(req: RpRequest, body: Json, setCookies: string[]): unknown {
+    fields(body, ['handle']);
+    const handle = hexField(body, 'handle', 32) as string;
+    const h = this.#handles.get(handle);
+    const rec = h === undefined ? undefined : this.#access.get(h.accessNumber);
+    if (h === undefined || rec === undefined || rec.handle !== handle) throw new HttpError(410, 'expired', 'this access number expired; ask for a new one');
+    if (rec.identity === undefined) return { status: 'pending' };
+    this.#access.delete(h.accessNumber);
+    this.#handles.delete(handle);
+    setCookies.push(this.#newSession(rec.identity, req.secure));
+    return { status: 'signed-in', identity: rec.identity };
+  }
+
+  #oobAuthenticate(body: Json): unknown {
+    fields(body, ['accessNumber', 'identity', 'u', 'ut', 'v', 'timeValue']);
+    const raw = body['accessNumber'];
+    const accessNumber = typeof raw === 'string' ? parseAccessNumber(raw) : undefined;
+    if (accessNumber === undefined) throw new HttpError(400, 'invalid_field', '"accessNumber" is not a valid access number (check digit mismatch?)');
+    const identity = identityField(body);
+    const pts = this.#points(body);
+    const v = hexField(body, 'v', 65) as string;
+    const timeValue = timeValueField(body);
+    const hid = this.#hashIdOf(identity);
+    this.#limit(this.#byIdentity, `id:${bytesToHex(hid)}`);
+    const rec = this.#access.get(accessNumber);
+    if (rec === undefined || rec.identity !== undefined) throw new HttpError(404, 'unknown_access_number', 'no browser is waiting with this access number');
+    const verdict = this.#verifier.verifyPass({ hashId: hid, ...pts, v, timeValue });
+    if (!verdict.ok) return this.#refuse(verdict);
+    rec.identity = identity;
+    return { ok: true, identity };
+  }
+
+  /** Serves the browser bundles (item 1/4) when configured; undefined for other paths. */
+  serveAsset(url: string): RpResponse | undefined {
+    const path = url.split('?', 1)[0] ?? '';
+    const a = this.#opts.assets;
+    if (a === undefined) return undefined;
+    const body = path === `${this.#prefix}${ENDPOINTS.clientScript}` ? a.client : path === `${this.#prefix}${ENDPOINTS.overrideScript}` ? a.override : undefined;
+    if (body === undefined) return undefined;
+    return {
+      status: 200,
+      headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' },
+      body,
+    };
+  }
+}

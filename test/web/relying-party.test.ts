@@ -1,0 +1,118 @@
+/**
+ * The M-Pin web protocol end to end in Node: the browser client (same module as in the bundle,
+ * with an in-memory store and a cookie-jar fetch) against the relying party and three DTAs.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bytesToHex, hexToBytes } from '../../src/codec/bytes.ts';
+import * as mpin from '../../src/crypto/mpin.ts';
+import { dayOf } from '../../src/crypto/mpin.ts';
+import { systemRandom } from '../../src/providers.ts';
+import { MpinWebClient } from '../../src/web/browser/client.ts';
+import { MemoryStore } from '../../src/web/browser/store.ts';
+import { jarFetch, WebFixture } from './helpers.ts';
+
+let fx: WebFixture;
+beforeAll(async () => {
+  fx = await WebFixture.start({ rp: { maxFailures: 3 } });
+});
+afterAll(async () => {
+  await fx.close();
+});
+
+function newClient(): { client: MpinWebClient; fetch: ReturnType<typeof jarFetch> } {
+  const f = jarFetch();
+  return { client: new MpinWebClient({ store: new MemoryStore(), baseUrl: fx.url, fetch: f, clock: fx.clock.read }), fetch: f };
+}
+
+/** Today's recombined permit, fetched through the relay like the browser does. */
+async function fetchPermit(identity: string): Promise<Uint8Array> {
+  const f = jarFetch();
+  const s = (await (await f(`${fx.url}/mpin/session`, {})).json()) as { csrf: string };
+  const r = (await (
+    await f(`${fx.url}/mpin/permit`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-mpin-csrf': s.csrf }, body: JSON.stringify({ identity }) })
+  ).json()) as { shares: { share: string }[] };
+  return r.shares.map((x) => hexToBytes(x.share)).reduce((a, b) => mpin.recombineG1(a, b));
+}
+
+describe('spec §5.4/§5.5/§5.9 M-Pin web sign-in', () => {
+  it('registers through the relay, then signs in two-pass and one-pass; the token is not the client secret', async () => {
+    const { client } = newClient();
+    await client.register('alice@example.org', '1234');
+    const stored = await client.store.get('alice@example.org');
+    expect(stored?.token).toMatch(/^04[0-9a-f]{128}$/);
+    expect(await client.authenticate('alice@example.org', '1234', { mode: 'two-pass' })).toEqual({ kind: 'ok', identity: 'alice@example.org', proof: undefined });
+    expect(await client.session()).toEqual({ signedIn: true, identity: 'alice@example.org' });
+    await client.signOut();
+    expect((await client.session()).signedIn).toBe(false);
+    expect((await client.authenticate('alice@example.org', '1234', { mode: 'one-pass' })).kind).toBe('ok');
+    expect(fx.rp.sessionOf({ headers: {}, secure: false })).toBeUndefined();
+  });
+
+  it('spec §5.7: a wrong PIN reports attempts left, the third failure locks, even the right PIN is then refused', async () => {
+    const { client } = newClient();
+    await client.register('bob@example.org', '4321');
+    expect(await client.authenticate('bob@example.org', '4322', { mode: 'two-pass' })).toEqual({ kind: 'wrong-pin', attemptsLeft: 2 });
+    expect(await client.authenticate('bob@example.org', '0000', { mode: 'one-pass' })).toEqual({ kind: 'wrong-pin', attemptsLeft: 1 });
+    expect(await client.authenticate('bob@example.org', '9999')).toEqual({ kind: 'locked' });
+    expect(await client.authenticate('bob@example.org', '4321')).toEqual({ kind: 'locked' });
+  });
+
+  it('a success resets the failure count', async () => {
+    const { client } = newClient();
+    await client.register('carol@example.org', '1111');
+    expect(await client.authenticate('carol@example.org', '1112')).toEqual({ kind: 'wrong-pin', attemptsLeft: 2 });
+    expect((await client.authenticate('carol@example.org', '1111')).kind).toBe('ok');
+    expect(await client.authenticate('carol@example.org', '1110')).toEqual({ kind: 'wrong-pin', attemptsLeft: 2 });
+  });
+
+  it('an identity cannot be registered twice by strangers, but its signed-in owner may add a browser', async () => {
+    const a = newClient();
+    await a.client.register('dave@example.org', '2222');
+    const b = newClient();
+    await expect(b.client.register('dave@example.org', '3333')).rejects.toMatchObject({ code: 'already_registered', status: 409 });
+    expect((await a.client.authenticate('dave@example.org', '2222')).kind).toBe('ok');
+    await a.client.register('dave@example.org', '5555');
+    expect((await a.client.authenticate('dave@example.org', '5555')).kind).toBe('ok');
+  });
+
+  it('password-form proof: redeemable once, only for its identity', async () => {
+    const { client } = newClient();
+    await client.register('erin@example.org', '7777');
+    const r = await client.authenticate('erin@example.org', '7777', { purpose: 'proof' });
+    expect(r.kind).toBe('ok');
+    const proof = r.kind === 'ok' ? (r.proof ?? '') : '';
+    expect(proof).toMatch(/^mpin-proof:[0-9a-f]{64}$/);
+    expect((await client.session()).signedIn).toBe(false);
+    expect(fx.rp.redeemProof('mallory@example.org', proof)).toBe(false);
+    const r2 = await client.authenticate('erin@example.org', '7777', { purpose: 'proof' });
+    const proof2 = r2.kind === 'ok' ? (r2.proof ?? '') : '';
+    expect(fx.rp.redeemProof('erin@example.org', proof2)).toBe(true);
+    expect(fx.rp.redeemProof('erin@example.org', proof2)).toBe(false);
+  });
+
+  it('revocation: the next day there is no permit, and yesterday\'s permit does not verify', async () => {
+    const { client } = newClient();
+    await client.register('frank@example.org', '8888');
+    // A pass made today with today's permit, to be replayed as "yesterday's material" below.
+    const day = dayOf(fx.clock.now);
+    const permit = await fetchPermit('frank@example.org');
+    const token = hexToBytes((await client.store.get('frank@example.org'))?.token ?? '');
+    await fx.revoke('frank@example.org');
+    fx.clock.advanceDays(1);
+    try {
+      expect((await client.authenticate('frank@example.org', '8888')).kind).toBe('revoked');
+      const c = mpin.clientPass({
+        identity: new TextEncoder().encode('frank@example.org'),
+        pin: 8888,
+        token,
+        timePermit: { permit, date: day },
+        rng: systemRandom,
+        timeValue: Math.floor(fx.clock.now / 1000),
+      });
+      const v = fx.rp.verifier.verifyPass({ hashId: c.hashId, u: bytesToHex(c.U), ut: bytesToHex(c.UT ?? new Uint8Array()), v: bytesToHex(c.V), timeValue: c.timeValue });
+      expect(v).toMatchObject({ ok: false, code: 'bad_credentials' });
+    } finally {
+      fx.clock.advanceDays(-1);
+    }
+  });
+});
