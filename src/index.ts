@@ -17,3 +17,7 @@ export { nodeAeadProvider } from './crypto/aead/node.ts';
 export type { AeadProvider } from './crypto/aead/provider.ts';
 export type { Certificate, PrivateKey } from './x509/index.ts';
 export type { PeerCertificate } from './x509/index.ts';
+export { milagroCs, MilagroCsProvider, MILAGRO_CS_EXTENSION, type MilagroCsOptions, type MilagroCsClientCredentials, type MilagroCsServerCredentials, type MilagroCsEvent } from './kex/milagro-cs.ts';
+export { MilagroWorkerPool, PooledCsCompute, WorkerPoolBusyError, WorkerPoolClosedError, type WorkerPoolOptions } from './kex/milagro/pool.ts';
+export type { MilagroClientOptions, MilagroServerOptions, MilagroKeystore, KeyBytes } from './api/milagro-options.ts';
+export type { PeerIdentity } from './kex/key-exchange.ts';

@@ -14,6 +14,7 @@ import { allSuites, parseCipherList, type CipherSuite } from '../suites.ts';
 import { checkServerIdentity as x509CheckServerIdentity, loadCertificates, loadPrivateKey } from '../x509/index.ts';
 import type { Certificate, PrivateKey } from '../x509/types.ts';
 import type { CommonTlsOptions, ConnectionOptions, PemInputs, ServerOptions } from './options.ts';
+import { resolveMilagroClient, resolveMilagroServer, type ResolvedMilagro } from './milagro-options.ts';
 
 /** Error thrown for invalid options; `code` mirrors node's style so callers can branch on it. */
 export class TlsOptionError extends TypeError {
@@ -92,19 +93,20 @@ export interface ResolvedCommon {
   readonly handshakeTimeout: number;
 }
 
-function resolveCommon(opts: CommonTlsOptions): ResolvedCommon {
+function resolveCommon(opts: CommonTlsOptions, milagro?: ResolvedMilagro): ResolvedCommon {
   checkVersion('minVersion', opts.minVersion);
   checkVersion('maxVersion', opts.maxVersion);
-  const kex = resolveKex(opts.kex);
+  // Milagro credentials (milagro-options.ts) add their key exchange and put its suite first.
+  const kex = milagro === undefined ? resolveKex(opts.kex) : milagro.extendKex(resolveKex(opts.kex));
   let suites: readonly CipherSuite[];
   if (opts.ciphers !== undefined) {
     try {
-      suites = parseCipherList(opts.ciphers);
+      suites = parseCipherList(opts.ciphers, milagro?.adjustSuites(allSuites, false) ?? allSuites);
     } catch (e) {
       throw new TlsOptionError('ERR_TLS_INVALID_CIPHERS', (e as Error).message);
     }
   } else {
-    suites = allSuites;
+    suites = milagro?.adjustSuites(allSuites, true) ?? allSuites;
   }
   // Only suites whose key exchange is available can be offered.
   suites = suites.filter((s) => kex.supports(s));
@@ -134,10 +136,13 @@ function resolveCommon(opts: CommonTlsOptions): ResolvedCommon {
 export interface ResolvedServer {
   readonly engine: ServerEngineConfig;
   readonly handshakeTimeout: number;
+  /** Release what the options own (the Milagro worker pool); called when the server closes. */
+  readonly dispose?: () => Promise<void>;
 }
 
 export function resolveServerOptions(opts: ServerOptions): ResolvedServer {
-  const common = resolveCommon(opts);
+  const milagro = opts.milagro === undefined ? undefined : resolveMilagroServer(opts.milagro);
+  const common = resolveCommon(opts, milagro);
   let certificateChain: Certificate[] | undefined;
   let privateKey: PrivateKey | undefined;
   if (opts.cert !== undefined) certificateChain = loadList('cert', opts.cert);
@@ -159,8 +164,9 @@ export function resolveServerOptions(opts: ServerOptions): ResolvedServer {
   const engine: ServerEngineConfig =
     certificateChain !== undefined && privateKey !== undefined
       ? { ...common.engine, certificateChain, privateKey }
-      : { ...common.engine };
-  return { engine, handshakeTimeout: common.handshakeTimeout };
+      : // Without a certificate only the certificate-less (Milagro) suites can be served.
+        { ...common.engine, suites: common.engine.suites.filter((s) => s.kex !== 'ECDHE_ECDSA' && s.kex !== 'ECDHE_RSA') };
+  return { engine, handshakeTimeout: common.handshakeTimeout, ...(milagro === undefined ? {} : { dispose: () => milagro.dispose() }) };
 }
 
 export interface ResolvedClient {
@@ -171,7 +177,8 @@ export interface ResolvedClient {
 }
 
 export function resolveClientOptions(opts: ConnectionOptions): ResolvedClient {
-  const common = resolveCommon(opts);
+  const milagro = opts.milagro === undefined ? undefined : resolveMilagroClient(opts.milagro, opts.clock ?? systemClock);
+  const common = resolveCommon(opts, milagro);
   const ca = opts.ca !== undefined ? loadList('ca', opts.ca) : [];
   const host = opts.host ?? 'localhost';
   // The engine leaves IP literals out of SNI (RFC 6066 §3) but still checks the name.

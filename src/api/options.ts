@@ -7,6 +7,7 @@ import type { AeadProvider } from '../crypto/aead/provider.ts';
 import type { KexRegistry } from '../kex/registry.ts';
 import type { Clock, RandomSource } from '../providers.ts';
 import type { Certificate } from '../x509/types.ts';
+import type { MilagroClientOptions, MilagroServerOptions } from './milagro-options.ts';
 
 /** PEM text or buffer, DER buffer, or a list of them (like node:tls `ca`/`cert`). */
 export type PemInput = string | Uint8Array;
@@ -57,9 +58,13 @@ export interface ConnectionOptions extends CommonTlsOptions {
   readonly localAddress?: string;
   /** Connect timeout: like net.Socket#setTimeout, emits 'timeout' and does nothing else. */
   readonly timeout?: number;
+  /** MILAGRO_CS client credentials (identity, token, PIN, time permit); see milagro-options.ts. */
+  readonly milagro?: MilagroClientOptions;
 }
 
 export interface ServerOptions extends CommonTlsOptions {
   /** Start each accepted socket paused until TLS is set up (net.Server option). */
   readonly allowHalfOpen?: boolean;
+  /** MILAGRO_CS server credentials (server secret, time-permit mode, worker pool); see milagro-options.ts. */
+  readonly milagro?: MilagroServerOptions;
 }

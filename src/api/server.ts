@@ -60,6 +60,8 @@ export class Server extends EventEmitter {
 
   close(callback?: (err?: Error) => void): this {
     this.#net.close(callback);
+    // Stop the Milagro worker pool (if the options own one); running handshakes fail.
+    void this.#resolved.dispose?.();
     return this;
   }
 
