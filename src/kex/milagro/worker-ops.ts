@@ -4,6 +4,7 @@
  * caches (prepared server secrets, client precomputations) live as long as the worker.
  */
 import { InProcessCsCompute, type MilagroCsCompute } from './cs-compute.ts';
+import { p2pWorkerOps } from './p2p-compute.ts';
 
 /** An operation: structured-clone-able input → output (or a Promise of it). */
 export type WorkerOp = (input: never) => unknown;
@@ -31,5 +32,5 @@ export function csWorkerOps(compute: MilagroCsCompute = new InProcessCsCompute()
 /** Every operation a pool worker serves. MILAGRO_P2P: spread its table here. */
 export function allWorkerOps(): WorkerOps {
   // `ping` lets the pool start and warm its workers (module loading) before the first handshake.
-  return { ping: () => 'pong', ...csWorkerOps() };
+  return { ping: () => 'pong', ...csWorkerOps(), ...p2pWorkerOps() };
 }
