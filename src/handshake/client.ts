@@ -49,7 +49,6 @@ import { decodeCertificate, encodeCertificate } from './messages/certificate.ts'
 import { decodeCertificateRequest } from './messages/certificate-request.ts';
 import { decodeServerHelloDone } from './messages/server-hello-done.ts';
 import { encodeClientKeyExchange } from './messages/client-key-exchange.ts';
-import { findExtension } from './messages/extensions/index.ts';
 import { encodeServerName, isServerNameAck } from './messages/extensions/server-name.ts';
 import { encodeSignatureAlgorithms } from './messages/extensions/signature-algorithms.ts';
 import { decodeExtendedMasterSecret, encodeExtendedMasterSecret } from './messages/extensions/extended-master-secret.ts';
@@ -295,7 +294,8 @@ export class ExpectCertificate extends ClientState {
     } catch (e) {
       throw new TlsError(AlertDescription.bad_certificate, 'server certificate does not parse', { cause: e });
     }
-    const leaf = chain[0] as Certificate;
+    const leaf = chain[0];
+    if (leaf === undefined) throw new TlsError(AlertDescription.bad_certificate, 'server sent an empty certificate list');
     const { config } = n;
     let failure: { code: string; message: string } | undefined;
     const result = verifyChain(chain, { ca: config.ca, now: new Date(config.clock()) });

@@ -3,7 +3,7 @@
  * ask of the engine (`HandshakeIo`), the key-schedule glue (RFC 5246 §8.1, §6.3, §7.4.9;
  * RFC 7627), branded proof values, and the Traffic state.
  */
-import { AlertDescription, AlertLevel, DecryptError } from '../alerts.ts';
+import { AlertDescription, DecryptError } from '../alerts.ts';
 import { ByteReader } from '../codec/reader.ts';
 import { ByteWriter } from '../codec/writer.ts';
 import { bytesToHex, equalBytes } from '../codec/bytes.ts';

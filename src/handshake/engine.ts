@@ -13,10 +13,8 @@ import {
   DecodeError,
   IllegalParameterError,
   PeerAlertError,
-  TlsError,
   UnexpectedMessageError,
   alertFor,
-  alertName,
 } from '../alerts.ts';
 import { concatBytes } from '../codec/bytes.ts';
 import { Transcript } from '../crypto/prf.ts';
@@ -50,6 +48,26 @@ export interface EngineEvents {
 }
 
 export type EngineState = 'handshaking' | 'open' | 'closed' | 'failed';
+
+/** RFC 5246 §7.2.2 (and RFC 7507, RFC 5246 §7.4.1.4): descriptions that are always fatal. */
+const alwaysFatal: ReadonlySet<number> = new Set<number>([
+  AlertDescription.unexpected_message,
+  AlertDescription.bad_record_mac,
+  21, // decryption_failed_RESERVED
+  AlertDescription.record_overflow,
+  30, // decompression_failure
+  AlertDescription.handshake_failure,
+  AlertDescription.illegal_parameter,
+  AlertDescription.unknown_ca,
+  AlertDescription.access_denied,
+  AlertDescription.decode_error,
+  AlertDescription.decrypt_error,
+  AlertDescription.protocol_version,
+  AlertDescription.insufficient_security,
+  AlertDescription.internal_error,
+  AlertDescription.inappropriate_fallback,
+  AlertDescription.unsupported_extension,
+]);
 
 /** Placeholder before the client has written its hello (start() not yet called). */
 class NotStarted implements State {
@@ -375,10 +393,10 @@ export class TlsEngine {
       this.#events.onPeerClose();
       return;
     }
-    if (level === AlertLevel.fatal) throw new PeerAlertError(description);
-    // §7.2.2: other warnings (user_canceled, no_renegotiation, ...) carry no obligation; we go on.
-    // During our own handshake a no_renegotiation warning cannot occur since we never renegotiate.
-    void alertName(description);
+    // §7.2.2 lists alerts that are "always fatal": treat them so even at warning level.
+    if (level === AlertLevel.fatal || alwaysFatal.has(description)) throw new PeerAlertError(description);
+    // Other warnings (user_canceled, no_renegotiation, certificate_* at warning level) carry no
+    // obligation for us; we go on. We never renegotiate, so no_renegotiation cannot stall us.
   }
 
   #sendCloseNotify(): void {

@@ -152,6 +152,21 @@ describe('server: hostile ClientHellos (RFC 5246 §7.4.1.2)', () => {
     expect(s.sent).toEqual([]);
   });
 
+  it('treats an always-fatal description sent at warning level as fatal (RFC 5246 §7.2.2)', async () => {
+    const s = await feedServer(record(21, new Uint8Array([1, AlertDescription.handshake_failure])));
+    expect(s.errors[0]).toBeInstanceOf(PeerAlertError);
+    expect(s.sent).toEqual([]);
+  });
+
+  it('rejects malformed alert records: wrong length → decode_error, unknown level → illegal_parameter', async () => {
+    expectFatal(await feedServer(record(21, new Uint8Array([1, 0, 0]))), AlertDescription.decode_error);
+    expectFatal(await feedServer(record(21, new Uint8Array([7, 0]))), AlertDescription.illegal_parameter);
+  });
+
+  it('rejects a ChangeCipherSpec whose body is not the single byte 1 (decode_error)', async () => {
+    expectFatal(await feedServer(record(20, new Uint8Array([2]))), AlertDescription.decode_error);
+  });
+
   it('ignores a warning alert other than close_notify', async () => {
     const s = await feedServer(concatBytes(record(21, new Uint8Array([1, AlertDescription.user_canceled])), record(22, handshakeMsg(1, helloBody()))));
     expect(s.errors).toEqual([]);
