@@ -1,22 +1,10 @@
 /**
  * The real IdentityCrypto: a thin adapter over the BNCX core (src/crypto/bncx, src/crypto/mpin.ts).
- * No curve arithmetic here, only calls. WCC issuing uses the core's maps (spec §6.1, §6.4):
- * sender key [s]·map1(HID), receiver key [s]·map2(HID), permits on hashN(d, HID).
+ * No curve arithmetic here, only calls (M-Pin issuing spec §5.2, WCC issuing spec §6.1, §6.4).
  */
-import {
-  decodeG1,
-  decodeG2,
-  decodeScalar,
-  decodeSecretScalar,
-  encodeG1,
-  encodeG2,
-  hashN,
-  map1,
-  map2,
-  mulG1,
-  mulG2,
-} from '../crypto/bncx/index.ts';
+import { decodeG1, decodeG2, decodeSecretScalar, encodeG1, encodeG2 } from '../crypto/bncx/index.ts';
 import * as mpin from '../crypto/mpin.ts';
+import * as wcc from '../crypto/wcc.ts';
 import type { RandomSource } from '../providers.ts';
 import type { ClientPassInput, ClientPassValues, IdentityCrypto, ServerVerifyInput, ServerVerifyResult } from './crypto-port.ts';
 
@@ -71,16 +59,16 @@ export class MilagroCrypto implements IdentityCrypto {
     return mpin.timePermitShare(share, hashId, checkDay(day));
   }
   wccSenderShare(share: Uint8Array, hashId: Uint8Array): Uint8Array {
-    return encodeG1(mulG1(map1(checkHid(hashId)), decodeScalar(share)));
+    return wcc.senderKeyShare(share, checkHid(hashId));
   }
   wccReceiverShare(share: Uint8Array, hashId: Uint8Array): Uint8Array {
-    return encodeG2(mulG2(map2(checkHid(hashId)), decodeScalar(share)));
+    return wcc.receiverKeyShare(share, checkHid(hashId));
   }
   wccSenderPermitShare(share: Uint8Array, hashId: Uint8Array, day: number): Uint8Array {
-    return encodeG1(mulG1(map1(hashN(checkDay(day), checkHid(hashId))), decodeScalar(share)));
+    return wcc.senderPermitShare(share, checkHid(hashId), checkDay(day));
   }
   wccReceiverPermitShare(share: Uint8Array, hashId: Uint8Array, day: number): Uint8Array {
-    return encodeG2(mulG2(map2(hashN(checkDay(day), checkHid(hashId))), decodeScalar(share)));
+    return wcc.receiverPermitShare(share, checkHid(hashId), checkDay(day));
   }
   recombineG1(parts: readonly Uint8Array[]): Uint8Array {
     return sum(parts, decodeG1, encodeG1);
