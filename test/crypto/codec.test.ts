@@ -71,6 +71,20 @@ describe('spec §2.6 strict G2 decoding', () => {
     const off = encodeG2(map2BeforeClearing(hashId(new TextEncoder().encode('client@miracl.com'))));
     expectPointError(() => decodeG2(off), 'not-in-subgroup');
   });
+  it('the ψ-based membership test agrees with [r]Q = O on in- and out-of-subgroup points', () => {
+    const enc = new TextEncoder();
+    for (let i = 0; i < 12; i++) {
+      const raw = map2BeforeClearing(hashId(enc.encode(`point ${i}`))); // generic twist point
+      const inG2 = bncx.clearCofactorG2(raw);
+      const cof = bncx.mulAnyUnsafe(raw, R); // [r]raw: a point of the cofactor part only
+      for (const pt of [raw, inG2, cof, inG2.add(cof)]) {
+        expect(bncx.isTorsionFreeG2(pt)).toBe(bncx.isTorsionFreeG2Slow(pt));
+      }
+      expect(bncx.isTorsionFreeG2(inG2)).toBe(true);
+      expect(bncx.isTorsionFreeG2(raw)).toBe(false);
+      expect(bncx.isTorsionFreeG2(cof)).toBe(false);
+    }
+  });
   it('cannot encode or decode the point at infinity', () => {
     expectPointError(() => encodeG2(bncx.G2.ZERO), 'infinity');
     // all-zero bytes are (0,0), which is not on the twist: O has no encoding

@@ -151,8 +151,21 @@ function buildBncx() {
     const q = new G2plain(pt.X, pt.Y, pt.Z).multiplyUnsafe(k);
     return new G2(q.X, q.Y, q.Z);
   };
-  /** Exact G2 membership: [r]Q = O, computed as [r−1]Q = −Q (§2.6). */
+  /**
+   * Exact G2 membership for Q ∈ E'(Fp2): ψ(Q) = [6u²]Q (§2.6).
+   * Proof: ψ (the twisted Frobenius π of §1.5) is an endomorphism of E' conjugate to the p-power
+   * Frobenius of E, so ψ² − tψ + p = 0 with t = p + 1 − #E(Fp) = p + 1 − r = 6u² + 1. If
+   * ψ(Q) = [λ]Q with λ = 6u² then (λ² − tλ + p)Q = O, and λ² − tλ + p = p − 6u² = r, so [r]Q = O.
+   * Conversely on G2, ψ acts as p ≡ p − r = 6u² (mod r). (Cross-checked against [r]Q = O in
+   * test/crypto/codec.test.ts.) Half the cost of [r]Q.
+   */
+  const SIX_U2 = 6n * U_ABS * U_ABS;
   function isTorsionFreeG2(pt: G2Point): boolean {
+    if (pt.is0()) return true;
+    return mulTwistUnsafe(pt, SIX_U2).equals(psiPoint(pt));
+  }
+  /** Reference membership test [r]Q = O (computed as [r−1]Q = −Q), for cross-checks. */
+  function isTorsionFreeG2Slow(pt: G2Point): boolean {
     if (pt.is0()) return true;
     const q = new G2plain(pt.X, pt.Y, pt.Z);
     return q.multiplyUnsafe(R - 1n).equals(q.negate());
@@ -190,7 +203,7 @@ function buildBncx() {
   const isSquare = (a: bigint): boolean => Fp.pow(a, LEGENDRE_EXP) === 1n;
 
   return Object.freeze({
-    Fp, Fp2, Fp6, Fp12, Fn, G1, G2, pair, psi, psiPoint, mulAnyUnsafe, clearCofactorG2, isTorsionFreeG2,
+    Fp, Fp2, Fp6, Fp12, Fn, G1, G2, pair, psi, psiPoint, mulAnyUnsafe, clearCofactorG2, isTorsionFreeG2, isTorsionFreeG2Slow,
     isSquare, lamG1, lamG2,
   });
 }
