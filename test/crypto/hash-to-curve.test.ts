@@ -44,6 +44,8 @@ describe('spec §3 hashing and maps (hash-to-curve.json)', () => {
     // 2^31 is negative as int32: AMCL drops the prefix after 2038.
     expect(toHex(hashN(2 ** 31, m))).toBe(toHex(hashN(0, m)));
     expect(toHex(hashN(2 ** 31 - 1, m))).not.toBe(toHex(hashN(0, m)));
+    expect(() => hashN(2 ** 32, m)).toThrow(RangeError);
+    expect(() => hashN(1.5, m)).toThrow(RangeError);
   });
 
   it('§1.6 AMCL Fp2 sqrt squares back and fails on non-squares', () => {

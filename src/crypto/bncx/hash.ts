@@ -26,7 +26,8 @@ function be32(n: number): Uint8Array {
  * that for wire compatibility.
  */
 export function hashN(n: number, ...parts: readonly Uint8Array[]): Uint8Array {
-  if (!Number.isInteger(n)) throw new RangeError('hashN: n must be an integer');
+  // AMCL passes an int; accept int32 and uint32 (a u32 time value ≥ 2³¹ reinterpreted as int32).
+  if (!Number.isInteger(n) || n < -0x80000000 || n > 0xffffffff) throw new RangeError('hashN: n must be a 32-bit integer');
   const signed = n | 0;
   return signed > 0 ? sha(be32(signed), ...parts) : sha(...parts);
 }
