@@ -21,3 +21,4 @@ export { milagroCs, MilagroCsProvider, MILAGRO_CS_EXTENSION, type MilagroCsOptio
 export { MilagroWorkerPool, PooledCsCompute, WorkerPoolBusyError, WorkerPoolClosedError, type WorkerPoolOptions } from './kex/milagro/pool.ts';
 export type { MilagroClientOptions, MilagroServerOptions, MilagroKeystore, KeyBytes } from './api/milagro-options.ts';
 export type { PeerIdentity } from './kex/key-exchange.ts';
+export { InProcessCsCompute, type MilagroCsCompute } from './kex/milagro/cs-compute.ts';

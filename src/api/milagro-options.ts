@@ -46,6 +46,11 @@ interface MilagroCommonOptions {
    * means in-process; a `MilagroWorkerPool` is shared and never closed by us.
    */
   readonly workers?: number | boolean | MilagroWorkerPool;
+  /**
+   * An explicit compute object (overrides `workers`). Clients: share one `InProcessCsCompute`
+   * across connect() calls to keep the pairing precomputation per token (spec §4.4) warm.
+   */
+  readonly compute?: MilagroCsCompute;
 }
 
 export type MilagroClientOptions = MilagroCommonOptions &
@@ -117,7 +122,9 @@ export interface ResolvedMilagro {
   dispose(): Promise<void>;
 }
 
-function computeFor(workers: MilagroCommonOptions['workers'], serverDefault: boolean): { compute: MilagroCsCompute | undefined; dispose: () => Promise<void> } {
+function computeFor(opts: MilagroCommonOptions, serverDefault: boolean): { compute: MilagroCsCompute | undefined; dispose: () => Promise<void> } {
+  if (opts.compute !== undefined) return { compute: opts.compute, dispose: async () => undefined };
+  const workers = opts.workers;
   if (workers instanceof MilagroWorkerPool) return { compute: new PooledCsCompute(workers), dispose: async () => undefined };
   if (!serverDefault && workers !== undefined && workers !== false) {
     // A client connection has no close hook for a pool of its own: share one explicitly.
@@ -131,6 +138,8 @@ function computeFor(workers: MilagroCommonOptions['workers'], serverDefault: boo
   } catch (e) {
     throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `milagro.workers: ${(e as Error).message}`);
   }
+  // Owned server pool: start the workers now so the first client does not pay for loading them.
+  pool.warmup().catch(() => undefined);
   return { compute: new PooledCsCompute(pool), dispose: () => pool.close() };
 }
 
@@ -175,7 +184,7 @@ export function resolveMilagroClient(opts: MilagroClientOptions, clock: Clock): 
         ...(opts.date === undefined ? {} : { date: opts.date }),
       };
     }
-    const { compute, dispose } = computeFor(opts.workers, false);
+    const { compute, dispose } = computeFor(opts, false);
     const provider = milagroCs({
       client,
       ...(opts.extensionType === undefined ? {} : { extensionType: opts.extensionType }),
@@ -191,7 +200,7 @@ export function resolveMilagroServer(opts: MilagroServerOptions): ResolvedMilagr
     decodeG2(serverSecret); // on the twist and in G2 (spec §10 item 9), before any client arrives
     if (typeof opts.timePermits !== 'boolean') throw new TlsOptionError('ERR_INVALID_ARG_VALUE', 'milagro.timePermits must be true or false');
     const suite = csSuite(opts);
-    const { compute, dispose } = computeFor(opts.workers, true);
+    const { compute, dispose } = computeFor(opts, true);
     try {
       const provider = milagroCs({
         server: {
