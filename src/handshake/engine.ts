@@ -223,7 +223,9 @@ export class TlsEngine {
       flush: () => this.#flushFlight(),
       sendChangeCipherSpec: () => {
         this.#flushFlight();
-        this.#out.push(this.#record.write(ContentType.change_cipher_spec, new Uint8Array([1])));
+        // Nothing follows our close_notify (RFC 5246 §7.2.1); the handshake may still run to
+        // process the peer's answer, but its output is dropped.
+        if (!this.#sentClose) this.#out.push(this.#record.write(ContentType.change_cipher_spec, new Uint8Array([1])));
         this.#record.activateWrite();
       },
       setPendingProtection: (read: RecordProtection, write: RecordProtection) => {
@@ -237,7 +239,7 @@ export class TlsEngine {
       },
       sendWarning: (alert) => {
         this.#flushFlight();
-        this.#out.push(this.#record.write(ContentType.alert, new Uint8Array([AlertLevel.warning, alert])));
+        if (!this.#sentClose) this.#out.push(this.#record.write(ContentType.alert, new Uint8Array([AlertLevel.warning, alert])));
       },
       keylog: (line) => this.#events.onKeylog(line),
       secure: (info) => {
@@ -251,6 +253,10 @@ export class TlsEngine {
 
   #flushFlight(): void {
     if (this.#flight.length === 0) return;
+    if (this.#sentClose) {
+      this.#flight = [];
+      return;
+    }
     if (this.#recordPerMessage) {
       for (const m of this.#flight) this.#out.push(this.#record.write(ContentType.handshake, m));
       this.#flight = [];
@@ -400,8 +406,8 @@ export class TlsEngine {
   }
 
   #sendCloseNotify(): void {
-    this.#sentClose = true;
     this.#flushFlight();
+    this.#sentClose = true;
     this.#out.push(this.#record.write(ContentType.alert, new Uint8Array([AlertLevel.warning, AlertDescription.close_notify])));
     if (this.#status !== 'failed') this.#status = 'closed';
   }

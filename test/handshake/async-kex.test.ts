@@ -4,7 +4,7 @@ import { defaultKexRegistry } from '../../src/kex/registry.ts';
 import { Suites } from '../../src/suites.ts';
 import { HandshakeType } from '../../src/handshake/messages/types.ts';
 import { concatBytes } from '../../src/codec/bytes.ts';
-import { defaultClient, defaultServer, handshake, text, untext, concat } from './helpers.ts';
+import { defaultClient, defaultServer, handshake, text, untext, concat, wire } from './helpers.ts';
 import { fakeMilagro } from './fake-kex.ts';
 import { parseRecords, splitHandshake } from './wire-tools.ts';
 
@@ -67,5 +67,18 @@ describe('a Milagro-shaped, fully asynchronous key exchange through the engine',
     const w = await handshake(defaultClient({ suites: [milagroSuite], kex }), defaultServer({ suites: [milagroSuite], kex }));
     expect(w.server.errors[0]).toBeInstanceOf(RangeError);
     expect(parseRecords(concatBytes(...w.server.sent)).at(-1)?.data).toEqual(new Uint8Array([2, AlertDescription.internal_error]));
+  });
+
+  it('close() while an async step is pending: close_notify goes out and nothing follows it', async () => {
+    const kex = defaultKexRegistry().withProvider(fakeMilagro());
+    const w = wire(defaultClient({ suites: [milagroSuite], kex }), defaultServer({ suites: [milagroSuite], kex }));
+    w.client.engine.start(); // helloExtensions is pending
+    w.client.engine.close();
+    await w.settle();
+    const recs = parseRecords(concatBytes(...w.client.sent));
+    expect(recs.map((r) => r.type)).toEqual([21]);
+    expect(w.server.peerClosed).toBe(true);
+    expect(w.client.peerClosed).toBe(true);
+    expect(w.client.errors).toEqual([]);
   });
 });
