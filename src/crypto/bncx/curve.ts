@@ -209,45 +209,37 @@ function buildBncx() {
 }
 
 /**
- * §4.2: exactly f^((p¹²−1)/r). Easy part (p⁶−1)(p²+1), then the hard part
- * λ₀ + λ₁p + λ₂p² + p³ with x = |u|:
- * λ₀ = 36x³ − 30x² + 18x − 2, λ₁ = 36x³ − 18x² + 12x + 1, λ₂ = 6x² + 1.
- * (noble's bn254 hard part is a multiple of this, so it cannot be reused; §13.)
+ * §4.2: exactly f^((p¹²−1)/r). Easy part (p⁶−1)(p²+1), then the hard part (p⁴−p²+1)/r =
+ * λ₀ + λ₁p + λ₂p² + p³ (λ₀ = −36u³−30u²−18u−2, λ₁ = −36u³−18u²−12u+1, λ₂ = 6u²+1) with the
+ * addition chain of Scott et al. 2009 (eprint 2008/490, §5 BN curves):
+ * result = y₀·y₁²·y₂⁶·y₃¹²·y₄¹⁸·y₅³⁰·y₆³⁶. u is negative, so f^u = conj(f^|u|) in the
+ * cyclotomic subgroup. noble's bn254 hard part is a multiple of this and cannot be reused (§13).
  */
 function finalExponentiate(F: ReturnType<typeof tower12>['Fp12'], f: Fp12): Fp12 {
   const t0 = F.mul(F.conjugate(f), F.inv(f));
   const m = F.mul(F.frobeniusMap(t0, 2), t0); // cyclotomic from here: inverse = conjugate
+  const conj = (a: Fp12): Fp12 => F.conjugate(a);
+  const frob = (a: Fp12, k: number): Fp12 => F.frobeniusMap(a, k);
   const sq = (a: Fp12): Fp12 => F._cyclotomicSquare(a);
-  const mul = F.mul.bind(F);
-  const inv = (a: Fp12): Fp12 => F.conjugate(a);
-  const fx = F._cyclotomicExp(m, U_ABS);
-  const fx2 = F._cyclotomicExp(fx, U_ABS);
-  const fx3 = F._cyclotomicExp(fx2, U_ABS);
-  // Small powers
-  const m2 = sq(m);
-  const fx_2 = sq(fx);
-  const fx_4 = sq(fx_2);
-  const fx_8 = sq(fx_4);
-  const fx_12 = mul(fx_8, fx_4);
-  const fx_16 = sq(fx_8);
-  const fx_18 = mul(fx_16, fx_2);
-  const fx2_2 = sq(fx2);
-  const fx2_4 = sq(fx2_2);
-  const fx2_6 = mul(fx2_4, fx2_2);
-  const fx2_12 = sq(fx2_6);
-  const fx2_18 = mul(fx2_12, fx2_6);
-  const fx2_24 = sq(fx2_12);
-  const fx2_30 = mul(fx2_24, fx2_6);
-  const fx3_4 = sq(sq(fx3));
-  const fx3_32 = sq(sq(sq(fx3_4)));
-  const fx3_36 = mul(fx3_32, fx3_4);
-  const l0 = mul(mul(fx3_36, inv(fx2_30)), mul(fx_18, inv(m2)));
-  const l1 = mul(mul(fx3_36, inv(fx2_18)), mul(fx_12, m));
-  const l2 = mul(fx2_6, m);
-  return mul(
-    mul(l0, F.frobeniusMap(l1, 1)),
-    mul(F.frobeniusMap(l2, 2), F.frobeniusMap(m, 3)),
-  );
+  const mul = (a: Fp12, b: Fp12): Fp12 => F.mul(a, b);
+  const A = F._cyclotomicExp(m, U_ABS); // m^|u|;   m^u  = conj(A)
+  const B = F._cyclotomicExp(A, U_ABS); // m^(u²) = B
+  const C = F._cyclotomicExp(B, U_ABS); // m^|u|³; m^(u³) = conj(C)
+  const y0 = mul(mul(frob(m, 1), frob(m, 2)), frob(m, 3));
+  const y1 = conj(m);
+  const y2 = frob(B, 2);
+  const y3 = frob(A, 1); // 1/(m^u)^p
+  const y4 = mul(A, conj(frob(B, 1))); // 1/(m^u · (m^(u²))^p)
+  const y5 = conj(B); // 1/m^(u²)
+  const y6 = mul(C, frob(C, 1)); // 1/(m^(u³) · (m^(u³))^p)
+  let T0 = mul(mul(sq(y6), y4), y5);
+  let T1 = mul(mul(y3, y5), T0);
+  T0 = mul(T0, y2);
+  T1 = sq(mul(sq(T1), T0));
+  T0 = mul(T1, y1);
+  T1 = mul(T1, y0);
+  T0 = sq(T0);
+  return mul(T0, T1);
 }
 
 /** The BNCX curve: fields, groups, pairing. Immutable. */
