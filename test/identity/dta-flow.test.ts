@@ -230,3 +230,21 @@ describe('DTA start-up refuses unusable share files', () => {
   });
 });
 
+
+describe('MpinVerifier input validation', () => {
+  it('answers malformed for anything that is not a well-formed pass, without counting a failure', async () => {
+    const { crypto: c } = await import('./helpers.ts');
+    const { mulG2, bncx, encodeG2 } = await import('../../src/crypto/bncx/index.ts');
+    const serverSecret = encodeG2(mulG2(bncx.G2.BASE, 12345n));
+    const clock = new TestClock(T0);
+    const v = new MpinVerifier({ crypto: c, serverSecret, clock: clock.read });
+    const h = 'ab'.repeat(32);
+    const g1 = `04${'00'.repeat(64)}`; // not on the curve
+    const t = Math.floor(T0 / 1000);
+    for (const bad of [null, 7, [], 'x', {}, { hashId: h }, { hashId: h, v: 'zz', ut: g1, timeValue: t }, { hashId: h.slice(2), v: g1, ut: g1, timeValue: t }, { hashId: h, v: g1, ut: g1, timeValue: 't' }, { hashId: h, v: g1, timeValue: t }, { hashId: h, v: g1, ut: g1, timeValue: t }]) {
+      expect(v.verify(bad)).toMatchObject({ ok: false, reason: 'malformed' });
+    }
+    expect(v.failures(h)).toBe(0);
+    expect(() => new MpinVerifier({ crypto: c, serverSecret: serverSecret.slice(1), clock: clock.read })).toThrow();
+  });
+});

@@ -79,7 +79,12 @@ export class MpinVerifier {
     this.#failures.delete(hashId);
   }
 
-  verify(msg: PassMessage): VerifyOutcome {
+  /** Checks one pass. `msg` may come straight from JSON.parse: every field is validated here. */
+  verify(input: PassMessage | unknown): VerifyOutcome {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      return { ok: false, reason: 'malformed', message: 'the pass must be a JSON object {hashId, u, ut, v, timeValue}' };
+    }
+    const msg = input as Partial<Record<keyof PassMessage, unknown>>;
     if (!hexOk(msg.hashId, HASH_ID_BYTES)) return { ok: false, reason: 'malformed', message: '"hashId" must be 32 bytes of lowercase hex' };
     if (!hexOk(msg.v, G1_BYTES)) return { ok: false, reason: 'malformed', message: '"v" must be a 65-byte G1 point in lowercase hex' };
     if (msg.u !== undefined && !hexOk(msg.u, G1_BYTES)) return { ok: false, reason: 'malformed', message: '"u" must be a 65-byte G1 point in lowercase hex' };
@@ -97,14 +102,9 @@ export class MpinVerifier {
     }
     for (const [v, t] of this.#seen) if (Math.abs(nowSeconds - t) > this.#skew) this.#seen.delete(v);
     if (this.#seen.has(msg.v)) return { ok: false, reason: 'replayed', message: 'this pass was already presented' };
-    const points: Uint8Array[] = [];
     try {
-      for (const p of [msg.v, msg.u, msg.ut]) {
-        if (p === undefined) continue;
-        const b = hexToBytes(p);
-        this.#opts.crypto.checkG1(b);
-        points.push(b);
-      }
+      // Strict point decoding (spec §2.6) before any pairing work.
+      for (const p of [msg.v, msg.u, msg.ut]) if (p !== undefined) this.#opts.crypto.checkG1(hexToBytes(p));
     } catch (e) {
       return { ok: false, reason: 'malformed', message: `invalid point: ${(e as Error).message}` };
     }
