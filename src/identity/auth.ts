@@ -95,6 +95,11 @@ export interface VerifierOptions {
   readonly clockSkewMs?: number;
   /** Bound on remembered nonces; when full of unexpired nonces new requests get 503. Default 100000. */
   readonly maxNonces?: number;
+  /**
+   * Requests signed (notBefore) earlier than this are refused. The nonce cache lives in memory, so
+   * a DTA sets this to its start time: a request captured before a restart cannot be replayed after it.
+   */
+  readonly signedNotBefore?: number;
 }
 
 const isHex = (s: string, bytes: number): boolean => s.length === 2 * bytes && /^[0-9a-f]+$/.test(s);
@@ -110,6 +115,7 @@ export class RequestVerifier {
   readonly #maxLifetime: number;
   readonly #skew: number;
   readonly #maxNonces: number;
+  readonly #floor: number;
   /** nonce hex → time after which it can be forgotten (its request can no longer be accepted). */
   readonly #nonces = new Map<string, number>();
 
@@ -122,6 +128,7 @@ export class RequestVerifier {
     this.#maxLifetime = opts.maxLifetimeMs ?? 24 * 3_600_000;
     this.#skew = opts.clockSkewMs ?? 60_000;
     this.#maxNonces = opts.maxNonces ?? 100_000;
+    this.#floor = opts.signedNotBefore ?? Number.NEGATIVE_INFINITY;
   }
 
   get rememberedNonces(): number {
@@ -166,6 +173,9 @@ export class RequestVerifier {
     }
     if (now - this.#skew >= req.expiresAt) {
       throw new DtaRequestError(403, 'expired', 'the request has expired; sign a new one');
+    }
+    if (req.notBefore < this.#floor) {
+      throw new DtaRequestError(403, 'expired', 'the request was signed before this DTA last started, so its replay cannot be ruled out; sign a new one');
     }
     this.#remember(req.nonce, req.expiresAt + this.#skew, now);
     return req;

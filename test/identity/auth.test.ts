@@ -111,3 +111,17 @@ describe('parseRequest', () => {
     expect(bad({ ...base, __proto__x: 1 })).toBe('invalid_field');
   });
 });
+
+describe('restart floor', () => {
+  it('refuses requests signed before the verifier started (minus skew)', () => {
+    const clock = new TestClock(1_800_000_000_000);
+    const random = seededRandom(23);
+    const key = generateEnrolmentKey(random);
+    const early = signRequest(key, { op: 'client-secret', hashId: HASH }, { clock: clock.read, random });
+    clock.now += 61_000;
+    const verifier = new RequestVerifier({ trustedKeys: [bytesToHex(key.publicKey)], clock: clock.read, signedNotBefore: clock.now - 60_000 });
+    expect(() => verifier.verify(early, 'client-secret')).toThrow(/signed before this DTA last started/);
+    const fresh = signRequest(key, { op: 'client-secret', hashId: HASH }, { clock: clock.read, random });
+    expect(verifier.verify(fresh, 'client-secret').op).toBe('client-secret');
+  });
+});

@@ -5,7 +5,7 @@
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DtaFanOutError } from '../../src/identity/client/dta-client.ts';
+import { callDta, DtaFanOutError } from '../../src/identity/client/dta-client.ts';
 import { loadKeystore, saveKeystore, type Keystore } from '../../src/identity/client/keystore.ts';
 import { createPass, hashIdHex, passToJson, refreshPermits, registerIdentity } from '../../src/identity/client/mpin-client.ts';
 import { fetchServerSecret, fetchTimePermits, revokeEverywhere } from '../../src/identity/client/shares.ts';
@@ -95,7 +95,11 @@ describe('identity layer with three DTAs on loopback', () => {
 
   it('restarts a DTA with the same share and keeps working', async () => {
     const before = cluster.dtas[1]?.service.fingerprint;
+    const signedBeforeRestart = cluster.sign({ op: 'server-secret' });
+    clock.now += 61_000;
     await cluster.restart(1);
+    // The nonce cache did not survive the restart, so older requests are refused outright.
+    await expect(callDta(cluster.dtas[1]?.url ?? '', '/v1/server-secret', signedBeforeRestart)).rejects.toMatchObject({ status: 403, code: 'expired' });
     expect(cluster.dtas[1]?.service.fingerprint).toBe(before);
     expect(cluster.dtas[1]?.service.shareCreated).toBe(false);
     const ss = await fetchServerSecret({ crypto, dtas: cluster.urls, request: cluster.sign({ op: 'server-secret' }) });

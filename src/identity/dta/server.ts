@@ -78,9 +78,12 @@ export class DtaService {
     this.#startedAt = new Date(this.#clock()).toISOString();
     this.#maxBody = opts.maxBodyBytes ?? 16 * 1024;
     this.#maxAhead = opts.maxPermitDaysAhead ?? 7;
+    const skew = opts.clockSkewMs ?? 60_000;
     this.#verifier = new RequestVerifier({
       trustedKeys: opts.trustedKeys,
       clock: this.#clock,
+      // Replay protection across restarts (the nonce cache is in memory): see RequestVerifier.
+      signedNotBefore: this.#clock() - skew,
       ...(opts.maxRequestLifetimeMs !== undefined ? { maxLifetimeMs: opts.maxRequestLifetimeMs } : {}),
       ...(opts.clockSkewMs !== undefined ? { clockSkewMs: opts.clockSkewMs } : {}),
       ...(opts.maxNonces !== undefined ? { maxNonces: opts.maxNonces } : {}),
