@@ -1,0 +1,281 @@
+/**
+ * Milagro benchmark (issue 6): full MILAGRO_CS handshakes with our client and server on loopback
+ * in this process, next to our ECDHE handshake and node:tls in the same run (interleaved round by
+ * round); the server's CPU time per MILAGRO_CS handshake; and the longest event-loop stall while
+ * 20 handshakes run concurrently (perf_hooks.monitorEventLoopDelay), with the pairings in worker
+ * pools and, for contrast, in-process.
+ *
+ * Targets: MILAGRO_CS handshake ≤ 40 ms median; event-loop stall < 5 ms with the worker pool.
+ * MILAGRO_P2P cases are added to `handshakeCases` by its owner.
+ *
+ *   npx tsx bench/milagro.ts [--json] [--quick]      (or: npm run bench -- milagro)
+ */
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo, Server as NetServer } from 'node:net';
+import { resolve } from 'node:path';
+import { availableParallelism, loadavg } from 'node:os';
+import { monitorEventLoopDelay, performance as perf } from 'node:perf_hooks';
+import * as nodeTls from 'node:tls';
+import { pathToFileURL } from 'node:url';
+import { connect, createServer, InProcessCsCompute, MilagroWorkerPool, PooledCsCompute, type MilagroCsCompute, type Server } from '../src/index.ts';
+import { clientSecretShare, dayOf, extractPin, hashId, masterSecretShare, serverSecretShare, timePermitShare } from '../src/crypto/mpin.ts';
+import { clientConfig, serverConfig } from '../src/handshake/config.ts';
+import { TlsEngine, type EngineEvents } from '../src/handshake/engine.ts';
+import { KexRegistry } from '../src/kex/registry.ts';
+import { milagroCs } from '../src/kex/milagro-cs.ts';
+import { Suites } from '../src/suites.ts';
+import { systemRandom } from '../src/providers.ts';
+
+export interface MilagroBenchResult {
+  readonly name: string;
+  readonly median_ms: number;
+  readonly samples: number;
+  readonly per_s?: number;
+}
+
+export interface MilagroBenchReport {
+  readonly results: readonly MilagroBenchResult[];
+  /** Server CPU (user + system) per MILAGRO_CS handshake, in-process, median ms. */
+  readonly server_cpu_ms_per_handshake: number;
+  /** Longest event-loop stall during 20 concurrent MILAGRO_CS handshakes, ms. */
+  readonly max_event_loop_stall_ms: Readonly<Record<string, number>>;
+  /**
+   * Main-thread busy time per handshake during the same runs (event-loop utilisation): what the
+   * pools leave on the event loop, independent of how loaded the machine is.
+   */
+  readonly main_thread_ms_per_handshake: Readonly<Record<string, number>>;
+  /** 1-minute load average when the run ended (a loaded 2-core machine inflates stalls and times). */
+  readonly load_average: number;
+  readonly targets: Readonly<Record<string, { readonly value: number; readonly target: string; readonly met: boolean }>>;
+}
+
+const certs = resolve(import.meta.dirname, '..', 'test', 'fixtures', 'certs');
+const ca = readFileSync(resolve(certs, 'ca-ec.pem'));
+const cert = readFileSync(resolve(certs, 'server-ec256.pem'));
+const key = readFileSync(resolve(certs, 'server-ec256.key'));
+const ECDHE = 'ECDHE-ECDSA-AES128-GCM-SHA256';
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/** One authority's MILAGRO_CS credentials for a bench identity (spec §5.2, §5.4). */
+function issue(now: number): { serverSecret: Uint8Array; token: Uint8Array; timePermit: Uint8Array; pin: number; identity: string } {
+  const ms = masterSecretShare(systemRandom);
+  const identity = 'bench@example.org';
+  const id = new TextEncoder().encode(identity);
+  const hid = hashId(id);
+  const pin = 1234;
+  return {
+    identity,
+    pin,
+    serverSecret: serverSecretShare(ms),
+    token: extractPin(id, pin, clientSecretShare(ms, hid)),
+    timePermit: timePermitShare(ms, hid, dayOf(now)),
+  };
+}
+
+async function listen(server: Server | NetServer): Promise<number> {
+  (server as NetServer).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+interface HandshakeCase {
+  readonly name: string;
+  /** One full handshake (connect → secure, then close); resolves with the wall time in ms. */
+  handshake(): Promise<number>;
+  close(): Promise<void>;
+}
+
+function timeHandshake(start: () => import('node:tls').TLSSocket | import('../src/index.ts').TLSSocket, event: 'secureConnect'): Promise<number> {
+  return new Promise((res, rej) => {
+    const t0 = performance.now();
+    const s = start();
+    s.once(event, () => {
+      const t = performance.now() - t0;
+      s.destroy();
+      res(t);
+    });
+    s.once('error', rej);
+  });
+}
+
+type Keys = ReturnType<typeof issue>;
+
+async function milagroCase(name: string, keys: Keys, serverWorkers: MilagroWorkerPool | false, clientCompute: MilagroCsCompute): Promise<HandshakeCase> {
+  const server = createServer({ milagro: { serverSecret: keys.serverSecret, timePermits: true, workers: serverWorkers } }, (s) => {
+    s.on('error', () => undefined);
+  });
+  server.on('tlsClientError', () => undefined);
+  const port = await listen(server);
+  const milagro = { identity: keys.identity, token: keys.token, pin: keys.pin, timePermit: keys.timePermit, compute: clientCompute };
+  return {
+    name,
+    handshake: () => timeHandshake(() => connect({ port, host: '127.0.0.1', milagro }), 'secureConnect'),
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+async function ecdheCase(): Promise<HandshakeCase> {
+  const server = createServer({ key, cert, ciphers: ECDHE, ecdhCurve: 'X25519:P-256' }, (s) => s.on('error', () => undefined));
+  const port = await listen(server);
+  return {
+    name: 'milagro-ts ECDHE_ECDSA (X25519, P-256, AES-128-GCM)',
+    handshake: () => timeHandshake(() => connect({ port, host: '127.0.0.1', servername: 'localhost', ca, ciphers: ECDHE, ecdhCurve: 'X25519:P-256' }), 'secureConnect'),
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+async function nodeCase(): Promise<HandshakeCase> {
+  const server = nodeTls.createServer({ key, cert, ciphers: ECDHE, maxVersion: 'TLSv1.2', ecdhCurve: 'X25519:P-256' }, (s) => s.on('error', () => undefined));
+  const port = await listen(server);
+  return {
+    name: 'node:tls ECDHE_ECDSA (same)',
+    handshake: () =>
+      timeHandshake(() => nodeTls.connect({ port, host: '127.0.0.1', servername: 'localhost', ca, ciphers: ECDHE, maxVersion: 'TLSv1.2', ecdhCurve: 'X25519:P-256' }), 'secureConnect'),
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/**
+ * Server CPU per handshake, measured on the sans-I/O engines with in-process compute: every
+ * `receive` of the server engine runs its whole step synchronously, so process CPU time around
+ * those calls is exactly the server's work (key exchange, record layer, PRF).
+ */
+function serverCpuPerHandshake(keys: Keys, rounds: number): number {
+  const clientCompute = new InProcessCsCompute();
+  const serverProvider = milagroCs({ server: { serverSecret: keys.serverSecret, timePermits: true } });
+  const samples: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const toServer: Uint8Array[] = [];
+    const toClient: Uint8Array[] = [];
+    const ev = (box: Uint8Array[]): EngineEvents => ({
+      onOutgoing: (b) => box.push(b),
+      onData: () => undefined,
+      onSecure: () => undefined,
+      onKeylog: () => undefined,
+      onPeerClose: () => undefined,
+      onError: (e) => {
+        throw e;
+      },
+    });
+    const client = TlsEngine.client(
+      clientConfig({
+        ca: [],
+        rejectUnauthorized: true,
+        suites: [Suites.MILAGRO_CS_WITH_AES_128_GCM_SHA256],
+        kex: KexRegistry.of(milagroCs({ client: { identity: keys.identity, token: keys.token, pin: keys.pin, timePermit: keys.timePermit }, compute: clientCompute })),
+      }),
+      ev(toServer),
+    );
+    const server = TlsEngine.server(serverConfig({ suites: [Suites.MILAGRO_CS_WITH_AES_128_GCM_SHA256], kex: KexRegistry.of(serverProvider) }), ev(toClient));
+    client.start();
+    let cpu = 0;
+    for (let step = 0; step < 10 && (toServer.length > 0 || toClient.length > 0); step++) {
+      for (const b of toServer.splice(0)) {
+        const c0 = process.cpuUsage();
+        server.receive(b);
+        const d = process.cpuUsage(c0);
+        cpu += (d.user + d.system) / 1000;
+      }
+      for (const b of toClient.splice(0)) client.receive(b);
+    }
+    if (server.state !== 'open') throw new Error(`bench handshake did not complete (server ${server.state})`);
+    samples.push(cpu);
+  }
+  return median(samples);
+}
+
+/** Longest event-loop delay, and main-thread busy time per handshake, while `n` handshakes of `c` run at once. */
+async function stallDuring(c: HandshakeCase, n: number): Promise<{ stall: number; busy: number }> {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  const elu0 = perf.eventLoopUtilization();
+  h.enable();
+  await Promise.all(Array.from({ length: n }, () => c.handshake()));
+  h.disable();
+  const elu = perf.eventLoopUtilization(elu0);
+  return { stall: h.max / 1e6, busy: elu.active / n };
+}
+
+export async function runMilagroBench(opts: { json: boolean; quick?: boolean }): Promise<MilagroBenchReport> {
+  const quick = opts.quick === true;
+  const rounds = quick ? 5 : 20;
+  const keys = issue(Date.now());
+  const serverPool = new MilagroWorkerPool({ size: 2 });
+  const clientPool = new MilagroWorkerPool({ size: 2 });
+  await Promise.all([serverPool.warmup(), clientPool.warmup()]);
+  const clientCache = new InProcessCsCompute();
+  const cases: HandshakeCase[] = [
+    await milagroCase('milagro-ts MILAGRO_CS (server pairings in the worker pool, client in-process)', keys, serverPool, clientCache),
+    await milagroCase('milagro-ts MILAGRO_CS (everything in-process)', keys, false, clientCache),
+    await ecdheCase(),
+    await nodeCase(),
+  ];
+  const samples = new Map<HandshakeCase, number[]>(cases.map((c) => [c, []]));
+  let cpu: number;
+  const stall: Record<string, number> = {};
+  const busy: Record<string, number> = {};
+  try {
+    for (let i = 0; i < 3; i++) for (const c of cases) await c.handshake(); // warm-up (JIT, worker caches)
+    for (let r = 0; r < rounds; r++) for (const c of cases) samples.get(c)?.push(await c.handshake());
+    cpu = serverCpuPerHandshake(keys, quick ? 3 : 10);
+    const concurrent = quick ? 8 : 20;
+    const pooled = await milagroCase('pooled', keys, serverPool, new PooledCsCompute(clientPool));
+    await pooled.handshake();
+    const a = await stallDuring(pooled, concurrent);
+    const withPools = `${concurrent} concurrent, server and client pairings in worker pools`;
+    stall[withPools] = a.stall;
+    busy[withPools] = a.busy;
+    await pooled.close();
+    const inProcess = cases[1];
+    if (inProcess !== undefined) {
+      const b = await stallDuring(inProcess, concurrent);
+      const label = `${concurrent} concurrent, everything in-process (contrast)`;
+      stall[label] = b.stall;
+      busy[label] = b.busy;
+    }
+  } finally {
+    for (const c of cases) await c.close();
+    await serverPool.close();
+    await clientPool.close();
+  }
+  const results: MilagroBenchResult[] = cases.map((c) => {
+    const xs = samples.get(c) ?? [];
+    const m = median(xs);
+    return { name: c.name, median_ms: Number(m.toFixed(2)), samples: xs.length, per_s: Number((1000 / m).toFixed(1)) };
+  });
+  const csMedian = results[0]?.median_ms ?? Number.NaN;
+  const poolStall = Object.values(stall)[0] ?? Number.NaN;
+  const report: MilagroBenchReport = {
+    results,
+    server_cpu_ms_per_handshake: Number(cpu.toFixed(2)),
+    max_event_loop_stall_ms: Object.fromEntries(Object.entries(stall).map(([k, v]) => [k, Number(v.toFixed(2))])),
+    main_thread_ms_per_handshake: Object.fromEntries(Object.entries(busy).map(([k, v]) => [k, Number(v.toFixed(2))])),
+    load_average: Number((loadavg()[0] ?? 0).toFixed(2)),
+    targets: {
+      'MILAGRO_CS handshake median (ms)': { value: csMedian, target: '≤ 40', met: csMedian <= 40 },
+      'event-loop stall with worker pools (ms)': { value: Number(poolStall.toFixed(2)), target: '< 5', met: poolStall < 5 },
+    },
+  };
+  if (opts.json) {
+    console.log(JSON.stringify(report));
+  } else {
+    console.log('Milagro benchmark (loopback; client and server in this process; medians)');
+    for (const r of results) console.log(`  ${r.name.padEnd(80)} ${r.median_ms.toFixed(2).padStart(9)} ms ${(r.per_s ?? 0).toFixed(1).padStart(7)} /s  (${r.samples} samples)`);
+    console.log(`  server CPU per MILAGRO_CS handshake (in-process, user+system)${' '.repeat(20)}${report.server_cpu_ms_per_handshake.toFixed(2).padStart(9)} ms`);
+    for (const [k, v] of Object.entries(report.max_event_loop_stall_ms)) console.log(`  longest event-loop stall, ${k.padEnd(63)} ${v.toFixed(2).padStart(9)} ms`);
+    for (const [k, v] of Object.entries(report.main_thread_ms_per_handshake)) console.log(`  main-thread busy per handshake, ${k.padEnd(57)} ${v.toFixed(2).padStart(9)} ms`);
+    console.log(`  load average (1 min) ${report.load_average} on ${availableParallelism()} cores`);
+    console.log('targets:');
+    for (const [k, t] of Object.entries(report.targets)) console.log(`  ${k.padEnd(48)} ${String(t.value).padStart(9)}  target ${t.target}  ${t.met ? 'met' : 'NOT met'}`);
+  }
+  return report;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runMilagroBench({ json: process.argv.includes('--json'), quick: process.argv.includes('--quick') });
+}
