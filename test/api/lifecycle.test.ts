@@ -191,6 +191,60 @@ describe('a server under bad input keeps serving', () => {
   });
 });
 
+describe('mutated ClientHellos over real sockets', () => {
+  it('40 connections with a byte-mutated ClientHello each end in an alert or a close; the server keeps serving', async () => {
+    // Deterministic mutations (xorshift32), so a failure reproduces.
+    let seed = 0x9e3779b9;
+    const rnd = (n: number): number => {
+      seed ^= seed << 13;
+      seed >>>= 0;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      seed >>>= 0;
+      return seed % n;
+    };
+    const hello = await new Promise<Buffer>((resolve) => {
+      const sink = netCreateServer((s) => s.once('data', (d: Buffer) => { resolve(d); s.destroy(); sink.close(); }));
+      sink.listen(0, '127.0.0.1', () => {
+        const a = sink.address();
+        const c = connect({ host: 'localhost', port: typeof a === 'object' && a !== null ? a.port : 0, ca });
+        c.on('error', () => {});
+      });
+    });
+    const server = createServer({ key: key256, cert: cert256, handshakeTimeout: 1500 }, (s: TLSSocket) => s.pipe(s));
+    let clientErrors = 0;
+    server.on('tlsClientError', () => clientErrors++);
+    const port = await listen(server);
+    const one = async (): Promise<'alert' | 'closed'> => {
+      const m = Buffer.from(hello);
+      const flips = 1 + rnd(4);
+      for (let i = 0; i < flips; i++) {
+        const at = rnd(m.length);
+        m[at] = (m[at] ?? 0) ^ (1 + rnd(255));
+      }
+      const s = netConnect({ host: '127.0.0.1', port });
+      s.on('error', () => {});
+      const got: Buffer[] = [];
+      s.on('data', (d: Buffer) => got.push(d));
+      await once(s, 'connect');
+      s.write(m);
+      if (!s.closed) await once(s, 'close');
+      const all = Buffer.concat(got);
+      return recordTypes(all).includes(CONTENT_ALERT) ? 'alert' : 'closed';
+    };
+    const outcomes: string[] = [];
+    for (let batch = 0; batch < 4; batch++) outcomes.push(...(await Promise.all(Array.from({ length: 10 }, one))));
+    expect(outcomes).toHaveLength(40);
+    // Most mutations are caught by the parser and answered with a fatal alert.
+    expect(outcomes.filter((o) => o === 'alert').length).toBeGreaterThan(0);
+    expect(clientErrors).toBeGreaterThan(0);
+    const c = connect({ host: 'localhost', port, ca });
+    c.end('still serving');
+    expect((await readAll(c)).toString()).toBe('still serving');
+    await closeServer(server);
+  });
+});
+
 describe('key-exchange hook (options.kex)', () => {
   it('a function receives the default registry and its result is used', async () => {
     const { KexRegistry } = await import('../../src/index.ts');
