@@ -5,7 +5,7 @@
  *            one <script> tag (as a CMS plugin would) and the override swaps the password field
  *            for a PIN pad; POST /login accepts a one-time M-Pin proof where it would accept a
  *            password: `rp.redeemProof(user, password) || passwords.get(user) === password`.
- *   /mpin    a page with the <mpin-login> component (session cookie from the relying party).
+ *   /signin  a page with the <mpin-login> component (session cookie from the relying party).
  *   /        who is signed in, by either route.
  *   /mpin/*  the relying party (handleNode).
  */
@@ -33,7 +33,8 @@ const SECURITY_HEADERS = {
   // <style> elements count as inline styles.
   'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // Not no-referrer: with it Chrome sends "Origin: null" on form posts, which the origin check must refuse.
+  'referrer-policy': 'same-origin',
 } as const;
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -95,7 +96,7 @@ export class DemoSite {
         res.writeHead(200, { 'content-type': 'text/css; charset=utf-8', ...SECURITY_HEADERS });
         res.end(this.#css);
         return;
-      case '/mpin': {
+      case '/signin': {
         const mode = url.searchParams.get('mode') === 'one-pass' ? ' mode="one-pass"' : '';
         this.#page(res, 200, this.#mpin.replace('<mpin-login id="pad">', `<mpin-login id="pad"${mode}>`));
         return;
@@ -121,7 +122,7 @@ export class DemoSite {
       case '/': {
         const user = this.#siteUser(req) ?? this.#opts.rp.sessionOf(toRpRequest(req));
         const who = user === undefined ? '<p id="who">Not signed in.</p>' : `<p id="who">Signed in as <strong>${escapeHtml(user)}</strong>.</p>`;
-        this.#page(res, 200, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Example Shop</title><link rel="stylesheet" href="/site.css"></head><body><main><h1>Example Shop</h1>${who}<p><a href="/login">Log in (classic form)</a> · <a href="/mpin">Sign in with M-Pin</a></p></main></body></html>`);
+        this.#page(res, 200, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Example Shop</title><link rel="stylesheet" href="/site.css"></head><body><main><h1>Example Shop</h1>${who}<p><a href="/login">Log in (classic form)</a> · <a href="/signin">Sign in with M-Pin</a></p></main></body></html>`);
         return;
       }
       default:

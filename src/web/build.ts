@@ -4,7 +4,7 @@
  * (`src/web/browser/override.ts`). Platform "browser": an import of a Node built-in fails the build,
  * and the metafile lets tests check that no such import exists.
  */
-import { build, type Metafile } from 'esbuild';
+import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import type { WebAssets } from './server/relying-party.ts';
 
@@ -16,27 +16,26 @@ export interface BuiltAssets extends WebAssets {
 }
 
 export async function buildWebAssets(opts: { readonly minify?: boolean; readonly outDir?: string } = {}): Promise<BuiltAssets> {
-  const common = {
-    bundle: true,
-    platform: 'browser',
-    target: ['chrome100', 'firefox100', 'safari15'],
-    minify: opts.minify ?? true,
-    legalComments: 'none',
-    metafile: true,
-    write: false,
-    logLevel: 'silent',
-  } as const;
-  const [client, override] = await Promise.all([
-    build({ ...common, entryPoints: [here('./browser/index.ts')], format: 'esm', outfile: 'mpin-web.js' }),
-    build({ ...common, entryPoints: [here('./browser/override.ts')], format: 'iife', outfile: 'mpin-override.js' }),
-  ]);
-  const text = (r: { readonly outputFiles: readonly { readonly path: string; readonly text: string }[] }): string => {
+  const one = async (entry: string, format: 'esm' | 'iife'): Promise<{ readonly text: string; readonly inputs: readonly string[] }> => {
+    const r = await build({
+      entryPoints: [here(entry)],
+      format,
+      bundle: true,
+      platform: 'browser',
+      target: ['chrome100', 'firefox100', 'safari15'],
+      minify: opts.minify ?? true,
+      legalComments: 'none',
+      metafile: true,
+      write: false,
+      outfile: format === 'esm' ? 'mpin-web.js' : 'mpin-override.js',
+      logLevel: 'silent',
+    });
     const f = r.outputFiles.find((o) => o.path.endsWith('.js'));
-    if (f === undefined) throw new Error('esbuild produced no JavaScript');
-    return f.text;
+    if (f === undefined || r.metafile === undefined) throw new Error('esbuild produced no JavaScript or no metafile');
+    return { text: f.text, inputs: Object.keys(r.metafile.inputs) };
   };
-  const inputs = (m: Metafile): string[] => Object.keys(m.inputs);
-  const assets = { client: text(client), override: text(override), inputs: [...new Set([...inputs(client.metafile), ...inputs(override.metafile)])].sort() };
+  const [client, override] = await Promise.all([one('./browser/index.ts', 'esm'), one('./browser/override.ts', 'iife')]);
+  const assets = { client: client.text, override: override.text, inputs: [...new Set([...client.inputs, ...override.inputs])].sort() };
   if (opts.outDir !== undefined) {
     const { mkdir, writeFile } = await import('node:fs/promises');
     await mkdir(opts.outDir, { recursive: true });

@@ -51,7 +51,12 @@ export function overridePasswordForms(doc: Document, opts: OverrideOptions = {})
     if (password === null || username === undefined || form.hasAttribute('data-mpin-done')) continue;
     form.setAttribute('data-mpin-done', '');
     // The field stays in the form (its name is what the site reads) but is no longer shown.
-    for (const l of labelsOf(password)) if (!l.contains(username)) l.hidden = true;
+    for (const l of labelsOf(password)) {
+      if (l.contains(username)) continue;
+      // Both: site styles such as `label { display: block }` would override [hidden] alone.
+      l.hidden = true;
+      l.style.display = 'none';
+    }
     password.type = 'hidden';
     password.value = '';
     const pad = doc.createElement('mpin-login') as MpinLogin;

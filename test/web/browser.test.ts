@@ -1,0 +1,271 @@
+/**
+ * Issue 8 browser tests: headless Debian Chromium driven by playwright-core against the demo site,
+ * the relying party and three DTAs on loopback. One screenshot per PIN-pad state goes to
+ * test-artifacts/web/ (gitignored) for reviewers.
+ *
+ * Chromium is required: without /usr/bin/chromium this file FAILS (CI installs it in .ci/run).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { login } from '../../src/cli/identity-login.ts';
+import { buildWebAssets } from '../../src/web/build.ts';
+import { WebFixture } from './helpers.ts';
+
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'web');
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let fx: WebFixture;
+let ctx: BrowserContext;
+let page: Page;
+let profile: string;
+let work: string;
+const pageErrors: string[] = [];
+
+afterEach(() => {
+  // An uncaught exception in the page is a failure even when the UI looked right.
+  expect(pageErrors).toEqual([]);
+});
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: the browser tests need Debian's chromium package (apt-get install -y chromium; .ci/run installs it) or CHROMIUM_PATH`);
+  }
+  await mkdir(ARTIFACTS, { recursive: true });
+  fx = await WebFixture.start({ assets: await buildWebAssets(), rp: { maxFailures: 3 } });
+  profile = await mkdtemp(join(tmpdir(), 'milagro-web-chromium-'));
+  work = await mkdtemp(join(tmpdir(), 'milagro-web-work-'));
+  ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, viewport: { width: 900, height: 900 } });
+  page = ctx.pages()[0] ?? (await ctx.newPage());
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+}, 120_000);
+
+afterAll(async () => {
+  await ctx?.close();
+  await fx?.close();
+  if (profile !== undefined) await rm(profile, { recursive: true, force: true });
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+const pad = (): Locator => page.locator('mpin-login');
+
+async function state(kind: string, timeout = 30_000): Promise<void> {
+  await page.locator(`mpin-login[data-state="${kind}"]`).waitFor({ timeout });
+}
+
+async function status(): Promise<string> {
+  return (await pad().locator('#status').textContent()) ?? '';
+}
+
+async function shot(name: string): Promise<void> {
+  await pad().screenshot({ path: join(ARTIFACTS, `pin-pad-${name}.png`) });
+}
+
+/** Id of the focused element inside the pad's shadow root. */
+async function focused(): Promise<string | undefined> {
+  return pad().evaluate((el) => el.shadowRoot?.activeElement?.id ?? el.shadowRoot?.activeElement?.textContent ?? undefined);
+}
+
+async function typePin(pin: string): Promise<void> {
+  // Keyboard path: the PIN field has focus after each state change.
+  await page.keyboard.type(pin);
+  await page.keyboard.press('Enter');
+}
+
+async function register(identity: string, pin: string): Promise<void> {
+  await state('register');
+  await pad().getByLabel('Identity (e-mail address)').fill(identity);
+  await page.keyboard.press('Enter');
+  await state('set-pin');
+  expect(await focused()).toBe('pin');
+  await pad().getByLabel('New PIN').fill(pin);
+  await pad().getByLabel('Repeat the PIN').fill(pin);
+  await pad().getByRole('button', { name: 'Register' }).click();
+}
+
+describe('issue 8: M-Pin in headless Chromium', () => {
+  it('register, set PIN, sign out, sign in (two-pass, keyboard and on-screen keypad)', async () => {
+    await page.goto(`${fx.url}/signin`);
+    await state('register');
+    await shot('register');
+    // Accessible structure: labelled fields and a live status region.
+    expect(await pad().locator('#status').getAttribute('aria-live')).toBe('polite');
+    expect(await pad().locator('#status').getAttribute('role')).toBe('status');
+    await pad().getByLabel('Identity (e-mail address)').fill('alice@example.org');
+    await page.keyboard.press('Enter');
+    await state('set-pin');
+    await shot('set-pin');
+    // Mismatched PINs are caught in the pad, announced, and nothing is sent.
+    await pad().getByLabel('New PIN').fill('1234');
+    await pad().getByLabel('Repeat the PIN').fill('1243');
+    await pad().getByRole('button', { name: 'Register' }).click();
+    expect(await status()).toContain('differ');
+    expect(await pad().getByLabel('Repeat the PIN').getAttribute('aria-invalid')).toBe('true');
+    expect(fx.rp.stats().registered).toBe(0);
+    await pad().getByLabel('New PIN').fill('1234');
+    await pad().getByLabel('Repeat the PIN').fill('1234');
+    await pad().getByRole('button', { name: 'Register' }).click();
+    await state('signed-in');
+    expect(await pad().locator('#signed-in-as').textContent()).toBe('alice@example.org');
+    await shot('signed-in');
+
+    // The session cookie is HttpOnly: the page cannot read it; the site sees it.
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+    const cookies = await ctx.cookies(fx.url);
+    const session = cookies.find((c) => c.name === 'mpin-session');
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    await page.goto(fx.url);
+    expect(await page.locator('#who').textContent()).toBe('Signed in as alice@example.org.');
+
+    await page.goto(`${fx.url}/signin`);
+    await state('signed-in');
+    await pad().getByRole('button', { name: 'Sign out' }).click();
+    await state('sign-in');
+    expect(await status()).toContain('signed out');
+    expect(await focused()).toBe('pin');
+    await shot('sign-in');
+    // On-screen keypad: 1 2 3 5, delete, 4.
+    for (const d of ['1', '2', '3', '5']) await pad().getByRole('button', { name: `digit ${d}` }).click();
+    await pad().getByRole('button', { name: 'delete last digit' }).click();
+    await pad().getByRole('button', { name: 'digit 4' }).click();
+    await pad().getByRole('button', { name: 'Sign in' }).click();
+    await state('signed-in');
+    await page.goto(fx.url);
+    expect(await page.locator('#who').textContent()).toBe('Signed in as alice@example.org.');
+  });
+
+  it('add an identity; wrong PIN shows attempts left; the third wrong PIN locks; remove it', async () => {
+    await page.goto(`${fx.url}/signin?mode=one-pass`);
+    await state('signed-in');
+    await pad().getByRole('button', { name: 'Sign out' }).click();
+    await state('sign-in');
+    await pad().getByRole('button', { name: 'Add or remove identities' }).click();
+    await state('manage');
+    await pad().getByRole('button', { name: 'Add an identity' }).click();
+    await register('bob@example.org', '4321');
+    await state('signed-in');
+    await pad().getByRole('button', { name: 'Sign out' }).click();
+    await state('sign-in');
+    await pad().getByLabel('Identity', { exact: true }).selectOption('bob@example.org');
+    await pad().getByLabel('PIN', { exact: true }).focus();
+    await typePin('4322');
+    await state('wrong-pin');
+    expect(await status()).toBe('Wrong PIN. 2 attempts left.');
+    expect(await focused()).toBe('pin');
+    await shot('wrong-pin');
+    await typePin('0000');
+    await page.locator('mpin-login #status', { hasText: '1 attempt left' }).waitFor();
+    expect(await pad().locator('#attempts').textContent()).toContain('1 attempt left');
+    await typePin('9999');
+    await state('locked');
+    expect(await status()).toContain('locked');
+    await shot('locked');
+    await pad().getByRole('button', { name: 'Remove it from this browser' }).click();
+    await state('manage');
+    expect(await pad().getByRole('list', { name: 'Registered identities' }).textContent()).not.toContain('bob@example.org');
+    expect(await pad().getByRole('list', { name: 'Registered identities' }).textContent()).toContain('alice@example.org');
+    await shot('manage');
+  });
+
+  it('a revoked identity is refused the next day (injected server clock)', async () => {
+    await page.goto(`${fx.url}/signin`);
+    await state('sign-in');
+    await pad().getByRole('button', { name: 'Add or remove identities' }).click();
+    await state('manage');
+    await pad().getByRole('button', { name: 'Add an identity' }).click();
+    await register('carol@example.org', '2468');
+    await state('signed-in');
+    await pad().getByRole('button', { name: 'Sign out' }).click();
+    await state('sign-in');
+    await fx.revoke('carol@example.org');
+    fx.clock.advanceDays(1);
+    try {
+      await page.reload();
+      await state('sign-in');
+      await pad().getByLabel('Identity', { exact: true }).selectOption('carol@example.org');
+      await pad().getByLabel('PIN', { exact: true }).focus();
+      await typePin('2468');
+      await state('revoked');
+      expect(await status()).toBe('carol@example.org has been revoked.');
+      await shot('revoked');
+      // Other identities are unaffected.
+      await pad().getByRole('button', { name: 'Use another identity' }).click();
+      await state('manage');
+      await pad().getByRole('button', { name: 'Back to sign in' }).click();
+      await state('sign-in');
+      await pad().getByLabel('Identity', { exact: true }).selectOption('alice@example.org');
+      await pad().getByLabel('PIN', { exact: true }).focus();
+      await typePin('1234');
+      await state('signed-in');
+      await pad().getByRole('button', { name: 'Sign out' }).click();
+      await state('sign-in');
+    } finally {
+      fx.clock.advanceDays(-1);
+    }
+  });
+
+  it('out-of-band: the browser shows an access number, the CLI signs it in', async () => {
+    const keystore = join(work, 'phone.json');
+    await fx.keystore('phone@example.org', '1357', keystore);
+    await page.goto(`${fx.url}/signin`);
+    await state('sign-in');
+    await pad().getByRole('button', { name: 'Use another device' }).click();
+    await state('access-number');
+    await shot('access-number');
+    const shown = ((await pad().locator('#access-number').textContent()) ?? '').replace(/\s/g, '');
+    expect(shown).toMatch(/^[0-9]{8}$/);
+    process.env['MILAGRO_PIN'] = '1357';
+    try {
+      expect(await login(['--access-number', shown, '--site', fx.url, '--keystore', keystore])).toBe(0);
+    } finally {
+      delete process.env['MILAGRO_PIN'];
+    }
+    await state('signed-in');
+    expect(await pad().locator('#signed-in-as').textContent()).toBe('phone@example.org');
+    await page.goto(fx.url);
+    expect(await page.locator('#who').textContent()).toBe('Signed in as phone@example.org.');
+    await page.goto(`${fx.url}/signin`);
+    await state('signed-in');
+    await pad().getByRole('button', { name: 'Sign out' }).click();
+    await state('sign-in');
+  });
+
+  it('password-form override: the plain form gets a PIN pad and logs in with a one-time proof', async () => {
+    await page.goto(`${fx.url}/login`);
+    await page.locator('mpin-login[purpose="proof"]').waitFor();
+    // The form's own password field is hidden; the form and its field names are unchanged.
+    expect(await page.locator('#pass').getAttribute('type')).toBe('hidden');
+    expect(await page.locator('label[for="pass"]').isHidden()).toBe(true);
+    await page.getByLabel('User name').fill('alice@example.org');
+    await page.keyboard.press('Tab');
+    await state('sign-in');
+    expect(await pad().locator('#identity-name').textContent()).toBe('alice@example.org');
+    await page.screenshot({ path: join(ARTIFACTS, 'override-login-form.png') });
+    // Submitting the site's form without the pad is refused in the page, not sent.
+    await page.getByRole('button', { name: 'Log in' }).click();
+    expect(await status()).toContain('PIN pad');
+    await pad().getByLabel('PIN', { exact: true }).fill('1234');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${fx.url}/`);
+    expect(await page.locator('#who').textContent()).toBe('Signed in as alice@example.org.');
+
+    // A user not yet registered in this browser registers from the same form.
+    await ctx.clearCookies();
+    await page.goto(`${fx.url}/login`);
+    await page.getByLabel('User name').fill('gina@example.org');
+    await page.keyboard.press('Tab');
+    await state('register');
+    expect(await pad().getByLabel('Identity (e-mail address)').inputValue()).toBe('gina@example.org');
+    await pad().getByRole('button', { name: 'Continue' }).click();
+    await state('set-pin');
+    await pad().getByLabel('New PIN').fill('8642');
+    await pad().getByLabel('Repeat the PIN').fill('8642');
+    await pad().getByRole('button', { name: 'Register' }).click();
+    await page.waitForURL(`${fx.url}/`);
+    expect(await page.locator('#who').textContent()).toBe('Signed in as gina@example.org.');
+  });
+});
