@@ -22,3 +22,18 @@ export { MilagroWorkerPool, PooledCsCompute, WorkerPoolBusyError, WorkerPoolClos
 export type { MilagroClientOptions, MilagroServerOptions, MilagroKeystore, KeyBytes } from './api/milagro-options.ts';
 export type { PeerIdentity } from './kex/key-exchange.ts';
 export { InProcessCsCompute, type MilagroCsCompute } from './kex/milagro/cs-compute.ts';
+export {
+  milagroP2p,
+  MilagroP2pProvider,
+  InProcessP2pCompute,
+  PooledP2pCompute,
+  type MilagroP2pCompute,
+  type MilagroP2pOptions,
+  type MilagroP2pClientCredentials,
+  type MilagroP2pServerCredentials,
+  type MilagroP2pEvent,
+  type WccIdentityPolicy,
+  type WccClaimedIdentity,
+  type WccTimePermit,
+} from './kex/milagro-p2p.ts';
+export type { MilagroP2pClientOptions, MilagroP2pServerOptions, P2pTimePermits } from './api/milagro-p2p-options.ts';

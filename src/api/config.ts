@@ -15,6 +15,7 @@ import { checkServerIdentity as x509CheckServerIdentity, loadCertificates, loadP
 import type { Certificate, PrivateKey } from '../x509/types.ts';
 import type { CommonTlsOptions, ConnectionOptions, PemInputs, ServerOptions } from './options.ts';
 import { resolveMilagroClient, resolveMilagroServer, type ResolvedMilagro } from './milagro-options.ts';
+import { resolveMilagroP2pClient, resolveMilagroP2pServer } from './milagro-p2p-options.ts';
 
 /** Error thrown for invalid options; `code` mirrors node's style so callers can branch on it. */
 export class TlsOptionError extends TypeError {
@@ -93,20 +94,21 @@ export interface ResolvedCommon {
   readonly handshakeTimeout: number;
 }
 
-function resolveCommon(opts: CommonTlsOptions, milagro?: ResolvedMilagro): ResolvedCommon {
+function resolveCommon(opts: CommonTlsOptions, milagros: readonly ResolvedMilagro[] = []): ResolvedCommon {
   checkVersion('minVersion', opts.minVersion);
   checkVersion('maxVersion', opts.maxVersion);
-  // Milagro credentials (milagro-options.ts) add their key exchange and put its suite first.
-  const kex = milagro === undefined ? resolveKex(opts.kex) : milagro.extendKex(resolveKex(opts.kex));
+  // Milagro credentials (milagro-options.ts, milagro-p2p-options.ts) add their key exchange and
+  // put their suite first (the first given ends up most preferred).
+  const kex = milagros.reduce((k, m) => m.extendKex(k), resolveKex(opts.kex));
   let suites: readonly CipherSuite[];
   if (opts.ciphers !== undefined) {
     try {
-      suites = parseCipherList(opts.ciphers, milagro?.adjustSuites(allSuites, false) ?? allSuites);
+      suites = parseCipherList(opts.ciphers, milagros.reduce((l, m) => m.adjustSuites(l, false), allSuites));
     } catch (e) {
       throw new TlsOptionError('ERR_TLS_INVALID_CIPHERS', (e as Error).message);
     }
   } else {
-    suites = milagro?.adjustSuites(allSuites, true) ?? allSuites;
+    suites = milagros.reduceRight((l, m) => m.adjustSuites(l, true), allSuites);
   }
   // Only suites whose key exchange is available can be offered.
   suites = suites.filter((s) => kex.supports(s));
@@ -133,6 +135,18 @@ function resolveCommon(opts: CommonTlsOptions, milagro?: ResolvedMilagro): Resol
   };
 }
 
+/** Resolve the Milagro options in order (CS, then P2P); if one fails, release what the others own. */
+function resolveMilagros(...makers: readonly ((() => ResolvedMilagro) | undefined)[]): ResolvedMilagro[] {
+  const out: ResolvedMilagro[] = [];
+  try {
+    for (const make of makers) if (make !== undefined) out.push(make());
+  } catch (e) {
+    for (const m of out) void m.dispose();
+    throw e;
+  }
+  return out;
+}
+
 export interface ResolvedServer {
   readonly engine: ServerEngineConfig;
   readonly handshakeTimeout: number;
@@ -141,8 +155,21 @@ export interface ResolvedServer {
 }
 
 export function resolveServerOptions(opts: ServerOptions): ResolvedServer {
-  const milagro = opts.milagro === undefined ? undefined : resolveMilagroServer(opts.milagro);
-  const common = resolveCommon(opts, milagro);
+  const { milagro: cs, milagroP2p: p2p } = opts;
+  const milagros = resolveMilagros(
+    cs === undefined ? undefined : () => resolveMilagroServer(cs),
+    p2p === undefined ? undefined : () => resolveMilagroP2pServer(p2p),
+  );
+  const dispose = async (): Promise<void> => {
+    await Promise.all(milagros.map((m) => m.dispose()));
+  };
+  let common: ResolvedCommon;
+  try {
+    common = resolveCommon(opts, milagros);
+  } catch (e) {
+    void dispose();
+    throw e;
+  }
   let certificateChain: Certificate[] | undefined;
   let privateKey: PrivateKey | undefined;
   if (opts.cert !== undefined) certificateChain = loadList('cert', opts.cert);
@@ -166,7 +193,7 @@ export function resolveServerOptions(opts: ServerOptions): ResolvedServer {
       ? { ...common.engine, certificateChain, privateKey }
       : // Without a certificate only the certificate-less (Milagro) suites can be served.
         { ...common.engine, suites: common.engine.suites.filter((s) => s.kex !== 'ECDHE_ECDSA' && s.kex !== 'ECDHE_RSA') };
-  return { engine, handshakeTimeout: common.handshakeTimeout, ...(milagro === undefined ? {} : { dispose: () => milagro.dispose() }) };
+  return { engine, handshakeTimeout: common.handshakeTimeout, ...(milagros.length === 0 ? {} : { dispose }) };
 }
 
 export interface ResolvedClient {
@@ -177,8 +204,12 @@ export interface ResolvedClient {
 }
 
 export function resolveClientOptions(opts: ConnectionOptions): ResolvedClient {
-  const milagro = opts.milagro === undefined ? undefined : resolveMilagroClient(opts.milagro, opts.clock ?? systemClock);
-  const common = resolveCommon(opts, milagro);
+  const { milagro: cs, milagroP2p: p2p } = opts;
+  const milagros = resolveMilagros(
+    cs === undefined ? undefined : () => resolveMilagroClient(cs, opts.clock ?? systemClock),
+    p2p === undefined ? undefined : () => resolveMilagroP2pClient(p2p),
+  );
+  const common = resolveCommon(opts, milagros);
   const ca = opts.ca !== undefined ? loadList('ca', opts.ca) : [];
   const host = opts.host ?? 'localhost';
   // The engine leaves IP literals out of SNI (RFC 6066 §3) but still checks the name.

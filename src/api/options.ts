@@ -8,6 +8,7 @@ import type { KexRegistry } from '../kex/registry.ts';
 import type { Clock, RandomSource } from '../providers.ts';
 import type { Certificate } from '../x509/types.ts';
 import type { MilagroClientOptions, MilagroServerOptions } from './milagro-options.ts';
+import type { MilagroP2pClientOptions, MilagroP2pServerOptions } from './milagro-p2p-options.ts';
 
 /** PEM text or buffer, DER buffer, or a list of them (like node:tls `ca`/`cert`). */
 export type PemInput = string | Uint8Array;
@@ -60,6 +61,8 @@ export interface ConnectionOptions extends CommonTlsOptions {
   readonly timeout?: number;
   /** MILAGRO_CS client credentials (identity, token, PIN, time permit); see milagro-options.ts. */
   readonly milagro?: MilagroClientOptions;
+  /** MILAGRO_P2P client credentials (identity, receiver key, expected server identity); see milagro-p2p-options.ts. */
+  readonly milagroP2p?: MilagroP2pClientOptions;
 }
 
 export interface ServerOptions extends CommonTlsOptions {
@@ -67,4 +70,6 @@ export interface ServerOptions extends CommonTlsOptions {
   readonly allowHalfOpen?: boolean;
   /** MILAGRO_CS server credentials (server secret, time-permit mode, worker pool); see milagro-options.ts. */
   readonly milagro?: MilagroServerOptions;
+  /** MILAGRO_P2P server credentials (identity, sender key, allowed clients, worker pool); see milagro-p2p-options.ts. */
+  readonly milagroP2p?: MilagroP2pServerOptions;
 }
