@@ -343,6 +343,11 @@ export class TLSSocket extends Duplex {
     return { kind: p.kind, hashId: Buffer.from(p.hashId).toString('hex'), ...(p.identity === undefined ? {} : { identity: p.identity }) };
   }
 
+  /** Every handshake is a full one until session resumption lands (issue 4). */
+  isSessionReused(): boolean {
+    return false;
+  }
+
   /** Full handshake details (suite object, group, peer identity for Milagro suites, ...). */
   get handshakeInfo(): HandshakeInfo | undefined {
     return this.#info;
