@@ -132,10 +132,27 @@ describe('identity layer with three DTAs on loopback', () => {
   it('needs today\'s permit: a pass made with yesterday\'s permit fails as bad credentials, not as a PIN error', () => {
     const onlyOld: Keystore = { ...keystore, permits: new Map([[dayOf(T0), keystore.permits.get(dayOf(T0)) ?? new Uint8Array()]]) };
     expect(() => createPass({ crypto, keystore: onlyOld, pin: '2468', clock: clock.read, random })).toThrow(/no time permit for today/);
-    const yesterday = new TestClock(clock.now - DAY_MS);
-    const old = passToJson(createPass({ crypto, keystore: onlyOld, pin: '2468', clock: yesterday.read, random })) as unknown as PassMessage;
-    const v = new MpinVerifier({ crypto, serverSecret, clock: clock.read, maxClockSkewSeconds: 2 * 86_400 });
+    // A client that keeps using yesterday's permit with a current time value.
+    const permit = onlyOld.permits.get(dayOf(T0)) ?? new Uint8Array();
+    const old = passToJson(
+      crypto.clientPass({ identity: new TextEncoder().encode(ID), pin: 2468, token: keystore.token, timePermit: { day: dayOf(T0), permit }, timeValue: Math.floor(clock.now / 1000), random }),
+    ) as unknown as PassMessage;
+    const v = new MpinVerifier({ crypto, serverSecret, clock: clock.read });
     expect(v.verify(old)).toMatchObject({ ok: false, reason: 'bad-credentials', pinError: undefined, failures: 1 });
+  });
+
+  it('accepts a pass made just before midnight UTC with that day\'s permit, checked just after midnight', () => {
+    const midnight = (dayOf(T0) + 1) * DAY_MS;
+    const client = new TestClock(midnight - 10_000);
+    const server = new TestClock(midnight + 10_000);
+    const v = new MpinVerifier({ crypto, serverSecret, clock: server.read });
+    // keystore holds permits for every day of the range, so the client uses dayOf(T0) here.
+    const p = passToJson(createPass({ crypto, keystore, pin: '2468', clock: client.read, random })) as unknown as PassMessage;
+    expect(p['day' as keyof PassMessage]).toBe(dayOf(T0));
+    expect(v.verify(p)).toEqual({ ok: true, hashId });
+    // With a wrong PIN, the PIN error is still found on the client's day.
+    const q = passToJson(createPass({ crypto, keystore, pin: '2469', clock: client.read, random })) as unknown as PassMessage;
+    expect(v.verify(q)).toMatchObject({ ok: false, reason: 'wrong-pin', pinError: 1 });
   });
 
   it('refreshPermits merges new permits and drops old ones', async () => {

@@ -4,11 +4,11 @@
  * `maxFailures` consecutive failures (default 3) until a success... which a locked identity cannot
  * reach, so the reset is an administrator's call (`reset`). The time value must be within
  * `maxClockSkewSeconds` of the server clock, and a pass is accepted once (replay cache), fixing
- * spec §10 items 13 and 17.
+ * spec §10 item 13; near midnight the client's day is tried too (§10 item 14).
  */
 import { hexToBytes } from '../../codec/bytes.ts';
 import type { Clock } from '../../providers.ts';
-import { dayOf, G1_BYTES, HASH_ID_BYTES, type IdentityCrypto } from '../crypto-port.ts';
+import { dayOf, G1_BYTES, HASH_ID_BYTES, type IdentityCrypto, type ServerVerifyResult } from '../crypto-port.ts';
 
 export interface VerifierOptions {
   readonly crypto: IdentityCrypto;
@@ -112,15 +112,26 @@ export class MpinVerifier {
     const failures = this.failures(hashId);
     if (failures >= this.#maxFailures) return { ok: false, reason: 'locked', hashId, failures };
     this.#seen.set(msg.v, msg.timeValue);
-    const result = this.#opts.crypto.serverVerify({
-      hashId: hexToBytes(hashId),
-      u: msg.u === undefined ? undefined : hexToBytes(msg.u),
-      ut: requirePermits && msg.ut !== undefined ? hexToBytes(msg.ut) : undefined,
-      v: hexToBytes(msg.v),
-      timeValue: msg.timeValue,
-      day: requirePermits ? dayOf(now) : 0,
-      serverSecret: this.#opts.serverSecret,
-    });
+    // The client picks its permit by its own clock; around midnight UTC it may legitimately be on
+    // the other side of the day boundary (spec §10 item 14). Its time value is already within the
+    // skew window, so also try the day that time value falls in.
+    const serverDay = requirePermits ? dayOf(now) : 0;
+    const clientDay = requirePermits ? Math.floor(msg.timeValue / 86_400) : 0;
+    const days = clientDay !== serverDay ? [serverDay, clientDay] : [serverDay];
+    let result: ServerVerifyResult = { ok: false, pinError: undefined };
+    for (const day of days) {
+      const r = this.#opts.crypto.serverVerify({
+        hashId: hexToBytes(hashId),
+        u: msg.u === undefined ? undefined : hexToBytes(msg.u),
+        ut: requirePermits && msg.ut !== undefined ? hexToBytes(msg.ut) : undefined,
+        v: hexToBytes(msg.v),
+        timeValue: msg.timeValue,
+        day,
+        serverSecret: this.#opts.serverSecret,
+      });
+      if (r.ok || (result.ok === false && result.pinError === undefined)) result = r;
+      if (r.ok) break;
+    }
     if (result.ok) {
       this.#failures.delete(hashId);
       return { ok: true, hashId };
