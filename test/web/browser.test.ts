@@ -36,7 +36,7 @@ beforeAll(async () => {
     throw new Error(`Chromium not found at ${CHROMIUM}: the browser tests need Debian's chromium package (apt-get install -y chromium; .ci/run installs it) or CHROMIUM_PATH`);
   }
   await mkdir(ARTIFACTS, { recursive: true });
-  fx = await WebFixture.start({ assets: await buildWebAssets(), rp: { maxFailures: 3 } });
+  fx = await WebFixture.start({ assets: await buildWebAssets(), rp: { maxFailures: 3, rateLimits: { perAddress: { burst: 1e6, perMinute: 1e6 } } } });
   profile = await mkdtemp(join(tmpdir(), 'milagro-web-chromium-'));
   work = await mkdtemp(join(tmpdir(), 'milagro-web-work-'));
   ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, viewport: { width: 900, height: 900 } });

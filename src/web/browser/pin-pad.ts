@@ -224,7 +224,12 @@ export class MpinPad extends HTMLElement {
           input,
           h('button', { type: 'submit', class: 'primary', ...(s.fixedIdentity === true ? { 'data-autofocus': '' } : {}) }, 'Continue'),
         );
-        return [form, h('div', { class: 'links' }, this.#link('Identities on this browser', 'mpin-manage'), this.#link('Use another device', 'mpin-access-number'))];
+        // With a fixed identity (password-form override) the result must be a proof for the
+        // form, which the out-of-band flow does not produce: no "another device" link there.
+        return [
+          form,
+          h('div', { class: 'links' }, this.#link('Identities on this browser', 'mpin-manage'), ...(s.fixedIdentity === true ? [] : [this.#link('Use another device', 'mpin-access-number')])),
+        ];
       }
       case 'set-pin': {
         const pin = this.#pinField('pin', 'New PIN', true);
@@ -262,8 +267,7 @@ export class MpinPad extends HTMLElement {
           current = () => select.value;
         }
         nodes.push(...this.#pinSignIn(() => current(), 'PIN'));
-        const links = [this.#link('Use another device', 'mpin-access-number')];
-        if (s.fixedIdentity !== true) links.unshift(this.#link('Add or remove identities', 'mpin-manage'));
+        const links = s.fixedIdentity === true ? [] : [this.#link('Add or remove identities', 'mpin-manage'), this.#link('Use another device', 'mpin-access-number')];
         nodes.push(h('div', { class: 'links' }, ...links));
         return nodes;
       }

@@ -17,7 +17,8 @@
  * sends one, an Origin from the allowed list. The CLI endpoint of the out-of-band flow uses no
  * cookie, so it only gets the Origin check.
  */
-import { bytesToHex, equalBytes } from '../../codec/bytes.ts';
+import { bytesToHex, equalBytes, hexToBytes } from '../../codec/bytes.ts';
+import { decodeG1 } from '../../crypto/bncx/index.ts';
 import { hashId as sha256Id } from '../../crypto/mpin.ts';
 import { dayOf } from '../../crypto/mpin.ts';
 import type { EnrolmentKey } from '../../identity/auth.ts';
@@ -165,6 +166,18 @@ function hexField(body: Json, name: string, bytes: number, optional = false): st
   const v = body[name];
   if (v === undefined && optional) return undefined;
   if (!isHex(v, bytes)) throw new HttpError(400, 'invalid_field', `"${name}" must be ${bytes} bytes of lowercase hex`);
+  return v;
+}
+
+/** A G1 point in hex, validated (on curve, in G1, not O: spec §2.6) before anything else happens. */
+function pointField(body: Json, name: string, optional = false): string | undefined {
+  const v = hexField(body, name, 65, optional);
+  if (v === undefined) return undefined;
+  try {
+    decodeG1(hexToBytes(v));
+  } catch {
+    throw new HttpError(400, 'invalid_field', `"${name}" is not a valid G1 point`);
+  }
   return v;
 }
 
@@ -507,8 +520,8 @@ export class RelyingParty {
   }
 
   #points(body: Json): { readonly u: string; readonly ut: string | undefined } {
-    const u = hexField(body, 'u', 65) as string;
-    const ut = hexField(body, 'ut', 65, true);
+    const u = pointField(body, 'u') as string;
+    const ut = pointField(body, 'ut', true);
     return { u, ut };
   }
 
@@ -516,7 +529,7 @@ export class RelyingParty {
     fields(body, ['identity', 'u', 'ut', 'v', 'timeValue', 'purpose']);
     const identity = identityField(body);
     const pts = this.#points(body);
-    const v = hexField(body, 'v', 65) as string;
+    const v = pointField(body, 'v') as string;
     const timeValue = timeValueField(body);
     const purpose = purposeField(body);
     const hid = this.#hashIdOf(identity);
@@ -539,7 +552,7 @@ export class RelyingParty {
   #finish(req: RpRequest, body: Json, setCookies: string[]): unknown {
     fields(body, ['challenge', 'v', 'purpose']);
     const challenge = hexField(body, 'challenge', 16) as string;
-    const v = hexField(body, 'v', 65) as string;
+    const v = pointField(body, 'v') as string;
     const purpose = purposeField(body);
     const { verdict, tag } = this.#verifier.finish(challenge, v);
     if (tag === undefined) return this.#refuse(verdict);
@@ -629,7 +642,7 @@ export class RelyingParty {
     if (accessNumber === undefined) throw new HttpError(400, 'invalid_field', '"accessNumber" is not a valid access number (check digit mismatch?)');
     const identity = identityField(body);
     const pts = this.#points(body);
-    const v = hexField(body, 'v', 65) as string;
+    const v = pointField(body, 'v') as string;
     const timeValue = timeValueField(body);
     const hid = this.#hashIdOf(identity);
     this.#limit(this.#byIdentity, `id:${bytesToHex(hid)}`);
