@@ -9,7 +9,10 @@
  *     and the identity the server authenticated;
  *  5. a wrong PIN is refused. With time permits only UT is sent, so the server cannot tell a wrong
  *     PIN from any other bad credential (spec §5.7); a second server, without time permits and
- *     with PIN-error detection on, shows how far off the PIN was.
+ *     with PIN-error detection on, shows how far off the PIN was;
+ *  6. MILAGRO_P2P: two devices get WCC keys from the same DTAs (sender key in G1 for the TLS
+ *     server, receiver key in G2 for the client) and authenticate each other by identity alone;
+ *     a client the server does not allow is refused.
  * Everything is cleaned up at the end.
  */
 import { once } from 'node:events';
@@ -32,7 +35,7 @@ import {
 import { bytesToHex } from '../src/codec/bytes.ts';
 import { generateEnrolmentKey, signRequest } from '../src/identity/auth.ts';
 import { registerIdentity } from '../src/identity/client/mpin-client.ts';
-import { fetchServerSecret } from '../src/identity/client/shares.ts';
+import { fetchServerSecret, fetchWccKey } from '../src/identity/client/shares.ts';
 import { DtaService } from '../src/identity/dta/server.ts';
 import { MilagroCrypto } from '../src/identity/milagro-crypto.ts';
 import { systemClock, systemRandom } from '../src/providers.ts';
@@ -84,6 +87,69 @@ async function login(port: number, milagro: MilagroClientOptions): Promise<{ rep
 
 function refusal(e: Error | undefined): string {
   return e instanceof PeerAlertError ? `server sent the alert ${alertName(e.alert)}` : String(e);
+}
+
+const P2P_SERVER = 'sensor-17.plant.example';
+const P2P_CLIENT = 'controller@plant.example';
+
+/** Step 6: MILAGRO_P2P between two identities issued by the DTAs (spec §6, §7.5). */
+async function p2pDemo(
+  crypto: MilagroCrypto,
+  urls: readonly string[],
+  sign: (params: Parameters<typeof signRequest>[1]) => ReturnType<typeof signRequest>,
+  servers: Server[],
+): Promise<void> {
+  step(6, `MILAGRO_P2P: "${P2P_SERVER}" (TLS server) and "${P2P_CLIENT}" (TLS client) authenticate each other`);
+  let t0 = performance.now();
+  const idHash = (id: string): string => bytesToHex(crypto.hashId(new TextEncoder().encode(id)));
+  const sender = await fetchWccKey({ crypto, dtas: urls, role: 'sender', hashId: idHash(P2P_SERVER), request: sign({ op: 'wcc-sender', hashId: idHash(P2P_SERVER) }) });
+  const receiver = await fetchWccKey({ crypto, dtas: urls, role: 'receiver', hashId: idHash(P2P_CLIENT), request: sign({ op: 'wcc-receiver', hashId: idHash(P2P_CLIENT) }) });
+  info(`sender key for the server (G1, ${short(bytesToHex(sender.key))}) and receiver key for the client (G2, ${short(bytesToHex(receiver.key))}), each the sum of 3 DTA shares  ${ms(t0)}`);
+
+  const server = createServer({
+    milagroP2p: {
+      identity: P2P_SERVER,
+      senderKey: sender.key,
+      allowedClients: [P2P_CLIENT], // the original accepted any identity (spec §10 item 18)
+    },
+  });
+  servers.push(server);
+  server.on('secureConnection', (s: TLSSocket) => {
+    s.on('error', () => undefined);
+    s.once('data', (d: Buffer) => s.end(`${P2P_SERVER} here; I know you are ${s.getPeerIdentity()?.identity ?? '?'} (you said "${d.toString()}")`));
+  });
+  server.on('tlsClientError', () => undefined);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  info(`server listening on 127.0.0.1:${port}, accepting only ${P2P_CLIENT}`);
+
+  const dial = async (identity: string): Promise<{ reply?: string; peer?: string; error?: Error; ms: number }> => {
+    t0 = performance.now();
+    // The client requires the server's identity too (default: the servername).
+    const socket = connect({ port, host: '127.0.0.1', servername: P2P_SERVER, milagroP2p: { identity, receiverKey: receiver.key } });
+    try {
+      await Promise.race([once(socket, 'secureConnect'), once(socket, 'error').then(([e]) => Promise.reject(e as Error))]);
+    } catch (e) {
+      socket.destroy();
+      return { error: e as Error, ms: performance.now() - t0 };
+    }
+    const handshake = performance.now() - t0;
+    const peer = socket.getPeerIdentity()?.identity;
+    socket.write('status?');
+    const chunks: Buffer[] = [];
+    for await (const c of socket) chunks.push(c as Buffer);
+    return { reply: Buffer.concat(chunks).toString(), ...(peer === undefined ? {} : { peer }), ms: handshake };
+  };
+  const ok = await dial(P2P_CLIENT);
+  if (ok.reply === undefined) throw new Error(`P2P handshake failed: ${refusal(ok.error)}`);
+  info(green(`✔ handshake complete in ${ok.ms.toFixed(0)} ms, suite TLS_MILAGRO_P2P_WITH_AES_128_GCM_SHA256, no certificates`));
+  info(`client authenticated the server as: ${ok.peer ?? '?'}`);
+  info(`server replied: ${ok.reply}`);
+  const warm = await dial(P2P_CLIENT);
+  info(`a second handshake (warm): ${warm.ms.toFixed(0)} ms`);
+  const stranger = await dial('intruder@plant.example');
+  info(red(`✘ a client claiming "intruder@plant.example" is refused: ${refusal(stranger.error)}`));
 }
 
 async function main(): Promise<void> {
@@ -174,8 +240,10 @@ async function main(): Promise<void> {
     }
     const good2 = await login(noPermits.port, { keystore, pin: Number(PIN), timePermits: false });
     info(good2.reply !== undefined ? green(`✔ the right PIN still works there (${good2.ms.toFixed(0)} ms)`) : red(`unexpected: ${refusal(good2.error)}`));
+
+    await p2pDemo(crypto, urls, sign, servers);
   } finally {
-    step(6, 'Cleaning up');
+    step(7, 'Cleaning up');
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     await Promise.all(dtas.map((d) => d.close()));
     await rm(base, { recursive: true, force: true });
