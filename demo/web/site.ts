@@ -5,6 +5,7 @@
  *            one <script> tag (as a CMS plugin would) and the override swaps the password field
  *            for a PIN pad; POST /login accepts a one-time M-Pin proof where it would accept a
  *            password: `rp.redeemProof(user, password) || passwords.get(user) === password`.
+ *            `/login?plain` serves the page without the script.
  *   /signin  a page with the <mpin-login> component (session cookie from the relying party).
  *   /        who is signed in, by either route.
  *   /mpin/*  the relying party (handleNode).
@@ -105,7 +106,9 @@ export class DemoSite {
         if (get) {
           // The one line a site adds to enable the override (e.g. a CMS plugin's script hook).
           const tag = '<script src="/mpin/static/mpin-override.js" defer></script>';
-          this.#page(res, 200, this.#opts.override === false ? this.#login : this.#login.replace('</head>', `${tag}\n</head>`));
+          // `/login?plain` shows the page untouched (the classic password accounts still work).
+          const plain = this.#opts.override === false || url.searchParams.has('plain');
+          this.#page(res, 200, plain ? this.#login : this.#login.replace('</head>', `${tag}\n</head>`));
           return;
         }
         if (req.method === 'POST') return this.#postLogin(req, res);

@@ -49,6 +49,8 @@ user:
   verify --server-key CSServerKey [--no-time-permits] [PASS_FILE]
                                          check one-pass values (JSON, file or stdin); exit 0 if accepted
   hash ID                                print SHA-256(ID), the only form of ID the DTAs see
+  login --access-number N --site URL --keystore FILE
+                                         sign in the browser showing access number N (M-Pin web login)
 
 DTAs can also be listed in MILAGRO_DTAS (comma-separated) instead of --dta.`;
 
@@ -381,6 +383,7 @@ const SUBCOMMANDS: Readonly<Record<string, (argv: string[]) => Promise<number>>>
   pass: passCmd,
   verify,
   hash,
+  login: async (argv) => (await import('./identity-login.ts')).login(argv),
 };
 
 export async function main(argv: string[]): Promise<number> {
