@@ -49,11 +49,14 @@ export function ours(provider: 'noble' | 'node' = 'noble'): PeerAdapter {
           const group = groupOf(s);
           const version = s.getProtocol() ?? undefined;
           let buf = '';
+          let answered = false;
           s.setEncoding('utf8');
           s.on('data', (d: string) => {
             buf += d;
             const nl = buf.indexOf('\n');
-            if (nl >= 0) {
+            if (nl >= 0 && !answered) {
+              // Echo the first line, then close with close_notify.
+              answered = true;
               s.end(`${buf.slice(0, nl)}\n`);
             }
           });
