@@ -15,6 +15,8 @@ import { registerIdentity } from '../../src/identity/client/mpin-client.ts';
 import { fetchClientSecret, fetchServerSecret, fetchTimePermits, fetchWccKey } from '../../src/identity/client/shares.ts';
 import { DtaService } from '../../src/identity/dta/server.ts';
 import { importShare } from '../../src/identity/dta/share-store.ts';
+import * as mpin from '../../src/crypto/mpin.ts';
+import * as wcc from '../../src/crypto/wcc.ts';
 import type { RandomSource } from '../../src/providers.ts';
 import { crypto, seededRandom } from './helpers.ts';
 
@@ -25,19 +27,27 @@ interface MpinCase {
   identity: string;
   identity_hex: Hex;
   hash_id: Hex;
-  inputs: { MS1: Hex; MS2: Hex; pin_registered: number; pin_entered: number; date: number; server_date: number; timevalue: number; x: Hex };
+  inputs: { MS1: Hex; MS2: Hex; pin_registered: number; pin_entered: number; date: number; server_date: number; timevalue: number; x: Hex; r: Hex; w: Hex };
   trusted_authorities: Record<string, Hex | null | number>;
   client_pass1: { U: Hex; UT: Hex | null; V: Hex; Y: Hex };
   server: { result: number; kangaroo_pin_error: number | null };
+  key_agreement: { R: Hex; W: Hex; tls_order: { H: Hex; client_key: Hex; server_key: Hex } };
 }
 interface WccCase {
   case: number;
   time_permits: boolean;
   date: number;
+  IdA_hex: Hex;
+  IdB_hex: Hex;
   hash_IdA: Hex;
   hash_IdB: Hex;
-  inputs: { MS1: Hex; MS2: Hex };
+  inputs: { MS1: Hex; MS2: Hex; x: Hex; w: Hex; y: Hex };
   trusted_authorities: Record<string, Hex | null>;
+  public_values: { PaG1: Hex; PgG1: Hex; PbG2: Hex };
+  pia: Hex;
+  pib: Hex;
+  sender_key: Hex;
+  receiver_key: Hex;
 }
 
 const mpinCases = (JSON.parse(readFileSync(new URL('../vectors/mpin-full.json', import.meta.url), 'utf8')) as { cases: MpinCase[] }).cases;
@@ -151,6 +161,18 @@ describe('mpin-full.json through the DTAs, client and server', () => {
         const expected = c.server.kangaroo_pin_error !== 0 ? c.server.kangaroo_pin_error : delta !== 0 ? delta : undefined;
         expect(result.pinError).toBe(expected ?? undefined);
       }
+
+      // The DTA-issued token and server secret drive the milagro-tls key agreement (spec §5.8).
+      const ka = c.key_agreement;
+      const hid = hexToBytes(c.hash_id);
+      const { W } = mpin.serverEphemeral({ hashId: hid, date: serverDate, w: hexToBytes(c.inputs.w) });
+      const { R } = mpin.clientEphemeral({ hashId: hid, r: hexToBytes(c.inputs.r) });
+      expect([bytesToHex(W), bytesToHex(R)]).toEqual([ka.W, ka.R]);
+      const h = mpin.transcriptHash({ hashId: hid, UT: pass.ut, y: pass.y, V: pass.v, R, W });
+      expect(bytesToHex(h)).toBe(ka.tls_order.H);
+      const clientKey = mpin.clientKey({ precompute: mpin.ClientPrecompute.compute(token, hid), pin: c.inputs.pin_entered, r: hexToBytes(c.inputs.r), x: hexToBytes(c.inputs.x), h, W });
+      const serverKey = mpin.serverKey({ serverSecret, hashId: hid, R, h, w: hexToBytes(c.inputs.w), point: pass.ut ?? pass.u });
+      expect([bytesToHex(clientKey), bytesToHex(serverKey)]).toEqual([ka.tls_order.client_key, ka.tls_order.server_key]);
     } finally {
       await dtas.stop();
     }
@@ -183,6 +205,33 @@ describe('wcc.json issuing through the DTAs', () => {
         expect(bytesToHex(sender.permits.get(c.date) ?? new Uint8Array())).toBe(ta['A_time_permit_G1']);
         expect(bytesToHex(receiver.permits.get(c.date) ?? new Uint8Array())).toBe(ta['B_time_permit_G2']);
       }
+      // The keys issued by the DTAs give the vector's session keys (src/crypto/wcc.ts, spec §6.3).
+      const pv = c.public_values;
+      const date = c.date > 0 ? { date: c.date } : {};
+      const k1 = wcc.senderKey({
+        ...date,
+        x: hexToBytes(c.inputs.x),
+        pia: hexToBytes(c.pia),
+        pib: hexToBytes(c.pib),
+        PbG2: hexToBytes(pv.PbG2),
+        PgG1: hexToBytes(pv.PgG1),
+        senderKey: sender.key,
+        senderPermit: sender.permits.get(c.date),
+        idB: hexToBytes(c.IdB_hex),
+      });
+      const k2 = wcc.receiverKey({
+        ...date,
+        y: hexToBytes(c.inputs.y),
+        w: hexToBytes(c.inputs.w),
+        pia: hexToBytes(c.pia),
+        pib: hexToBytes(c.pib),
+        PaG1: hexToBytes(pv.PaG1),
+        receiverKey: receiver.key,
+        receiverPermit: receiver.permits.get(c.date),
+        idA: hexToBytes(c.IdA_hex),
+      });
+      expect(bytesToHex(k1)).toBe(c.sender_key);
+      expect(bytesToHex(k2)).toBe(c.receiver_key);
     } finally {
       await dtas.stop();
     }
