@@ -6,7 +6,8 @@
  * pools and, for contrast, in-process.
  *
  * Targets: MILAGRO_CS handshake ≤ 40 ms median; event-loop stall < 5 ms with the worker pool.
- * MILAGRO_P2P cases are added to `handshakeCases` by its owner.
+ * MILAGRO_P2P (issue 7): full handshakes between two identities (WCC sender key on the server,
+ * receiver key on the client), pairing in the server's worker pool and in-process; same target.
  *
  *   npx tsx bench/milagro.ts [--json] [--quick]      (or: npm run bench -- milagro)
  */
@@ -24,6 +25,7 @@ import { clientConfig, serverConfig } from '../src/handshake/config.ts';
 import { TlsEngine, type EngineEvents } from '../src/handshake/engine.ts';
 import { KexRegistry } from '../src/kex/registry.ts';
 import { milagroCs } from '../src/kex/milagro-cs.ts';
+import { receiverKeyShare, senderKeyShare, hashId as wccHashId } from '../src/crypto/wcc.ts';
 import { Suites } from '../src/suites.ts';
 import { systemRandom } from '../src/providers.ts';
 
@@ -120,6 +122,29 @@ async function milagroCase(name: string, keys: Keys, serverWorkers: MilagroWorke
   };
 }
 
+/** One authority's MILAGRO_P2P keys for two bench identities (spec §6.1). */
+function issueP2p(): { server: string; client: string; senderKey: Uint8Array; receiverKey: Uint8Array } {
+  const ms = masterSecretShare(systemRandom);
+  const server = 'bench-server.example.org';
+  const client = 'bench-client@example.org';
+  const hid = (id: string): Uint8Array => wccHashId(new TextEncoder().encode(id));
+  return { server, client, senderKey: senderKeyShare(ms, hid(server)), receiverKey: receiverKeyShare(ms, hid(client)) };
+}
+
+async function p2pCase(name: string, keys: ReturnType<typeof issueP2p>, serverWorkers: MilagroWorkerPool | false): Promise<HandshakeCase> {
+  const server = createServer({ milagroP2p: { identity: keys.server, senderKey: keys.senderKey, workers: serverWorkers } }, (s) => {
+    s.on('error', () => undefined);
+  });
+  server.on('tlsClientError', () => undefined);
+  const port = await listen(server);
+  const milagroP2p = { identity: keys.client, receiverKey: keys.receiverKey, serverIdentity: keys.server };
+  return {
+    name,
+    handshake: () => timeHandshake(() => connect({ port, host: '127.0.0.1', milagroP2p }), 'secureConnect'),
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
 async function ecdheCase(): Promise<HandshakeCase> {
   const server = createServer({ key, cert, ciphers: ECDHE, ecdhCurve: 'X25519:P-256' }, (s) => s.on('error', () => undefined));
   const port = await listen(server);
@@ -205,6 +230,7 @@ export async function runMilagroBench(opts: { json: boolean; quick?: boolean }):
   const quick = opts.quick === true;
   const rounds = quick ? 5 : 20;
   const keys = issue(Date.now());
+  const p2pKeys = issueP2p();
   const serverPool = new MilagroWorkerPool({ size: 2 });
   const clientPool = new MilagroWorkerPool({ size: 2 });
   await Promise.all([serverPool.warmup(), clientPool.warmup()]);
@@ -212,6 +238,8 @@ export async function runMilagroBench(opts: { json: boolean; quick?: boolean }):
   const cases: HandshakeCase[] = [
     await milagroCase('milagro-ts MILAGRO_CS (server pairings in the worker pool, client in-process)', keys, serverPool, clientCache),
     await milagroCase('milagro-ts MILAGRO_CS (everything in-process)', keys, false, clientCache),
+    await p2pCase('milagro-ts MILAGRO_P2P (server pairing in the worker pool, client in-process)', p2pKeys, serverPool),
+    await p2pCase('milagro-ts MILAGRO_P2P (everything in-process)', p2pKeys, false),
     await ecdheCase(),
     await nodeCase(),
   ];
@@ -231,7 +259,7 @@ export async function runMilagroBench(opts: { json: boolean; quick?: boolean }):
     stall[withPools] = a.stall;
     busy[withPools] = a.busy;
     await pooled.close();
-    const inProcess = cases[1];
+    const inProcess = cases.find((c) => c.name === 'milagro-ts MILAGRO_CS (everything in-process)');
     if (inProcess !== undefined) {
       const b = await stallDuring(inProcess, concurrent);
       const label = `${concurrent} concurrent, everything in-process (contrast)`;
@@ -249,6 +277,7 @@ export async function runMilagroBench(opts: { json: boolean; quick?: boolean }):
     return { name: c.name, median_ms: Number(m.toFixed(2)), samples: xs.length, per_s: Number((1000 / m).toFixed(1)) };
   });
   const csMedian = results[0]?.median_ms ?? Number.NaN;
+  const p2pMedian = results.find((r) => r.name.startsWith('milagro-ts MILAGRO_P2P'))?.median_ms ?? Number.NaN;
   const poolStall = Object.values(stall)[0] ?? Number.NaN;
   const report: MilagroBenchReport = {
     results,
@@ -258,6 +287,7 @@ export async function runMilagroBench(opts: { json: boolean; quick?: boolean }):
     load_average: Number((loadavg()[0] ?? 0).toFixed(2)),
     targets: {
       'MILAGRO_CS handshake median (ms)': { value: csMedian, target: '≤ 40', met: csMedian <= 40 },
+      'MILAGRO_P2P handshake median (ms)': { value: p2pMedian, target: '≤ 40', met: p2pMedian <= 40 },
       'event-loop stall with worker pools (ms)': { value: Number(poolStall.toFixed(2)), target: '< 5', met: poolStall < 5 },
     },
   };
