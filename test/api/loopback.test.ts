@@ -207,6 +207,22 @@ describe('node:tls as the peer', () => {
     }
   });
 
+  it('node:tls client ↔ our server: both log the same key-log line (same master secret)', async () => {
+    const ours: string[] = [];
+    const server = createServer({ key: key256, cert: cert256 }, (s) => s.pipe(s));
+    server.on('keylog', (line: Buffer) => ours.push(line.toString('latin1')));
+    const port = await listen(server);
+    const c = nodeTls.connect({ host: 'localhost', port, ca, maxVersion: 'TLSv1.2' });
+    const theirs: string[] = [];
+    c.on('keylog', (line: Buffer) => theirs.push(line.toString('latin1')));
+    await once(c, 'secureConnect');
+    c.end('x');
+    await readAll(c);
+    expect(theirs).toHaveLength(1);
+    expect(ours).toEqual(theirs);
+    await closeServer(server);
+  });
+
   it('node:tls client sees our close_notify as a clean end', async () => {
     const server = createServer({ key: key256, cert: cert256 }, (s) => s.end('bye'));
     const port = await listen(server);
