@@ -14,7 +14,7 @@ import { CliError, parseCli, readFileArg, runCli } from './common.ts';
 const USAGE = `usage:
   milagro-ts dta serve --data-dir DIR [--port 8101] [--host 127.0.0.1]
                        (--trust PUBKEY_HEX | --trust-file FILE)... [--passphrase-file FILE]
-                       [--max-permit-days 7] [--max-body-bytes 16384] [--quiet]
+                       [--tls-cert FILE --tls-key FILE] [--max-permit-days 7] [--max-body-bytes 16384] [--quiet]
   milagro-ts dta status URL
 
 serve   Start a DTA. On first start it creates its master-secret share in DIR (mode 0600);
@@ -22,7 +22,8 @@ serve   Start a DTA. On first start it creates its master-secret share in DIR (m
         Issuing requests must be signed by a trusted enrolment key (see
         \`milagro-ts identity keygen\`). The share is encrypted when a passphrase is given
         (--passphrase-file, or the environment variable MILAGRO_DTA_PASSPHRASE).
-        Shares travel in HTTP responses: outside loopback, put the DTA behind TLS.
+        Shares travel in the responses: outside loopback, serve HTTPS with --tls-cert/--tls-key
+        (PEM) or put the DTA behind a TLS proxy.
 status  Print a DTA's version, share fingerprint and start time.`;
 
 function intOption(name: string, v: string | undefined, dflt: number, min: number, max: number): number {
@@ -45,6 +46,8 @@ async function serve(argv: string[]): Promise<number> {
         'passphrase-file': { type: 'string' },
         'max-permit-days': { type: 'string' },
         'max-body-bytes': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -77,6 +80,13 @@ async function serve(argv: string[]): Promise<number> {
   if (pf !== undefined) passphrase = readFileArg('--passphrase-file', pf, 'a file holding the share passphrase').toString('utf8').replace(/\r?\n$/, '');
   if (passphrase === '') throw new CliError('the share passphrase is empty');
   const port = intOption('port', values.port, 8101, 0, 65535);
+  const certFile = values['tls-cert'];
+  const keyFile = values['tls-key'];
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new CliError('--tls-cert and --tls-key go together (PEM certificate chain and its private key)');
+  const tls =
+    certFile !== undefined && keyFile !== undefined
+      ? { cert: readFileArg('--tls-cert', certFile, 'a PEM certificate chain'), key: readFileArg('--tls-key', keyFile, 'the PEM private key of --tls-cert') }
+      : undefined;
   const quiet = values.quiet === true;
   let service: DtaService;
   try {
@@ -87,6 +97,7 @@ async function serve(argv: string[]): Promise<number> {
       passphrase,
       maxPermitDaysAhead: intOption('max-permit-days', values['max-permit-days'], 7, 0, 366),
       maxBodyBytes: intOption('max-body-bytes', values['max-body-bytes'], 16 * 1024, 1024, 1 << 20),
+      ...(tls !== undefined ? { tls } : {}),
       ...(quiet ? {} : { log: (line: string) => process.stderr.write(`dta: ${line}\n`) }),
     });
   } catch (e) {
@@ -99,7 +110,7 @@ async function serve(argv: string[]): Promise<number> {
   });
   process.stderr.write(
     `dta: ${service.shareCreated ? 'created a new' : 'loaded its'} master share (fingerprint ${service.fingerprint}); ` +
-      `listening on http://${host}:${bound} with ${trusted.length} trusted enrolment key(s)\n`,
+      `listening on ${service.scheme}://${host}:${bound} with ${trusted.length} trusted enrolment key(s)\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = (): void => {

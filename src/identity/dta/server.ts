@@ -8,6 +8,7 @@
  * process. Shares travel in the response body: deploy DTAs behind TLS (see README).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { bytesToHex, hexToBytes } from '../../codec/bytes.ts';
 import { type Clock, type RandomSource, systemClock, systemRandom } from '../../providers.ts';
@@ -38,6 +39,11 @@ export interface DtaOptions {
   readonly maxNonces?: number;
   /** One line per request (method, path, status, error code); never secrets. */
   readonly log?: (line: string) => void;
+  /**
+   * Serve HTTPS with this PEM certificate chain and key, so shares never cross the network in
+   * clear (node:https; clients need the CA, e.g. NODE_EXTRA_CA_CERTS for a private one).
+   */
+  readonly tls?: { readonly cert: string | Uint8Array; readonly key: string | Uint8Array };
 }
 
 const ROUTES: Readonly<Record<string, Operation>> = {
@@ -48,6 +54,8 @@ const ROUTES: Readonly<Record<string, Operation>> = {
   '/v1/wcc/receiver-key': 'wcc-receiver',
   '/v1/revocations': 'revoke',
 };
+
+const pem = (v: string | Uint8Array): string => (typeof v === 'string' ? v : new TextDecoder().decode(v));
 
 export interface DtaStatus {
   readonly service: 'milagro-ts-dta';
@@ -88,9 +96,10 @@ export class DtaService {
       ...(opts.clockSkewMs !== undefined ? { clockSkewMs: opts.clockSkewMs } : {}),
       ...(opts.maxNonces !== undefined ? { maxNonces: opts.maxNonces } : {}),
     });
-    this.#server = createServer((req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       this.#handle(req, res).catch((e: unknown) => this.#internal(res, e));
-    });
+    };
+    this.#server = opts.tls === undefined ? createServer(onRequest) : createHttpsServer({ cert: pem(opts.tls.cert), key: pem(opts.tls.key), minVersion: 'TLSv1.2' }, onRequest);
     this.#server.headersTimeout = 10_000;
     this.#server.requestTimeout = 30_000;
     this.#server.on('clientError', (_err, socket) => {
@@ -119,6 +128,11 @@ export class DtaService {
     });
     const revocations = await RevocationList.open(opts.dataDir, random, clock);
     return new DtaService(opts, share, revocations);
+  }
+
+  /** 'https' when started with `tls`, else 'http'. */
+  get scheme(): 'http' | 'https' {
+    return this.#opts.tls === undefined ? 'http' : 'https';
   }
 
   get fingerprint(): string {
