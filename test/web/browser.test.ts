@@ -113,6 +113,20 @@ describe('issue 8: M-Pin in headless Chromium', () => {
     expect(await pad().locator('#signed-in-as').textContent()).toBe('alice@example.org');
     await shot('signed-in');
 
+    // IndexedDB holds the token in clear (no PIN-derived key) and nothing else about the PIN.
+    const records = await page.evaluate(
+      () =>
+        new Promise<unknown>((resolve, reject) => {
+          const open = indexedDB.open('milagro-ts-mpin');
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const get = open.result.transaction('identities').objectStore('identities').getAll();
+            get.onsuccess = () => resolve(get.result);
+          };
+        }),
+    );
+    expect(records).toEqual([{ identity: 'alice@example.org', token: expect.stringMatching(/^04[0-9a-f]{128}$/), registeredAt: expect.any(Number) }]);
+
     // The session cookie is HttpOnly: the page cannot read it; the site sees it.
     expect(await page.evaluate(() => document.cookie)).toBe('');
     const cookies = await ctx.cookies(fx.url);

@@ -7,7 +7,7 @@
  *
  *   <mpin-login mode="two-pass|one-pass" purpose="session|proof" prefix="/mpin"></mpin-login>
  */
-import type { Purpose } from '../protocol.ts';
+import { formatAccessNumber, type Purpose } from '../protocol.ts';
 import { type AuthMode, MpinWebClient, MpinWebError } from './client.ts';
 import { MpinPad, type PadEvents } from './pin-pad.ts';
 import { IndexedDbStore } from './store.ts';
@@ -138,7 +138,7 @@ export class LoginController {
     const abort = new AbortController();
     this.#oob = abort;
     const a = await this.#opts.client.startAccessNumber();
-    this.#pad.show({ kind: 'access-number', accessNumber: a.accessNumber, expiresAt: a.expiresAt }, `Your access number is ${a.accessNumber.split('').join(' ')}.`);
+    this.#pad.show({ kind: 'access-number', accessNumber: a.accessNumber, expiresAt: a.expiresAt }, `Your access number is ${formatAccessNumber(a.accessNumber)}.`);
     try {
       const identity = await this.#opts.client.waitForAccessNumber(a.handle, { intervalMs: 500, signal: abort.signal });
       this.#pad.show({ kind: 'signed-in', identity }, `Signed in as ${identity} from your other device.`, 'ok');
