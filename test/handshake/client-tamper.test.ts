@@ -207,6 +207,39 @@ describe('client: hostile server flights (RFC 5246 §7.3)', () => {
   });
 });
 
+describe('client: seeded mutations of the server flight', () => {
+  it('only TlsError (never internal_error, never a crash) for 200 mutated first flights', async () => {
+    let x = 0x9e3779b9;
+    const rnd = (): number => ((x ^= x << 13), (x ^= x >>> 17), (x ^= x << 5), x >>> 0);
+    for (let i = 0; i < 200; i++) {
+      const w = await handshake(defaultClient(), defaultServer(), (dir, bytes, index) => {
+        if (dir !== 's2c' || index !== 0) return bytes;
+        const m = bytes.slice();
+        const flips = 1 + (rnd() % 3);
+        for (let k = 0; k < flips; k++) m[5 + (rnd() % (m.length - 5))] = rnd() & 0xff;
+        return m;
+      });
+      for (const e of [...w.client.errors, ...w.server.errors]) {
+        // Either side may fail first; the other then sees the alert (PeerAlertError).
+        expect(e instanceof TlsError || e instanceof PeerAlertError, `iteration ${i}: ${String(e)}`).toBe(true);
+        expect((e as TlsError | PeerAlertError).alert, `iteration ${i}: ${String(e)}`).not.toBe(AlertDescription.internal_error);
+      }
+    }
+  }, 120_000);
+});
+
+describe('server credentials', () => {
+  it('a server with only an RSA certificate cannot serve ECDHE_ECDSA → handshake_failure', async () => {
+    const ecdsaOnly = defaultClient().suites.filter((x) => x.kex === 'ECDHE_ECDSA');
+    const w = await handshake(
+      defaultClient({ suites: ecdsaOnly }),
+      defaultServer({ certificateChain: fixtureCerts('server-rsa2048.pem'), privateKey: fixtureKey('server-rsa2048.key') }),
+    );
+    expectFatal(w.server, AlertDescription.handshake_failure);
+    expectPeerSaw(w.client, AlertDescription.handshake_failure);
+  });
+});
+
 describe('after the handshake', () => {
   it('refuses renegotiation: HelloRequest to the client → warning no_renegotiation, connection stays open', async () => {
     const w = await handshake(defaultClient(), defaultServer());
