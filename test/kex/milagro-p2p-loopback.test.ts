@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AlertDescription, PeerAlertError, TlsError } from '../../src/alerts.ts';
 import { bytesToHex, hexToBytes } from '../../src/codec/bytes.ts';
 import { encodeG2, isInG2, map2BeforeClearing } from '../../src/crypto/bncx/index.ts';
+import * as wcc from '../../src/crypto/wcc.ts';
 import { hashId, receiverKeyShare, senderKeyShare } from '../../src/crypto/wcc.ts';
 import { clientConfig, serverConfig } from '../../src/handshake/config.ts';
 import { milagroP2p, type MilagroP2pOptions } from '../../src/kex/milagro-p2p.ts';
@@ -96,6 +97,35 @@ describe('MILAGRO_P2P loopback between our engines', () => {
     expect(bytesToHex(r.key)).toBe(bytesToHex(l.key));
     const k = await pooled.senderKey({ date: 0, x, PaG1, PgG1: r.PgG1, PbG2: r.PbG2, senderKey: alice.senderKey, idA: inputs.idA, idB: inputs.idB });
     expect(bytesToHex(k)).toBe(bytesToHex(r.key));
+  });
+
+  it('the cached, bilinearity-rearranged in-process compute equals the wcc.ts reference (random inputs, permits on and off)', () => {
+    const rng = seededRandom('p2p-crosscheck');
+    const compute = new InProcessP2pCompute();
+    for (const date of [0, 20000]) {
+      for (let i = 0; i < 2; i++) {
+        const idA = new TextEncoder().encode(`server-${i}.example`);
+        const idB = new TextEncoder().encode(`client-${i}@example`);
+        const [hA, hB] = [hashId(idA), hashId(idB)];
+        const scalar = () => wcc.randomScalar(rng);
+        const [x, w, y] = [scalar(), scalar(), scalar()].map((k) => hexToBytes(k.toString(16).padStart(64, '0')));
+        if (x === undefined || w === undefined || y === undefined) throw new Error('unreachable');
+        const sKey = senderKeyShare(MS, hA);
+        const rKey = receiverKeyShare(MS, hB);
+        const permits = date === 0 ? {} : { senderPermit: wcc.senderPermitShare(MS, hA, date), receiverPermit: wcc.receiverPermitShare(MS, hB, date) };
+        const PaG1 = compute.senderEphemeral({ hashIdA: hA, date, x });
+        expect(bytesToHex(PaG1)).toBe(bytesToHex(wcc.senderEphemeral({ hashIdA: hA, date, x }).PaG1));
+        const r = compute.receiverKeyExchange({ date, idA, idB, w, y, PaG1, receiverKey: rKey, receiverPermit: permits.receiverPermit });
+        const ref = wcc.receiverEphemeral({ hashIdA: hA, hashIdB: hB, date, w, y });
+        expect([bytesToHex(r.PgG1), bytesToHex(r.PbG2)]).toEqual([bytesToHex(ref.PgG1), bytesToHex(ref.PbG2)]);
+        const pia = wcc.pia(PaG1, r.PbG2, r.PgG1, idB);
+        const pib = wcc.pib(r.PbG2, PaG1, r.PgG1, idA);
+        const refKey = wcc.receiverKey({ date, y, w, pia, pib, PaG1, receiverKey: rKey, receiverPermit: permits.receiverPermit, idA });
+        expect(bytesToHex(r.key)).toBe(bytesToHex(refKey));
+        const s = compute.senderKey({ date, x, PaG1, PgG1: r.PgG1, PbG2: r.PbG2, senderKey: sKey, senderPermit: permits.senderPermit, idA, idB });
+        expect(bytesToHex(s)).toBe(bytesToHex(wcc.senderKey({ date, x, pia, pib, PbG2: r.PbG2, PgG1: r.PgG1, senderKey: sKey, senderPermit: permits.senderPermit, idB })));
+      }
+    }
   });
 
   it('a point error in a worker still becomes illegal_parameter', async () => {

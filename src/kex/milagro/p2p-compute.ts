@@ -9,8 +9,26 @@
  * the work runs. Every received point is validated here before use (G2 with the subgroup check,
  * §10 item 9); failures surface as `PointError`, which the key exchange turns into an alert.
  */
-import { decodeG1 } from '../../crypto/bncx/index.ts';
-import { pia as piaOf, pib as pibOf, hashId, receiverEphemeral, receiverKey, senderEphemeral, senderKey } from '../../crypto/wcc.ts';
+import { bytesToHex } from '../../codec/bytes.ts';
+import {
+  G2Prepared,
+  PointError,
+  decodeG1,
+  decodeG2,
+  decodeScalar,
+  encodeG1,
+  encodeG2,
+  mulG1,
+  mulG1Public,
+  mulG2,
+  mulG2Public,
+  pairing,
+  traceBytes,
+  wccKdf,
+  type G1Point,
+  type G2Point,
+} from '../../crypto/bncx/index.ts';
+import { pia as piaOf, pib as pibOf, hashId, receiverPoint, senderPoint } from '../../crypto/wcc.ts';
 import type { MaybePromise } from '../key-exchange.ts';
 
 export interface P2pSenderEphemeralInput {
@@ -70,54 +88,113 @@ export interface MilagroP2pCompute {
   receiverKeyExchange(input: P2pReceiverInput): MaybePromise<P2pReceiverOutput>;
 }
 
-/** Synchronous implementation on src/crypto/wcc.ts; also the body of the worker operations. */
+/** A tiny insertion-ordered LRU (per instance; no module state). */
+class Lru<V> {
+  readonly #max: number;
+  readonly #map = new Map<string, V>();
+  constructor(max: number) {
+    this.#max = max;
+  }
+  get(key: string, make: () => V): V {
+    const hit = this.#map.get(key);
+    if (hit !== undefined) {
+      this.#map.delete(key);
+      this.#map.set(key, hit);
+      return hit;
+    }
+    const v = make();
+    this.#map.set(key, v);
+    if (this.#map.size > this.#max) {
+      const oldest = this.#map.keys().next();
+      if (oldest.done !== true) this.#map.delete(oldest.value);
+    }
+    return v;
+  }
+}
+
+function infinityCheck(pt: G1Point): G1Point {
+  if (pt.is0()) throw new PointError('infinity', 'key point is the point at infinity');
+  return pt;
+}
+
+/**
+ * Synchronous implementation, the same formulas as src/crypto/wcc.ts (WCC_SENDER_KEY /
+ * WCC_RECEIVER_KEY, §6.3–§6.4) with per-instance caches for what repeats across handshakes:
+ * the identity points A′ = H1(IdA)(+permit point) and B′ = H2(IdB)(+…) — map2 clears a large
+ * cofactor — the decoded own keys (the G2 subgroup check runs once), and the receiver key's
+ * Miller-loop lines. The receiver moves its scalar to G1 by bilinearity,
+ * e([y+pib]·K, P′) = e(K, [y+pib]·P′): a G1 multiplication instead of a G2 one, and a pairing
+ * with precomputed lines. Tests check the bytes against wcc.ts and the spec vectors.
+ * Also the body of the worker operations (one instance, so one set of caches, per thread).
+ */
 export class InProcessP2pCompute implements MilagroP2pCompute {
+  readonly #senderPoints = new Lru<G1Point>(64);
+  readonly #receiverPoints = new Lru<G2Point>(64);
+  readonly #senderKeys = new Lru<G1Point>(8);
+  readonly #receiverKeys = new Lru<G2Prepared>(8);
+
+  #A(hidA: Uint8Array, date: number): G1Point {
+    return this.#senderPoints.get(`${bytesToHex(hidA)}:${date}`, () => senderPoint(hidA, date));
+  }
+
+  #B(hidB: Uint8Array, date: number): G2Point {
+    return this.#receiverPoints.get(`${bytesToHex(hidB)}:${date}`, () => receiverPoint(hidB, date));
+  }
+
+  /** [s]H1(IdA) (+ the G1 time permit when date > 0; a bad permit is always an error, §10 item 10). */
+  #senderKey(key: Uint8Array, date: number, permit: Uint8Array | undefined): G1Point {
+    if (date > 0 && permit === undefined) throw new TypeError('date > 0 requires senderPermit');
+    const p = date > 0 ? permit : undefined;
+    return this.#senderKeys.get(`${bytesToHex(key)}:${p === undefined ? '' : bytesToHex(p)}`, () => {
+      const k = decodeG1(key);
+      return p === undefined ? k : k.add(decodeG1(p));
+    });
+  }
+
+  #receiverKey(key: Uint8Array, date: number, permit: Uint8Array | undefined): G2Prepared {
+    if (date > 0 && permit === undefined) throw new TypeError('date > 0 requires receiverPermit');
+    const p = date > 0 ? permit : undefined;
+    return this.#receiverKeys.get(`${bytesToHex(key)}:${p === undefined ? '' : bytesToHex(p)}`, () => {
+      const k = decodeG2(key);
+      const sum = p === undefined ? k : k.add(decodeG2(p));
+      if (sum.is0()) throw new PointError('infinity', 'receiver key plus permit is the point at infinity');
+      return new G2Prepared(sum);
+    });
+  }
+
   senderEphemeral(input: P2pSenderEphemeralInput): Uint8Array {
-    return senderEphemeral({ hashIdA: input.hashIdA, date: input.date, x: input.x }).PaG1;
+    return encodeG1(mulG1(this.#A(input.hashIdA, input.date), decodeScalar(input.x)));
   }
 
   senderKey(input: P2pSenderKeyInput): Uint8Array {
-    // Validate the received points before hashing them into pia/pib (§10 items 8, 9); senderKey
-    // decodes them again with the same strict decoders.
-    decodeG1(input.PgG1);
-    const pia = piaOf(input.PaG1, input.PbG2, input.PgG1, input.idB);
-    const pib = pibOf(input.PbG2, input.PaG1, input.PgG1, input.idA);
-    return senderKey({
-      date: input.date,
-      x: input.x,
-      pia,
-      pib,
-      PbG2: input.PbG2,
-      PgG1: input.PgG1,
-      senderKey: input.senderKey,
-      senderPermit: input.senderPermit,
-      idB: input.idB,
-    });
+    // Received points first, with the strict decoders (§10 items 8, 9: PbG2 must be in G2).
+    const PgG1 = decodeG1(input.PgG1);
+    const PbG2 = decodeG2(input.PbG2);
+    const key = this.#senderKey(input.senderKey, input.date, input.senderPermit);
+    const x = decodeScalar(input.x);
+    const pia = decodeScalar(piaOf(input.PaG1, input.PbG2, input.PgG1, input.idB));
+    const pib = decodeScalar(pibOf(input.PbG2, input.PaG1, input.PgG1, input.idA));
+    // g = e([pib]·B′ + PbG2, [x + pia]·key); K = first16(SHA(Tr(g) ‖ [x]PgG1)).
+    const q = mulG2Public(this.#B(hashId(input.idB), input.date), pib).add(PbG2);
+    const g = pairing(mulG1(key, x + pia), q);
+    return wccKdf(traceBytes(g), infinityCheck(mulG1(PgG1, x)));
   }
 
   receiverKeyExchange(input: P2pReceiverInput): P2pReceiverOutput {
-    decodeG1(input.PaG1);
-    const { PgG1, PbG2 } = receiverEphemeral({
-      hashIdA: hashId(input.idA),
-      hashIdB: hashId(input.idB),
-      date: input.date,
-      w: input.w,
-      y: input.y,
-    });
-    const pia = piaOf(input.PaG1, PbG2, PgG1, input.idB);
-    const pib = pibOf(PbG2, input.PaG1, PgG1, input.idA);
-    const key = receiverKey({
-      date: input.date,
-      y: input.y,
-      w: input.w,
-      pia,
-      pib,
-      PaG1: input.PaG1,
-      receiverKey: input.receiverKey,
-      receiverPermit: input.receiverPermit,
-      idA: input.idA,
-    });
-    return { PgG1, PbG2, key };
+    const PaG1 = decodeG1(input.PaG1);
+    const key = this.#receiverKey(input.receiverKey, input.date, input.receiverPermit);
+    const A = this.#A(hashId(input.idA), input.date);
+    const B = this.#B(hashId(input.idB), input.date);
+    const w = decodeScalar(input.w);
+    const y = decodeScalar(input.y);
+    const PgG1 = encodeG1(mulG1(A, w));
+    const PbG2 = encodeG2(mulG2(B, y));
+    const pia = decodeScalar(piaOf(input.PaG1, PbG2, PgG1, input.idB));
+    const pib = decodeScalar(pibOf(PbG2, input.PaG1, PgG1, input.idA));
+    // g = e([y + pib]·key, [pia]·A′ + PaG1) = e(key, [y + pib]·([pia]·A′ + PaG1)).
+    const p = mulG1Public(A, pia).add(PaG1);
+    const g = pairing(mulG1(p, y + pib), key);
+    return { PgG1, PbG2, key: wccKdf(traceBytes(g), infinityCheck(mulG1(PaG1, w))) };
   }
 }
 
