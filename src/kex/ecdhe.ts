@@ -1,6 +1,7 @@
 /**
  * ECDHE key exchange for TLS 1.2 (RFC 8422) over X25519 (RFC 7748), secp256r1 and secp384r1,
- * with the ServerKeyExchange signed by the server's ECDSA certificate key (ECDHE_ECDSA).
+ * with the ServerKeyExchange signed by the server's ECDSA (ECDHE_ECDSA) or RSA (ECDHE_RSA)
+ * certificate key.
  * The ECDH arithmetic and peer-point validation live in ecdh.ts (noble, default) or
  * ecdh-node.ts (node:crypto); this file owns the message codecs and the negotiation.
  */
@@ -15,6 +16,7 @@ import { decodeSupportedGroups, encodeSupportedGroups } from '../handshake/messa
 import { decodeEcPointFormats, encodeEcPointFormats } from '../handshake/messages/extensions/ec-point-formats.ts';
 import { decodeSignatureAlgorithms } from '../handshake/messages/extensions/signature-algorithms.ts';
 import { chooseScheme, signTls, supportedSchemes, verifyTls } from '../x509/signature.ts';
+import { MIN_RSA_BITS } from '../x509/rsa.ts';
 import type {
   ClientKexContext,
   ClientKexResult,
@@ -53,15 +55,20 @@ export const ecdheFlow: KexFlow = Object.freeze({
   certificateRequestAllowed: true,
 });
 
+/** The certificate key type that signs the ServerKeyExchange: ECDHE_ECDSA → 'ec', ECDHE_RSA → 'rsa'. */
+type SignerKind = 'ec' | 'rsa';
+
 class EcdheClientSession implements ClientKeyExchangeSession {
   readonly #ctx: ClientKexContext;
   readonly #backend: EcdhBackend;
+  readonly #signer: SignerKind;
   #group: EcdhGroup | undefined;
   #serverPoint: Uint8Array | undefined;
 
-  constructor(ctx: ClientKexContext, backend: EcdhBackend) {
+  constructor(ctx: ClientKexContext, backend: EcdhBackend, signer: SignerKind) {
     this.#ctx = ctx;
     this.#backend = backend;
+    this.#signer = signer;
   }
 
   get group(): string | undefined {
@@ -100,8 +107,13 @@ class EcdheClientSession implements ClientKeyExchangeSession {
     }
     const key = sel.serverPublicKey;
     if (key === undefined) throw new HandshakeFailureError('ECDHE: no server certificate key to verify the ServerKeyExchange');
-    if (key.type !== 'ec') {
-      throw new TlsError(AlertDescription.unsupported_certificate, 'ECDHE_ECDSA: server certificate key is not an EC key');
+    // RFC 8422 §5.3 / RFC 5246 §7.4.2: the certificate key type must match the suite.
+    if (key.type !== this.#signer) {
+      throw new TlsError(AlertDescription.unsupported_certificate, `ECDHE: server certificate key is ${key.type}, suite needs ${this.#signer}`);
+    }
+    // Issue 4: RSA keys under 2048 bits are refused, also from peers.
+    if (key.type === 'rsa' && key.bits < MIN_RSA_BITS) {
+      throw new TlsError(AlertDescription.insufficient_security, `ECDHE_RSA: server RSA key of ${key.bits} bits is below ${MIN_RSA_BITS}`);
     }
     // RFC 8422 §5.4: signature over client_random ‖ server_random ‖ ServerECDHParams.
     const signed = concatBytes(sel.clientRandom, sel.serverRandom, params);
@@ -129,14 +141,16 @@ class EcdheClientSession implements ClientKeyExchangeSession {
 class EcdheServerSession implements ServerKeyExchangeSession {
   readonly #ctx: ServerKexContext;
   readonly #backend: EcdhBackend;
+  readonly #signer: SignerKind;
   #group: EcdhGroup | undefined;
   #scheme: number | undefined;
   #pair: EcdhKeyPair | undefined;
   #echoPointFormats = false;
 
-  constructor(ctx: ServerKexContext, backend: EcdhBackend) {
+  constructor(ctx: ServerKexContext, backend: EcdhBackend, signer: SignerKind) {
     this.#ctx = ctx;
     this.#backend = backend;
+    this.#signer = signer;
   }
 
   get group(): string | undefined {
@@ -146,7 +160,7 @@ class EcdheServerSession implements ServerKeyExchangeSession {
   acceptClient(hello: ClientHello): boolean {
     const key = this.#ctx.privateKey;
     const leaf = this.#ctx.certificateChain?.[0];
-    if (key === undefined || leaf === undefined || key.type !== 'ec' || leaf.publicKey.type !== 'ec') return false;
+    if (key === undefined || leaf === undefined || key.type !== this.#signer || leaf.publicKey.type !== this.#signer) return false;
 
     // RFC 8422 §4: without supported_groups the server may use any group; pick secp256r1 when we
     // have it, since that is what such legacy clients most likely implement.
@@ -221,9 +235,24 @@ export function createEcdheEcdsa(opts: EcdheOptions = {}): KeyExchangeProvider {
   return Object.freeze({
     name: 'ECDHE_ECDSA',
     flow: ecdheFlow,
-    client: (ctx: ClientKexContext): ClientKeyExchangeSession => new EcdheClientSession(ctx, backend),
-    server: (ctx: ServerKexContext): ServerKeyExchangeSession => new EcdheServerSession(ctx, backend),
+    client: (ctx: ClientKexContext): ClientKeyExchangeSession => new EcdheClientSession(ctx, backend, 'ec'),
+    server: (ctx: ServerKexContext): ServerKeyExchangeSession => new EcdheServerSession(ctx, backend, 'ec'),
+  } satisfies KeyExchangeProvider);
+}
+
+/**
+ * ECDHE_RSA (RFC 8422 §2.2 / RFC 5246 §7.4.3): the same ECDHE, the ServerKeyExchange signed with
+ * an RSA certificate key (PKCS#1 v1.5 or rsa_pss_rsae_*, whatever the client offered).
+ */
+export function createEcdheRsa(opts: EcdheOptions = {}): KeyExchangeProvider {
+  const backend = opts.ecdh ?? nobleEcdh;
+  return Object.freeze({
+    name: 'ECDHE_RSA',
+    flow: ecdheFlow,
+    client: (ctx: ClientKexContext): ClientKeyExchangeSession => new EcdheClientSession(ctx, backend, 'rsa'),
+    server: (ctx: ServerKexContext): ServerKeyExchangeSession => new EcdheServerSession(ctx, backend, 'rsa'),
   } satisfies KeyExchangeProvider);
 }
 
 export const ecdheEcdsa: KeyExchangeProvider = createEcdheEcdsa();
+export const ecdheRsa: KeyExchangeProvider = createEcdheRsa();

@@ -5,7 +5,7 @@
  */
 import type { CipherSuite, KexName } from '../suites.ts';
 import type { KeyExchangeProvider } from './key-exchange.ts';
-import { createEcdheEcdsa } from './ecdhe.ts';
+import { createEcdheEcdsa, createEcdheRsa } from './ecdhe.ts';
 import type { EcdhBackend } from './ecdh.ts';
 
 export class KexRegistry {
@@ -41,9 +41,9 @@ export class KexRegistry {
 }
 
 /**
- * The built-in key exchanges: ECDHE_ECDSA (RFC 8422). `ecdh` picks the ECDH arithmetic:
+ * The built-in key exchanges: ECDHE_ECDSA and ECDHE_RSA (RFC 8422). `ecdh` picks the ECDH arithmetic:
  * `nobleEcdh` (default) or `nodeEcdh` from ecdh-node.ts.
  */
 export function defaultKexRegistry(opts: { readonly ecdh?: EcdhBackend } = {}): KexRegistry {
-  return KexRegistry.of(createEcdheEcdsa(opts));
+  return KexRegistry.of(createEcdheEcdsa(opts), createEcdheRsa(opts));
 }
