@@ -35,7 +35,7 @@ async function fetchPermit(identity: string): Promise<Uint8Array> {
 }
 
 describe('spec §5.4/§5.5/§5.9 M-Pin web sign-in', () => {
-  it('registers through the relay, then signs in two-pass and one-pass; the token is not the client secret', async () => {
+  it('registers through the relay, then signs in two-pass and one-pass, signs out', async () => {
     const { client } = newClient();
     await client.register('alice@example.org', '1234');
     const stored = await client.store.get('alice@example.org');
@@ -55,6 +55,32 @@ describe('spec §5.4/§5.5/§5.9 M-Pin web sign-in', () => {
     expect(await client.authenticate('bob@example.org', '0000', { mode: 'one-pass' })).toEqual({ kind: 'wrong-pin', attemptsLeft: 1 });
     expect(await client.authenticate('bob@example.org', '9999')).toEqual({ kind: 'locked' });
     expect(await client.authenticate('bob@example.org', '4321')).toEqual({ kind: 'locked' });
+  });
+
+  it('a pass with a forged U (PIN error unfindable) still counts towards the lockout', async () => {
+    const { client } = newClient();
+    await client.register('ivan@example.org', '1357');
+    const token = hexToBytes((await client.store.get('ivan@example.org'))?.token ?? '');
+    const permit = await fetchPermit('ivan@example.org');
+    const forged = (pin: number): ReturnType<typeof fx.rp.verifier.verifyPass> => {
+      const c = mpin.clientPass({
+        identity: new TextEncoder().encode('ivan@example.org'),
+        pin,
+        token,
+        timePermit: { permit, date: dayOf(fx.clock.now) },
+        rng: systemRandom,
+        timeValue: Math.floor(fx.clock.now / 1000),
+      });
+      // UT and V are honest; U is some other valid point, so F is wrong and δ cannot be found.
+      return fx.rp.verifier.verifyPass({ hashId: c.hashId, u: bytesToHex(c.UT ?? c.U), ut: bytesToHex(c.UT ?? c.U), v: bytesToHex(c.V), timeValue: c.timeValue });
+    };
+    expect(forged(1000)).toMatchObject({ ok: false, code: 'bad_credentials', attemptsLeft: 2 });
+    expect(forged(1001)).toMatchObject({ ok: false, code: 'bad_credentials', attemptsLeft: 1 });
+    expect(forged(1002)).toEqual({ ok: false, code: 'locked' });
+    // Locked: even the right PIN (which would verify: U is not used by the check itself) is refused.
+    expect(forged(1357)).toEqual({ ok: false, code: 'locked' });
+    fx.rp.verifier.reset(bytesToHex(mpin.hashId(new TextEncoder().encode('ivan@example.org'))));
+    expect(forged(1357)).toMatchObject({ ok: true });
   });
 
   it('a success resets the failure count', async () => {

@@ -181,6 +181,12 @@ export class LoginVerifier {
     return this.#challenges.size;
   }
 
+  /**
+   * Every failure counts, not only those whose PIN error was found: U is the client's word, and a
+   * token thief who sent a wrong U would make δ unfindable while still learning whether the PIN
+   * guess was right. The cost is that anyone can lock an identity by sending junk (a lockout DoS,
+   * bounded by the per-identity rate limit); the administrator unlocks with `reset`.
+   */
   #settle(hid: string, r: { readonly ok: boolean; readonly E?: Uint8Array; readonly F?: Uint8Array }): Verdict {
     if (r.ok) {
       this.#failures.delete(hid);
