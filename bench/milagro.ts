@@ -19,7 +19,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { monitorEventLoopDelay, performance as perf } from 'node:perf_hooks';
 import * as nodeTls from 'node:tls';
 import { pathToFileURL } from 'node:url';
-import { connect, createServer, InProcessCsCompute, MilagroWorkerPool, PooledCsCompute, type MilagroCsCompute, type Server } from '../src/index.ts';
+import { connect, createServer, InProcessCsCompute, InProcessP2pCompute, MilagroWorkerPool, PooledCsCompute, type MilagroCsCompute, type Server } from '../src/index.ts';
 import { clientSecretShare, dayOf, extractPin, hashId, masterSecretShare, serverSecretShare, timePermitShare } from '../src/crypto/mpin.ts';
 import { clientConfig, serverConfig } from '../src/handshake/config.ts';
 import { TlsEngine, type EngineEvents } from '../src/handshake/engine.ts';
@@ -137,7 +137,8 @@ async function p2pCase(name: string, keys: ReturnType<typeof issueP2p>, serverWo
   });
   server.on('tlsClientError', () => undefined);
   const port = await listen(server);
-  const milagroP2p = { identity: keys.client, receiverKey: keys.receiverKey, serverIdentity: keys.server };
+  // One client compute across connections, as a long-lived client would keep (its caches stay warm).
+  const milagroP2p = { identity: keys.client, receiverKey: keys.receiverKey, serverIdentity: keys.server, compute: new InProcessP2pCompute() };
   return {
     name,
     handshake: () => timeHandshake(() => connect({ port, host: '127.0.0.1', milagroP2p }), 'secureConnect'),

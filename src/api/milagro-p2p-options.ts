@@ -35,6 +35,12 @@ interface MilagroP2pCommonOptions {
   readonly timePermits?: P2pTimePermits;
   /** Why a peer was refused (or accepted); never sent on the wire. */
   readonly logger?: (event: MilagroP2pEvent) => void;
+  /**
+   * An explicit compute object (overrides `workers`). Clients: share one `InProcessP2pCompute`
+   * across connections so its caches (identity points, prepared key) survive; or a
+   * `PooledP2pCompute`. Never closed by us.
+   */
+  readonly compute?: MilagroP2pCompute;
 }
 
 export interface MilagroP2pClientOptions extends MilagroP2pCommonOptions {
@@ -87,7 +93,12 @@ function p2pSuite(opts: MilagroP2pCommonOptions): CipherSuite {
   }
 }
 
-function computeFor(workers: MilagroP2pServerOptions['workers'], serverDefault: boolean): { compute: MilagroP2pCompute | undefined; dispose: () => Promise<void> } {
+function computeFor(
+  explicit: MilagroP2pCompute | undefined,
+  workers: MilagroP2pServerOptions['workers'],
+  serverDefault: boolean,
+): { compute: MilagroP2pCompute | undefined; dispose: () => Promise<void> } {
+  if (explicit !== undefined) return { compute: explicit, dispose: async () => undefined };
   if (workers instanceof MilagroWorkerPool) return { compute: new PooledP2pCompute(workers), dispose: async () => undefined };
   if (!serverDefault && workers !== undefined && workers !== false) {
     throw new TlsOptionError('ERR_INVALID_ARG_VALUE', 'milagroP2p.workers on a client must be a MilagroWorkerPool (shared, closed by you) or false');
@@ -129,7 +140,7 @@ export function resolveMilagroP2pClient(opts: MilagroP2pClientOptions): Resolved
   return wrapCredentialError(() => {
     const suite = p2pSuite(opts);
     const timePermits = permitsOf(opts.timePermits, 128);
-    const { compute, dispose } = computeFor(opts.workers, false);
+    const { compute, dispose } = computeFor(opts.compute, opts.workers, false);
     const provider = milagroP2p({
       client: {
         identity: opts.identity,
@@ -157,7 +168,7 @@ export function resolveMilagroP2pServer(opts: MilagroP2pServerOptions): Resolved
         ...(opts.logger === undefined ? {} : { logger: opts.logger }),
       });
     build(undefined);
-    const { compute, dispose } = computeFor(opts.workers, true);
+    const { compute, dispose } = computeFor(opts.compute, opts.workers, true);
     return resolved(suite, build(compute), dispose);
   });
 }

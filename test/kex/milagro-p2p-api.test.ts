@@ -12,7 +12,7 @@ import { AlertDescription, PeerAlertError, TlsError, connect, createServer, type
 import { hexToBytes } from '../../src/codec/bytes.ts';
 import { encodeG2, isInG2, map2BeforeClearing } from '../../src/crypto/bncx/index.ts';
 import type { ClientKeyExchangeSession, KeyExchangeProvider } from '../../src/kex/key-exchange.ts';
-import { milagroP2pFlow, type MilagroP2pEvent } from '../../src/kex/milagro-p2p.ts';
+import { InProcessP2pCompute, milagroP2pFlow, type MilagroP2pCompute, type MilagroP2pEvent } from '../../src/kex/milagro-p2p.ts';
 import { decodeP2pServerKeyExchange } from '../../src/kex/milagro/p2p-wire.ts';
 import { KexRegistry } from '../../src/kex/registry.ts';
 import { closeServer, listen } from '../api/helpers.ts';
@@ -190,6 +190,22 @@ describe('MILAGRO_P2P through connect/createServer (TA_p2p demo keys)', () => {
       expect(err.alert, name).toBe(alert);
     }
     expect(await exchange(p2pClient(), 'still here')).toBe(`${CLIENT_ID} said still here`);
+  });
+
+  it('a client compute object can be shared across connections (its caches survive)', async () => {
+    const inner = new InProcessP2pCompute();
+    let calls = 0;
+    const compute: MilagroP2pCompute = {
+      senderEphemeral: (i) => inner.senderEphemeral(i),
+      senderKey: (i) => inner.senderKey(i),
+      receiverKeyExchange: (i) => {
+        calls++;
+        return inner.receiverKeyExchange(i);
+      },
+    };
+    expect(await exchange(p2pClient({ compute }), 'one')).toBe(`${CLIENT_ID} said one`);
+    expect(await exchange(p2pClient({ compute }), 'two')).toBe(`${CLIENT_ID} said two`);
+    expect(calls).toBe(2);
   });
 
   it('option errors are thrown synchronously', () => {
