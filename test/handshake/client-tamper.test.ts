@@ -163,7 +163,7 @@ describe('client: hostile server flights (RFC 5246 §7.3)', () => {
     // server decrypts the client Finished and finds a wrong verify_data.
     const w = await handshake(defaultClient({ extendedMasterSecret: false }), defaultServer(), rewriteFirstFlight((m) => {
       const sh = m[0]!.slice();
-      sh[4 + 35] ^= 0xff;
+      sh[4 + 35]! ^= 0xff;
       return [sh, ...m.slice(1)];
     }));
     expectFatal(w.server, AlertDescription.decrypt_error);
@@ -173,7 +173,7 @@ describe('client: hostile server flights (RFC 5246 §7.3)', () => {
   it('the same tampering with EMS → the Finished record fails to decrypt (bad_record_mac)', async () => {
     const w = await handshake(defaultClient(), defaultServer(), rewriteFirstFlight((m) => {
       const sh = m[0]!.slice();
-      sh[4 + 35] ^= 0xff;
+      sh[4 + 35]! ^= 0xff;
       return [sh, ...m.slice(1)];
     }));
     expectFatal(w.server, AlertDescription.bad_record_mac);
