@@ -15,10 +15,15 @@ import { connect, createServer, type TLSSocket } from '../src/index.ts';
 import { bytesToHex } from '../src/codec/bytes.ts';
 import { clientSecretShare, dayOf, hashId, masterSecretShare, serverSecretShare, timePermitShare } from '../src/crypto/mpin.ts';
 import { systemRandom } from '../src/providers.ts';
+import { receiverKeyShare, senderKeyShare } from '../src/crypto/wcc.ts';
 
 const CLIENT_LINE = "   CLIENT: Hi, I'm client@miracl.com can you hear me???\r\n\r\n";
 const SERVER_LINE = '\n   SERVER: Hi Client, yes very well!!!\n\n';
 const CS = 'MILAGRO-CS-AES128-GCM-SHA256';
+const P2P = 'MILAGRO-P2P-AES128-GCM-SHA256';
+/** `force_ciphersuite=TLS-MILAGRO-P2P-WITH-AES-128-GCM-SHA256` selects MILAGRO_P2P, as in the originals. */
+const isP2p = (a: Map<string, string>): boolean => a.get('force_ciphersuite') === 'TLS-MILAGRO-P2P-WITH-AES-128-GCM-SHA256';
+const anyIdentity = (): boolean => true; // the originals check no peer identity (spec §10 item 18)
 
 function args(argv: readonly string[]): Map<string, string> {
   return new Map(argv.map((a) => a.split('=', 2) as [string, string]));
@@ -52,11 +57,19 @@ async function main(): Promise<number> {
       await writeFile('CSTimePermit', bytesToHex(timePermitShare(ms, hid, dayOf(Date.now()))));
       return 0;
     }
-    case 'TA_p2p':
+    case 'TA_p2p': {
+      const ms = masterSecretShare(systemRandom);
+      const hid = (id: string): Uint8Array => hashId(new TextEncoder().encode(id));
+      await writeFile('P2PServerKey', bytesToHex(senderKeyShare(ms, hid('server.miracl.com'))));
+      await writeFile('P2PClientKey', bytesToHex(receiverKeyShare(ms, hid('client@miracl.com'))));
       return 0;
+    }
     case 'tls_server': {
       const port = Number(a.get('server_port') ?? 4444);
-      const server = createServer({ ciphers: CS, milagro: { serverSecret: await key('CSServerKey'), timePermits: true } }, (s: TLSSocket) => {
+      const options = isP2p(a)
+        ? { ciphers: P2P, milagroP2p: { identity: 'server.miracl.com', senderKey: await key('P2PServerKey') } }
+        : { ciphers: CS, milagro: { serverSecret: await key('CSServerKey'), timePermits: true } };
+      const server = createServer(options, (s: TLSSocket) => {
         let got = '';
         s.on('error', () => undefined);
         s.on('data', (d: Buffer) => {
@@ -70,12 +83,14 @@ async function main(): Promise<number> {
       return 0;
     }
     case 'tls_client': {
-      const s = connect({
-        host: a.get('server_addr') ?? 'localhost',
-        port: Number(a.get('server_port') ?? 4444),
-        ciphers: CS,
-        milagro: { identity: 'client@miracl.com', token: await key('CSClientKey'), pin: 0, timePermit: await key('CSTimePermit') },
-      });
+      const where = { host: a.get('server_addr') ?? 'localhost', port: Number(a.get('server_port') ?? 4444) };
+      const s = isP2p(a)
+        ? connect({ ...where, ciphers: P2P, milagroP2p: { identity: 'client@miracl.com', receiverKey: await key('P2PClientKey'), serverIdentity: anyIdentity } })
+        : connect({
+            ...where,
+            ciphers: CS,
+            milagro: { identity: 'client@miracl.com', token: await key('CSClientKey'), pin: 0, timePermit: await key('CSTimePermit') },
+          });
       s.once('secureConnect', () => s.write(CLIENT_LINE));
       const chunks: Buffer[] = [];
       for await (const c of s) chunks.push(c as Buffer);

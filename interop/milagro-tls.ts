@@ -13,7 +13,11 @@
  *  - keys issued by three of our DTAs (PIN 0, today's permit), exported in their file format.
  * Application data is exchanged and checked both ways (the demo lines of spec §8.2).
  *
- * MILAGRO_P2P cases are added to `caseFactories` by their owner (see `p2pCases` below).
+ * MILAGRO_P2P cases (issue 7 item 6), each both ways, with
+ * `force_ciphersuite=TLS-MILAGRO-P2P-WITH-AES-128-GCM-SHA256` on their programs:
+ *  - keys made by TA_p2p (P2PServerKey for server.miracl.com, P2PClientKey for client@miracl.com);
+ *  - keys issued by three of our DTAs (WCC sender/receiver shares), exported in their file format.
+ * Our side checks the identity it authenticated (server.miracl.com / client@miracl.com).
  */
 import { once } from 'node:events';
 import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -26,7 +30,7 @@ import { connect, createServer, type TLSSocket } from '../src/index.ts';
 import { bytesToHex } from '../src/codec/bytes.ts';
 import { generateEnrolmentKey, signRequest } from '../src/identity/auth.ts';
 import { registerIdentity } from '../src/identity/client/mpin-client.ts';
-import { fetchServerSecret } from '../src/identity/client/shares.ts';
+import { fetchServerSecret, fetchWccKey } from '../src/identity/client/shares.ts';
 import { dayOf } from '../src/identity/crypto-port.ts';
 import { DtaService } from '../src/identity/dta/server.ts';
 import { readHexKeyFile, writeHexKeyFile } from '../src/identity/hex-files.ts';
@@ -260,15 +264,159 @@ function csCases(source: 'ta' | 'dta'): InteropCase[] {
   ];
 }
 
-/**
- * MILAGRO_P2P cases go here (owner: MILAGRO_P2P engineer): keys by TA_p2p and by our DTAs,
- * `force_ciphersuite=TLS-MILAGRO-P2P-WITH-AES-128-GCM-SHA256` on their programs, both ways.
- */
-function p2pCases(): InteropCase[] {
-  return [];
+const P2P_CIPHER = 'MILAGRO-P2P-AES128-GCM-SHA256';
+/** What their programs take to select MILAGRO_P2P (spec §8.2). */
+const P2P_FORCE = 'force_ciphersuite=TLS-MILAGRO-P2P-WITH-AES-128-GCM-SHA256';
+export const SERVER_IDENTITY = 'server.miracl.com';
+
+/** Keys by their trust authority: run TA_p2p in a fresh folder (P2PServerKey, P2PClientKey). */
+async function taP2pKeys(env: Env): Promise<KeyFolder> {
+  const dir = await env.tempDir('ta-p2p');
+  const ta = new PeerProcess(join(env.programs, 'TA_p2p'), [], dir);
+  ta.endInput();
+  const exit = await ta.waitExit(env.timeoutMs);
+  if (exit.code !== 0) throw new Error(`TA_p2p failed (code ${String(exit.code)}):\n${ta.transcript()}`);
+  return { label: 'keys by TA_p2p', dir };
 }
 
-export const caseFactories: readonly (() => InteropCase[])[] = [() => csCases('ta'), () => csCases('dta'), p2pCases];
+/** WCC sender key for server.miracl.com and receiver key for client@miracl.com from three of our DTAs. */
+async function dtaP2pKeys(env: Env): Promise<KeyFolder> {
+  const random = systemRandom;
+  const clock = systemClock;
+  const enrolment = generateEnrolmentKey(random);
+  const sign = (params: Parameters<typeof signRequest>[1]) => signRequest(enrolment, params, { clock, random });
+  const dtas: DtaService[] = [];
+  try {
+    const urls: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const dataDir = await env.tempDir(`p2p-dta${i}`);
+      const dta = await DtaService.open({ dataDir, crypto: env.crypto, trustedKeys: [bytesToHex(enrolment.publicKey)], clock, random });
+      dtas.push(dta);
+      urls.push(`http://127.0.0.1:${await dta.listen(0)}`);
+    }
+    const idHash = (id: string): string => bytesToHex(env.crypto.hashId(new TextEncoder().encode(id)));
+    const sender = await fetchWccKey({ crypto: env.crypto, dtas: urls, role: 'sender', hashId: idHash(SERVER_IDENTITY), request: sign({ op: 'wcc-sender', hashId: idHash(SERVER_IDENTITY) }) });
+    const receiver = await fetchWccKey({ crypto: env.crypto, dtas: urls, role: 'receiver', hashId: idHash(CLIENT_IDENTITY), request: sign({ op: 'wcc-receiver', hashId: idHash(CLIENT_IDENTITY) }) });
+    const dir = await env.tempDir('p2p-dta-keys');
+    await writeHexKeyFile(join(dir, 'P2PServerKey'), 'P2PServerKey', sender.key, env.crypto, random);
+    await writeHexKeyFile(join(dir, 'P2PClientKey'), 'P2PClientKey', receiver.key, env.crypto, random);
+    return { label: 'keys by our DTAs', dir };
+  } finally {
+    await Promise.all(dtas.map((d) => d.close()));
+  }
+}
+
+/** Our client ↔ their tls_server, MILAGRO_P2P: the client requires the identity server.miracl.com. */
+async function p2pOurClientTheirServer(env: Env, keys: KeyFolder): Promise<string[]> {
+  const problems: string[] = [];
+  const receiverKey = await readHexKeyFile(join(keys.dir, 'P2PClientKey'), 'P2PClientKey', env.crypto);
+  const port = await freePort();
+  const server = new PeerProcess(join(env.programs, 'tls_server'), [`server_port=${port}`, P2P_FORCE], keys.dir);
+  try {
+    await waitForPort(port, env.timeoutMs, server);
+    const socket = connect({
+      port,
+      host: '127.0.0.1',
+      ciphers: P2P_CIPHER,
+      milagroP2p: { identity: CLIENT_IDENTITY, receiverKey, serverIdentity: SERVER_IDENTITY },
+    });
+    let peer: string | undefined;
+    const reply = await new Promise<string>((res, rej) => {
+      const chunks: Buffer[] = [];
+      const timer = setTimeout(() => rej(new Error(`no reply within ${env.timeoutMs} ms`)), env.timeoutMs);
+      socket.once('secureConnect', () => {
+        peer = socket.getPeerIdentity()?.identity;
+        socket.write(CLIENT_LINE);
+      });
+      socket.on('data', (d: Buffer) => {
+        chunks.push(d);
+        if (Buffer.concat(chunks).toString().includes(SERVER_LINE)) {
+          clearTimeout(timer);
+          socket.end();
+          res(Buffer.concat(chunks).toString());
+        }
+      });
+      socket.once('error', (e) => {
+        clearTimeout(timer);
+        rej(e);
+      });
+      socket.once('close', () => {
+        clearTimeout(timer);
+        res(Buffer.concat(chunks).toString());
+      });
+    }).catch((e: unknown) => {
+      problems.push(`our client: ${(e as Error).message}`);
+      return '';
+    });
+    if (problems.length === 0 && reply !== SERVER_LINE) problems.push(`our client got ${JSON.stringify(reply)}, expected ${JSON.stringify(SERVER_LINE)}`);
+    if (problems.length === 0 && socket.getCipher()?.standardName !== 'TLS_MILAGRO_P2P_WITH_AES_128_GCM_SHA256') problems.push(`negotiated ${socket.getCipher()?.name ?? 'nothing'}`);
+    if (problems.length === 0 && peer !== SERVER_IDENTITY) problems.push(`our client authenticated ${peer ?? 'nobody'}, expected ${SERVER_IDENTITY}`);
+  } catch (e) {
+    problems.push((e as Error).message);
+  } finally {
+    server.kill(); // the demo server loops until killed
+    await server.exited;
+  }
+  if (problems.length > 0) problems.push(`their server said:\n${server.transcript()}`);
+  return problems;
+}
+
+/** Their tls_client ↔ our server, MILAGRO_P2P: our server is server.miracl.com and admits only client@miracl.com. */
+async function p2pTheirClientOurServer(env: Env, keys: KeyFolder): Promise<string[]> {
+  const problems: string[] = [];
+  const senderKey = await readHexKeyFile(join(keys.dir, 'P2PServerKey'), 'P2PServerKey', env.crypto);
+  const seen: { identity?: string | undefined; got: string } = { got: '' };
+  const server = createServer(
+    { ciphers: P2P_CIPHER, milagroP2p: { identity: SERVER_IDENTITY, senderKey, allowedClients: [CLIENT_IDENTITY], workers: 1 } },
+    (s: TLSSocket) => {
+      seen.identity = s.getPeerIdentity()?.identity;
+      s.on('error', () => undefined);
+      s.on('data', (d: Buffer) => {
+        seen.got += d.toString();
+        if (seen.got.includes(CLIENT_LINE)) s.end(SERVER_LINE);
+      });
+    },
+  );
+  const errors: string[] = [];
+  server.on('tlsClientError', (e: Error) => errors.push(e.message));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const client = new PeerProcess(join(env.programs, 'tls_client'), ['server_addr=127.0.0.1', `server_port=${port}`, P2P_FORCE], keys.dir);
+  client.endInput();
+  try {
+    const exit = await client.waitExit(env.timeoutMs);
+    if (exit.timedOut) problems.push(`their client did not finish within ${env.timeoutMs} ms`);
+    else if (exit.code !== 0) problems.push(`their client exited with code ${String(exit.code)}`);
+    if (!seen.got.includes(CLIENT_LINE)) problems.push(`our server got ${JSON.stringify(seen.got)}, expected the CLIENT line`);
+    if (seen.identity !== CLIENT_IDENTITY) problems.push(`our server authenticated ${seen.identity ?? 'nobody'}, expected ${CLIENT_IDENTITY}`);
+    if (!client.stdout.includes('SERVER: Hi Client')) problems.push('their client did not print our reply');
+    for (const e of errors) problems.push(`our server: ${e}`);
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+  if (problems.length > 0) problems.push(`their client said:\n${client.transcript()}`);
+  return problems;
+}
+
+/**
+ * MILAGRO_P2P (issue 7 item 6): keys by TA_p2p and by our DTAs, both ways, with
+ * `force_ciphersuite=TLS-MILAGRO-P2P-WITH-AES-128-GCM-SHA256` on their programs; server identity
+ * server.miracl.com, client client@miracl.com; each side checks the identity it authenticated.
+ */
+function p2pCases(source: 'ta' | 'dta'): InteropCase[] {
+  const make = source === 'ta' ? taP2pKeys : dtaP2pKeys;
+  let keys: Promise<KeyFolder> | undefined;
+  const get = (env: Env): Promise<KeyFolder> => (keys ??= make(env));
+  const label = source === 'ta' ? 'keys by TA_p2p' : 'keys by our DTAs';
+  return [
+    { name: `MILAGRO_P2P, ${label}: milagro-ts client ↔ tls_server`, run: async (env) => p2pOurClientTheirServer(env, await get(env)) },
+    { name: `MILAGRO_P2P, ${label}: tls_client ↔ milagro-ts server`, run: async (env) => p2pTheirClientOurServer(env, await get(env)) },
+  ];
+}
+
+export const caseFactories: readonly (() => InteropCase[])[] = [() => csCases('ta'), () => csCases('dta'), () => p2pCases('ta'), () => p2pCases('dta')];
 
 export async function runMilagroTls(opts: { readonly verbose?: boolean; readonly timeoutMs?: number } = {}): Promise<MilagroTlsReport> {
   const programs = await programsFolder();
