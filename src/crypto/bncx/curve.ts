@@ -1,6 +1,6 @@
 /**
  * BNCX pairing-friendly curve (AMCL FIELD_CHOICE=BNCX) built on @noble/curves abstract modules.
- * Spec: milagro.md (the project's Milagro reimplementation spec) §1 (parameters, tower, twist), §4 (pairing), §13 (noble facts).
+ * Spec: docs/milagro-spec.md §1 (parameters, tower, twist), §4 (pairing), §13 (noble facts).
  * noble's bn254 is a different curve and is not used here.
  *
  * Everything in this module is immutable once built: the curve object is constructed once by
