@@ -11,7 +11,6 @@
  */
 import { bytesToHex } from '../../codec/bytes.ts';
 import {
-  G2Prepared,
   PointError,
   decodeG1,
   decodeG2,
@@ -117,28 +116,40 @@ function infinityCheck(pt: G1Point): G1Point {
   return pt;
 }
 
+/** Window sizes of noble's cached multiplication tables (memory ≈ 2^(W−1)·⌈382/W⌉ points each). */
+const OWN_WINDOW = 8;
+const PEER_WINDOW = 6;
+
 /**
  * Synchronous implementation, the same formulas as src/crypto/wcc.ts (WCC_SENDER_KEY /
- * WCC_RECEIVER_KEY, §6.3–§6.4) with per-instance caches for what repeats across handshakes:
- * the identity points A′ = H1(IdA)(+permit point) and B′ = H2(IdB)(+…) — map2 clears a large
- * cofactor — the decoded own keys (the G2 subgroup check runs once), and the receiver key's
- * Miller-loop lines. The receiver moves its scalar to G1 by bilinearity,
- * e([y+pib]·K, P′) = e(K, [y+pib]·P′): a G1 multiplication instead of a G2 one, and a pairing
- * with precomputed lines. Tests check the bytes against wcc.ts and the spec vectors.
- * Also the body of the worker operations (one instance, so one set of caches, per thread).
+ * WCC_RECEIVER_KEY, §6.3–§6.4), arranged for speed with per-instance caches of what repeats
+ * across handshakes:
+ *  - our own key (+ permit) and our own identity point, with noble's cached multiplication
+ *    tables (a secret-scalar multiplication of a fixed point costs a fraction of a plain one);
+ *  - the peer's identity point: the server's A′ on the client (a client talks to few servers:
+ *    small cache, smaller tables), the client's B′ on the server (map2 clears a large cofactor;
+ *    no tables, so a stream of new client identities cannot make the server build them).
+ * The receiver keeps its scalar on the fixed key by bilinearity: g = e([y + pib]·key, P′).
+ * Tests check the bytes against wcc.ts and the spec vectors. Also the body of the worker
+ * operations (one instance, so one set of caches, per thread).
  */
 export class InProcessP2pCompute implements MilagroP2pCompute {
-  readonly #senderPoints = new Lru<G1Point>(64);
-  readonly #receiverPoints = new Lru<G2Point>(64);
-  readonly #senderKeys = new Lru<G1Point>(8);
-  readonly #receiverKeys = new Lru<G2Prepared>(8);
+  readonly #senderPoints = new Lru<G1Point>(8);
+  readonly #ownReceiverPoints = new Lru<G2Point>(4);
+  readonly #peerReceiverPoints = new Lru<G2Point>(64);
+  readonly #senderKeys = new Lru<G1Point>(4);
+  readonly #receiverKeys = new Lru<G2Point>(4);
 
+  /** A′ (§6.4): the server's own point on the server, the peer's on the client. */
   #A(hidA: Uint8Array, date: number): G1Point {
-    return this.#senderPoints.get(`${bytesToHex(hidA)}:${date}`, () => senderPoint(hidA, date));
+    return this.#senderPoints.get(`${bytesToHex(hidA)}:${date}`, () => senderPoint(hidA, date).precompute(PEER_WINDOW));
   }
 
-  #B(hidB: Uint8Array, date: number): G2Point {
-    return this.#receiverPoints.get(`${bytesToHex(hidB)}:${date}`, () => receiverPoint(hidB, date));
+  #B(hidB: Uint8Array, date: number, own: boolean): G2Point {
+    const key = `${bytesToHex(hidB)}:${date}`;
+    return own
+      ? this.#ownReceiverPoints.get(key, () => receiverPoint(hidB, date).precompute(OWN_WINDOW))
+      : this.#peerReceiverPoints.get(key, () => receiverPoint(hidB, date));
   }
 
   /** [s]H1(IdA) (+ the G1 time permit when date > 0; a bad permit is always an error, §10 item 10). */
@@ -147,18 +158,20 @@ export class InProcessP2pCompute implements MilagroP2pCompute {
     const p = date > 0 ? permit : undefined;
     return this.#senderKeys.get(`${bytesToHex(key)}:${p === undefined ? '' : bytesToHex(p)}`, () => {
       const k = decodeG1(key);
-      return p === undefined ? k : k.add(decodeG1(p));
+      const sum = p === undefined ? k : k.add(decodeG1(p));
+      if (sum.is0()) throw new PointError('infinity', 'sender key plus permit is the point at infinity');
+      return sum.precompute(OWN_WINDOW);
     });
   }
 
-  #receiverKey(key: Uint8Array, date: number, permit: Uint8Array | undefined): G2Prepared {
+  #receiverKey(key: Uint8Array, date: number, permit: Uint8Array | undefined): G2Point {
     if (date > 0 && permit === undefined) throw new TypeError('date > 0 requires receiverPermit');
     const p = date > 0 ? permit : undefined;
     return this.#receiverKeys.get(`${bytesToHex(key)}:${p === undefined ? '' : bytesToHex(p)}`, () => {
       const k = decodeG2(key);
       const sum = p === undefined ? k : k.add(decodeG2(p));
       if (sum.is0()) throw new PointError('infinity', 'receiver key plus permit is the point at infinity');
-      return new G2Prepared(sum);
+      return sum.precompute(OWN_WINDOW);
     });
   }
 
@@ -175,7 +188,7 @@ export class InProcessP2pCompute implements MilagroP2pCompute {
     const pia = decodeScalar(piaOf(input.PaG1, input.PbG2, input.PgG1, input.idB));
     const pib = decodeScalar(pibOf(input.PbG2, input.PaG1, input.PgG1, input.idA));
     // g = e([pib]·B′ + PbG2, [x + pia]·key); K = first16(SHA(Tr(g) ‖ [x]PgG1)).
-    const q = mulG2Public(this.#B(hashId(input.idB), input.date), pib).add(PbG2);
+    const q = mulG2Public(this.#B(hashId(input.idB), input.date, false), pib).add(PbG2);
     const g = pairing(mulG1(key, x + pia), q);
     return wccKdf(traceBytes(g), infinityCheck(mulG1(PgG1, x)));
   }
@@ -184,16 +197,16 @@ export class InProcessP2pCompute implements MilagroP2pCompute {
     const PaG1 = decodeG1(input.PaG1);
     const key = this.#receiverKey(input.receiverKey, input.date, input.receiverPermit);
     const A = this.#A(hashId(input.idA), input.date);
-    const B = this.#B(hashId(input.idB), input.date);
+    const B = this.#B(hashId(input.idB), input.date, true);
     const w = decodeScalar(input.w);
     const y = decodeScalar(input.y);
     const PgG1 = encodeG1(mulG1(A, w));
     const PbG2 = encodeG2(mulG2(B, y));
     const pia = decodeScalar(piaOf(input.PaG1, PbG2, PgG1, input.idB));
     const pib = decodeScalar(pibOf(PbG2, input.PaG1, PgG1, input.idA));
-    // g = e([y + pib]·key, [pia]·A′ + PaG1) = e(key, [y + pib]·([pia]·A′ + PaG1)).
+    // g = e([y + pib]·key, [pia]·A′ + PaG1).
     const p = mulG1Public(A, pia).add(PaG1);
-    const g = pairing(mulG1(p, y + pib), key);
+    const g = pairing(p, mulG2(key, y + pib));
     return { PgG1, PbG2, key: wccKdf(traceBytes(g), infinityCheck(mulG1(PaG1, w))) };
   }
 }
