@@ -12,6 +12,7 @@ import {
   TlsError,
 } from '../alerts.ts';
 import { ByteReader } from '../codec/reader.ts';
+import { equalBytes } from '../codec/bytes.ts';
 import { TLS_EMPTY_RENEGOTIATION_INFO_SCSV, type CipherSuite, type KexName } from '../suites.ts';
 import type {
   ClientKexSelection,
@@ -19,8 +20,9 @@ import type {
   KexFlow,
   KeyExchangeProvider,
 } from '../kex/key-exchange.ts';
-import { checkServerIdentity, parseCertificate, supportedSchemes, verifyChain } from '../x509/index.ts';
+import { checkServerIdentity, chooseScheme, parseCertificate, signTls, supportedSchemes, verifyChain } from '../x509/index.ts';
 import type { Certificate } from '../x509/types.ts';
+import { decodeSessionState, type SessionState } from './session/state.ts';
 import type { ClientEngineConfig } from './config.ts';
 import {
   clientExpects,
@@ -31,9 +33,11 @@ import {
 import {
   TLS12,
   Traffic,
+  alertForVerifyCode,
   encodeBody,
   establishKeys,
   finishedData,
+  installKeys,
   sendFinished,
   andThen,
   verifyPeerFinished,
@@ -47,6 +51,12 @@ import { encodeClientHello } from './messages/client-hello.ts';
 import { decodeServerHello } from './messages/server-hello.ts';
 import { decodeCertificate, encodeCertificate } from './messages/certificate.ts';
 import { decodeCertificateRequest } from './messages/certificate-request.ts';
+import { encodeCertificateVerify } from './messages/certificate-verify.ts';
+import { decodeNewSessionTicket } from './messages/new-session-ticket.ts';
+import { decodeAlpn, encodeAlpn } from './messages/extensions/alpn.ts';
+import { decodeMaxFragmentLength, encodeMaxFragmentLength } from './messages/extensions/max-fragment-length.ts';
+import { decodeRecordSizeLimit, encodeRecordSizeLimit } from './messages/extensions/record-size-limit.ts';
+import { encodeSessionTicket } from './messages/extensions/session-ticket.ts';
 import { decodeServerHelloDone } from './messages/server-hello-done.ts';
 import { encodeClientKeyExchange } from './messages/client-key-exchange.ts';
 import { encodeServerName, isServerNameAck } from './messages/extensions/server-name.ts';
@@ -54,7 +64,14 @@ import { encodeSignatureAlgorithms } from './messages/extensions/signature-algor
 import { decodeExtendedMasterSecret, encodeExtendedMasterSecret } from './messages/extensions/extended-master-secret.ts';
 import { decodeRenegotiationInfo } from './messages/extensions/renegotiation-info.ts';
 import { decodeEcPointFormats } from './messages/extensions/ec-point-formats.ts';
-import { ExtensionType, HandshakeType, type Extension, type HandshakeMessage, type ServerHello } from './messages/types.ts';
+import {
+  ExtensionType,
+  HandshakeType,
+  type CertificateRequest,
+  type Extension,
+  type HandshakeMessage,
+  type ServerHello,
+} from './messages/types.ts';
 
 /** Everything fixed when the ClientHello was written. */
 interface Hello {
@@ -64,6 +81,8 @@ interface Hello {
   readonly sessions: ReadonlyMap<KexName, ClientKeyExchangeSession>;
   readonly sentExtensions: ReadonlySet<number>;
   readonly offeredEms: boolean;
+  /** The session we asked to resume and the session_id we sent for it (RFC 5077 §3.4). */
+  readonly resume: { readonly session: SessionState; readonly offeredId: Uint8Array } | undefined;
 }
 
 /** After ServerHello. */
@@ -73,6 +92,9 @@ interface Negotiated extends Hello {
   readonly session: ClientKeyExchangeSession;
   readonly serverHello: ServerHello;
   readonly ems: boolean;
+  readonly alpnProtocol: string | undefined;
+  /** The server acknowledged session_ticket: a NewSessionTicket precedes its ChangeCipherSpec. */
+  readonly expectTicket: boolean;
 }
 
 /** After the server Certificate (when the flow has one). */
@@ -107,6 +129,7 @@ export function startClient(config: ClientEngineConfig, io: HandshakeIo): Step {
   const offered = config.suites.filter((s) => config.kex.supports(s));
   if (offered.length === 0) throw new HandshakeFailureError('client: no configured suite has a registered key exchange');
   const clientRandom = config.random(32);
+  const resume = resumable(config, offered);
   const schemes = config.signatureSchemes ?? supportedSchemes();
   const providers: KeyExchangeProvider[] = [];
   for (const s of offered) {
@@ -145,13 +168,27 @@ export function startClient(config: ClientEngineConfig, io: HandshakeIo): Step {
     }
     const offeredEms = config.extendedMasterSecret !== false;
     if (offeredEms) add({ type: ExtensionType.extended_master_secret, data: encodeExtendedMasterSecret() });
+    // RFC 5077 §3.2: an empty session_ticket asks for a ticket; a ticket asks to resume with it.
+    // Milagro sessions are never resumed (milagro.md §7.10), so a Milagro-only hello does not ask.
+    if (config.sessionTickets !== false && offered.some((s) => !isMilagro(s))) {
+      add({ type: ExtensionType.session_ticket, data: encodeSessionTicket(resume?.session.ticket ?? new Uint8Array(0)) });
+    }
+    if (config.alpnProtocols !== undefined && config.alpnProtocols.length > 0) {
+      add({ type: ExtensionType.application_layer_protocol_negotiation, data: encodeAlpn(config.alpnProtocols.map((p) => utf8.encode(p))) });
+    }
+    if (config.maxFragmentLength !== undefined) {
+      add({ type: ExtensionType.max_fragment_length, data: encodeMaxFragmentLength(config.maxFragmentLength) });
+    }
+    if (config.recordSizeLimit !== undefined) {
+      add({ type: ExtensionType.record_size_limit, data: encodeRecordSizeLimit(Math.min(config.recordSizeLimit, 1 << 14)) });
+    }
 
     // RFC 5746 §3.3: signal secure renegotiation with the SCSV (as mbedTLS does), not the extension.
     const body = encodeBody((w) =>
       encodeClientHello(w, {
         version: TLS12,
         random: clientRandom,
-        sessionId: new Uint8Array(0),
+        sessionId: resume?.offeredId ?? new Uint8Array(0),
         cipherSuites: [...offered.map((s) => s.id), TLS_EMPTY_RENEGOTIATION_INFO_SCSV],
         compressionMethods: [0],
         extensions,
@@ -168,8 +205,33 @@ export function startClient(config: ClientEngineConfig, io: HandshakeIo): Step {
       sessions,
       sentExtensions: new Set(extensions.map((e) => e.type)),
       offeredEms,
+      resume,
     });
   });
+}
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+function isMilagro(s: CipherSuite): boolean {
+  return s.kex === 'MILAGRO_CS' || s.kex === 'MILAGRO_P2P';
+}
+
+/**
+ * The configured session, if it can be offered: its suite is still offered and it has not
+ * outlived its ticket's lifetime hint. With a ticket we send a fresh random session_id so the
+ * server's echo tells us it resumed (RFC 5077 §3.4); otherwise the server's session_id.
+ */
+function resumable(config: ClientEngineConfig, offered: readonly CipherSuite[]): Hello['resume'] {
+  const session = config.session;
+  if (session === undefined) return undefined;
+  const suite = offered.find((s) => s.id === session.suiteId);
+  if (suite === undefined || isMilagro(suite)) return undefined;
+  const hint = session.ticketLifetime ?? 0;
+  if (session.ticket !== undefined && hint > 0 && config.clock() - session.createdAt > hint * 1000) return undefined;
+  if (session.ticket !== undefined) return { session, offeredId: config.random(32) };
+  if (session.sessionId.length === 0) return undefined;
+  return { session, offeredId: session.sessionId };
 }
 
 abstract class ClientState implements State {
@@ -201,6 +263,10 @@ export class ExpectServerHello extends ClientState {
     if (sh.compressionMethod !== 0) throw new IllegalParameterError('server chose a compression method we did not offer');
 
     let ems = false;
+    let alpnProtocol: string | undefined;
+    let expectTicket = false;
+    let fragmentLimit: number | undefined;
+    let writeLimit: number | undefined;
     for (const ext of sh.extensions) {
       // RFC 5246 §7.4.1.4: only extensions we offered may appear (renegotiation_info answers the SCSV).
       if (ext.type !== ExtensionType.renegotiation_info && !h.sentExtensions.has(ext.type)) {
@@ -225,6 +291,29 @@ export class ExpectServerHello extends ClientState {
           // RFC 6066 §3: the server's acknowledgement is empty.
           if (!isServerNameAck(ext.data)) throw new DecodeError('server_name in ServerHello must be empty');
           break;
+        case ExtensionType.application_layer_protocol_negotiation: {
+          // RFC 7301 §3.1: exactly one name, one of those we offered.
+          const names = decodeAlpn(ext.data);
+          const name = names.length === 1 && names[0] !== undefined ? decodeUtf8(names[0]) : undefined;
+          if (name === undefined) throw new DecodeError('ALPN in ServerHello must hold exactly one protocol');
+          if (!(h.config.alpnProtocols ?? []).includes(name)) throw new IllegalParameterError(`server chose ALPN "${name}" that we did not offer`);
+          alpnProtocol = name;
+          break;
+        }
+        case ExtensionType.session_ticket:
+          // RFC 5077 §3.2: the server's acknowledgement is empty.
+          if (ext.data.length !== 0) throw new DecodeError('session_ticket in ServerHello must be empty');
+          expectTicket = true;
+          break;
+        case ExtensionType.max_fragment_length:
+          // RFC 6066 §4: the echo must be the value we asked for.
+          if (decodeMaxFragmentLength(ext.data) !== h.config.maxFragmentLength) throw new IllegalParameterError('max_fragment_length echo differs');
+          fragmentLimit = h.config.maxFragmentLength;
+          break;
+        case ExtensionType.record_size_limit:
+          // RFC 8449 §4: the limit on what we send to the server.
+          writeLimit = Math.min(decodeRecordSizeLimit(ext.data), 1 << 14);
+          break;
         default:
           break;
       }
@@ -236,9 +325,53 @@ export class ExpectServerHello extends ClientState {
     io.transcript.setHash(suite.prfHash);
     io.transcript.add(msg.raw);
     io.setRecordVersion(TLS12, TLS12);
-    const n: Negotiated = { ...h, suite, flow: provider.flow, session, serverHello: sh, ems: ems && h.offeredEms };
+    // RFC 6066 §4: fragment (both ways) at the negotiated length from now on; RFC 8449 §4: our
+    // records to the server respect its limit. RFC 8449 §5: both given → record_size_limit wins.
+    if (writeLimit !== undefined) io.setFragmentLimits(writeLimit, undefined);
+    else if (fragmentLimit !== undefined) io.setFragmentLimits(fragmentLimit, fragmentLimit);
+    const n: Negotiated = { ...h, suite, flow: provider.flow, session, serverHello: sh, ems: ems && h.offeredEms, alpnProtocol, expectTicket };
+
+    // RFC 5246 §7.4.1.3: the server resumes by echoing the session_id we offered.
+    const resume = h.resume;
+    if (resume !== undefined && sh.sessionId.length > 0 && equalBytes(sh.sessionId, resume.offeredId)) {
+      const old = resume.session;
+      if (old.suiteId !== suite.id) throw new IllegalParameterError('server resumed a session with a different cipher suite');
+      // RFC 7627 §5.3: the extended master secret must be used on resumption iff it was used before.
+      if (old.extendedMasterSecret !== n.ems) throw new HandshakeFailureError('resumed session and ServerHello disagree on extended_master_secret');
+      const secrets = installKeys(io, 'client', suite, old.master.slice(), h.clientRandom, sh.random, h.config.aeadProvider);
+      const a: Authenticated = {
+        ...n,
+        peerCertificates: parseStored(old.peerCertificates),
+        authorized: old.authorized,
+        ...(old.authorized ? {} : { authorizationError: { code: 'SESSION_RESUMED', message: 'resumed a session whose server certificate did not verify' } }),
+      };
+      const ending: Ending = { resumed: old };
+      return expectTicket ? new ExpectNewSessionTicket(a, secrets, ending) : new ExpectChangeCipherSpec(a, secrets, ending);
+    }
     return nextAfter(clientStateAfterServerHello(provider.flow), noCertificate(n));
   }
+}
+
+function decodeUtf8(b: Uint8Array): string {
+  try {
+    return utf8Decoder.decode(b);
+  } catch {
+    throw new DecodeError('ALPN protocol name is not UTF-8');
+  }
+}
+
+function parseStored(ders: readonly Uint8Array[]): Certificate[] {
+  try {
+    return ders.map((d) => parseCertificate(d));
+  } catch {
+    return [];
+  }
+}
+
+/** How the handshake ends: a resumed session, and a ticket received on the way. */
+interface Ending {
+  readonly resumed?: SessionState;
+  readonly ticket?: { readonly ticket: Uint8Array; readonly lifetimeHint: number };
 }
 
 function nextAfter(name: ClientStateName, n: Authenticated): State {
@@ -251,23 +384,6 @@ function nextAfter(name: ClientStateName, n: Authenticated): State {
       return new ExpectCertificateRequestOrServerHelloDone(n);
     default:
       throw new TypeError(`not a state reachable after ServerHello/Certificate: ${name}`);
-  }
-}
-
-/** node:tls / OpenSSL verification codes → the alert a rejecting client sends (RFC 5246 §7.2.2). */
-function alertForVerifyCode(code: string): AlertDescription {
-  switch (code) {
-    case 'CERT_HAS_EXPIRED':
-    case 'CERT_NOT_YET_VALID':
-      return AlertDescription.certificate_expired;
-    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
-    case 'UNABLE_TO_GET_ISSUER_CERT':
-    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
-    case 'SELF_SIGNED_CERT_IN_CHAIN':
-    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
-      return AlertDescription.unknown_ca;
-    default:
-      return AlertDescription.bad_certificate;
   }
 }
 
@@ -344,38 +460,48 @@ export class ExpectServerKeyExchange extends ClientState {
 export class ExpectCertificateRequestOrServerHelloDone extends ClientState {
   readonly name: ClientStateName = 'ExpectCertificateRequestOrServerHelloDone';
   readonly #n: Authenticated;
-  readonly #certificateRequested: boolean;
+  readonly #request: CertificateRequest | undefined;
   protected get flow(): KexFlow {
     return this.#n.flow;
   }
 
-  constructor(n: Authenticated, certificateRequested = false) {
+  constructor(n: Authenticated, request?: CertificateRequest) {
     super();
     this.#n = n;
-    this.#certificateRequested = certificateRequested;
+    this.#request = request;
   }
 
   handle(msg: HandshakeMessage, io: HandshakeIo): Step {
     if (msg.type === HandshakeType.certificate_request) {
-      decodeCertificateRequest(new ByteReader(msg.body, 'certificate_request'));
+      const request = decodeCertificateRequest(new ByteReader(msg.body, 'certificate_request'));
       io.transcript.add(msg.raw);
-      return new ExpectServerHelloDone(this.#n);
+      return new ExpectServerHelloDone(this.#n, request);
     }
     decodeServerHelloDone(new ByteReader(msg.body, 'server_hello_done'));
     io.transcript.add(msg.raw);
     const n = this.#n;
     const sel = selection(n);
+    const request = this.#request;
+    const signer = request === undefined ? undefined : clientSigner(n.config, request);
     return andThen(n.session.clientKeyExchange(sel), (result) => {
-      // RFC 5246 §7.4.6: asked for a certificate we do not have → an empty Certificate message.
-      if (this.#certificateRequested) io.sendHandshake(HandshakeType.certificate, encodeBody((w) => encodeCertificate(w, { certificates: [] })));
+      // RFC 5246 §7.4.6: our chain if we have one that fits the request, else an empty list.
+      if (request !== undefined) {
+        const certs = signer === undefined ? [] : signer.chain.map((c) => c.raw);
+        io.sendHandshake(HandshakeType.certificate, encodeBody((w) => encodeCertificate(w, { certificates: certs })));
+      }
       io.sendHandshake(HandshakeType.client_key_exchange, encodeBody((w) => encodeClientKeyExchange(w, { body: result.body })));
       // RFC 7627 §3: session_hash covers the transcript through ClientKeyExchange.
       const sessionHash = n.ems ? io.transcript.current() : undefined;
+      if (signer !== undefined) {
+        // RFC 5246 §7.4.8: sign all handshake messages so far.
+        const signature = signTls(signer.key, signer.scheme, io.transcript.bytes(), n.config.random);
+        io.sendHandshake(HandshakeType.certificate_verify, encodeBody((w) => encodeCertificateVerify(w, { signatureScheme: signer.scheme, signature })));
+      }
       const secrets = establishKeys(io, 'client', n.suite, result.premaster, n.clientRandom, sel.serverRandom, sessionHash, n.config.aeadProvider);
       io.sendChangeCipherSpec();
       sendFinished(io, secrets, 'client finished');
       io.flush();
-      return new ExpectChangeCipherSpec(n, secrets);
+      return n.expectTicket ? new ExpectNewSessionTicket(n, secrets, {}) : new ExpectChangeCipherSpec(n, secrets, {});
     });
   }
 }
@@ -383,8 +509,47 @@ export class ExpectCertificateRequestOrServerHelloDone extends ClientState {
 /** After a CertificateRequest: only ServerHelloDone may follow. */
 export class ExpectServerHelloDone extends ExpectCertificateRequestOrServerHelloDone {
   override readonly name: ClientStateName = 'ExpectServerHelloDone';
-  constructor(n: Authenticated) {
-    super(n, true);
+  constructor(n: Authenticated, request: CertificateRequest) {
+    super(n, request);
+  }
+}
+
+/** RFC 5246 §7.4.4 ClientCertificateType: rsa_sign(1), ecdsa_sign(64) (RFC 8422 §5.5). */
+const certTypeFor = { rsa: 1, ec: 64 } as const;
+
+/** Our client certificate and scheme, if the key type and a signature scheme fit the request. */
+function clientSigner(config: ClientEngineConfig, req: CertificateRequest): { chain: readonly Certificate[]; key: NonNullable<ClientEngineConfig['privateKey']>; scheme: number } | undefined {
+  const chain = config.certificateChain;
+  const key = config.privateKey;
+  if (chain === undefined || chain.length === 0 || key === undefined) return undefined;
+  if (!req.certificateTypes.includes(certTypeFor[key.type])) return undefined;
+  const scheme = chooseScheme(key, req.signatureAlgorithms);
+  return scheme === undefined ? undefined : { chain, key, scheme };
+}
+
+/** RFC 5077 §3.3: the ticket the server announced, before its ChangeCipherSpec. */
+export class ExpectNewSessionTicket extends ClientState {
+  readonly name = 'ExpectNewSessionTicket';
+  readonly #n: Authenticated;
+  readonly #secrets: Secrets;
+  readonly #ending: Ending;
+  protected get flow(): KexFlow {
+    return this.#n.flow;
+  }
+
+  constructor(n: Authenticated, secrets: Secrets, ending: Ending) {
+    super();
+    this.#n = n;
+    this.#secrets = secrets;
+    this.#ending = ending;
+  }
+
+  handle(msg: HandshakeMessage, io: HandshakeIo): State {
+    const t = decodeNewSessionTicket(new ByteReader(msg.body, 'new_session_ticket'));
+    io.transcript.add(msg.raw);
+    // RFC 5077 §3.3: an empty ticket means the server will not issue one after all.
+    const ending: Ending = t.ticket.length === 0 ? this.#ending : { ...this.#ending, ticket: { ticket: t.ticket.slice(), lifetimeHint: t.lifetimeHint } };
+    return new ExpectChangeCipherSpec(this.#n, this.#secrets, ending);
   }
 }
 
@@ -392,14 +557,16 @@ export class ExpectChangeCipherSpec extends ClientState {
   readonly name = 'ExpectChangeCipherSpec';
   readonly #n: Authenticated;
   readonly #secrets: Secrets;
+  readonly #ending: Ending;
   protected get flow(): KexFlow {
     return this.#n.flow;
   }
 
-  constructor(n: Authenticated, secrets: Secrets) {
+  constructor(n: Authenticated, secrets: Secrets, ending: Ending) {
     super();
     this.#n = n;
     this.#secrets = secrets;
+    this.#ending = ending;
   }
 
   handle(): never {
@@ -408,7 +575,7 @@ export class ExpectChangeCipherSpec extends ClientState {
 
   handleChangeCipherSpec(io: HandshakeIo): State {
     io.activateRead();
-    return new ExpectFinished(this.#n, this.#secrets);
+    return new ExpectFinished(this.#n, this.#secrets, this.#ending);
   }
 }
 
@@ -416,20 +583,30 @@ export class ExpectFinished extends ClientState {
   readonly name = 'ExpectFinished';
   readonly #n: Authenticated;
   readonly #secrets: Secrets;
+  readonly #ending: Ending;
   protected get flow(): KexFlow {
     return this.#n.flow;
   }
 
-  constructor(n: Authenticated, secrets: Secrets) {
+  constructor(n: Authenticated, secrets: Secrets, ending: Ending) {
     super();
     this.#n = n;
     this.#secrets = secrets;
+    this.#ending = ending;
   }
 
   handle(msg: HandshakeMessage, io: HandshakeIo): State {
     const n = this.#n;
     const proof = verifyPeerFinished(msg, finishedData(this.#secrets, 'server finished', io.transcript.current()));
     io.transcript.add(msg.raw);
+    const { resumed } = this.#ending;
+    // RFC 5246 §7.3 Figure 2: on an abbreviated handshake the server finishes first.
+    if (resumed !== undefined) {
+      io.sendChangeCipherSpec();
+      sendFinished(io, this.#secrets, 'client finished');
+      io.flush();
+    }
+    const session = sessionToKeep(n, this.#secrets, this.#ending);
     const info: HandshakeInfo = {
       suite: n.suite,
       protocol: 'TLSv1.2',
@@ -442,6 +619,9 @@ export class ExpectFinished extends ClientState {
       ...(n.authorizationError === undefined ? {} : { authorizationError: n.authorizationError }),
       ...(n.session.peerIdentity === undefined ? {} : { peerIdentity: n.session.peerIdentity }),
       sessionId: n.serverHello.sessionId,
+      ...(n.alpnProtocol === undefined ? {} : { alpnProtocol: n.alpnProtocol }),
+      resumed: resumed !== undefined,
+      ...(session === undefined ? {} : { session }),
     };
     const traffic = new Traffic('client', info, proof);
     io.secure(info);
@@ -449,3 +629,38 @@ export class ExpectFinished extends ClientState {
   }
 }
 
+
+/**
+ * The session the application may resume later: a renewed ticket replaces the old one; a full
+ * handshake gives a new session when the server offered an ID or a ticket. Milagro sessions are
+ * never resumable (milagro.md §7.10).
+ */
+function sessionToKeep(n: Authenticated, secrets: Secrets, ending: Ending): SessionState | undefined {
+  if (isMilagro(n.suite)) return undefined;
+  const { resumed, ticket } = ending;
+  if (resumed !== undefined) {
+    return ticket === undefined ? resumed : { ...resumed, ticket: ticket.ticket, ticketLifetime: ticket.lifetimeHint, createdAt: n.config.clock() };
+  }
+  if (n.serverHello.sessionId.length === 0 && ticket === undefined) return undefined;
+  return {
+    suiteId: n.suite.id,
+    master: secrets.master.slice(),
+    extendedMasterSecret: n.ems,
+    createdAt: n.config.clock(),
+    peerCertificates: n.peerCertificates.map((c) => c.raw),
+    authorized: n.authorized,
+    sessionId: n.serverHello.sessionId,
+    ...(ticket === undefined ? {} : { ticket: ticket.ticket, ticketLifetime: ticket.lifetimeHint }),
+    ...(n.config.servername === undefined ? {} : { servername: n.config.servername }),
+    ...(n.alpnProtocol === undefined ? {} : { alpnProtocol: n.alpnProtocol }),
+  };
+}
+
+/** Decode an application-held session buffer (node:tls `session` option); undefined if unusable. */
+export function sessionFromBytes(bytes: Uint8Array): SessionState | undefined {
+  try {
+    return decodeSessionState(bytes);
+  } catch {
+    return undefined;
+  }
+}

@@ -16,6 +16,7 @@ import type { Certificate } from '../x509/types.ts';
 import { decodeFinished, encodeFinished } from './messages/finished.ts';
 import { HandshakeType, type HandshakeMessage } from './messages/types.ts';
 import type { ClientStateName, ServerStateName } from './flows.ts';
+import type { SessionState } from './session/state.ts';
 
 export type { MaybePromise, PeerIdentity };
 
@@ -34,6 +35,12 @@ export interface HandshakeInfo {
   readonly authorizationError?: { readonly code: string; readonly message: string };
   readonly peerIdentity?: PeerIdentity;
   readonly sessionId: Uint8Array;
+  /** ALPN protocol agreed (RFC 7301), if any. */
+  readonly alpnProtocol?: string;
+  /** An abbreviated handshake resumed an earlier session (RFC 5246 §7.3). */
+  readonly resumed?: boolean;
+  /** Client: the state to resume this session later (absent for Milagro suites, spec §7.10). */
+  readonly session?: SessionState;
 }
 
 /** What a state may ask of the engine. Output is buffered and flushed in order. */
@@ -50,6 +57,11 @@ export interface HandshakeIo {
   activateRead(): void;
   /** Record-layer version for outgoing records and the one required on incoming records. */
   setRecordVersion(write: number, expectRead: number | undefined): void;
+  /**
+   * Fragment outgoing records at `send` bytes of plaintext (RFC 6066 §4, RFC 8449 §4) and, when
+   * `receive` is given, refuse larger incoming plaintexts with record_overflow.
+   */
+  setFragmentLimits(send: number, receive: number | undefined): void;
   sendWarning(alert: AlertDescription): void;
   keylog(line: string): void;
   /** The handshake is complete. */
@@ -90,6 +102,23 @@ export function verifyPeerFinished(msg: HandshakeMessage, expected: Uint8Array):
   return Object.freeze({}) as FinishedVerified;
 }
 
+/** node:tls / OpenSSL verification codes → the alert a rejecting peer sends (RFC 5246 §7.2.2). */
+export function alertForVerifyCode(code: string): AlertDescription {
+  switch (code) {
+    case 'CERT_HAS_EXPIRED':
+    case 'CERT_NOT_YET_VALID':
+      return AlertDescription.certificate_expired;
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'UNABLE_TO_GET_ISSUER_CERT':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+      return AlertDescription.unknown_ca;
+    default:
+      return AlertDescription.bad_certificate;
+  }
+}
+
 // ---- Key schedule glue. ----
 
 export interface Secrets {
@@ -117,6 +146,23 @@ export function establishKeys(
       ? masterSecret(suite.prfHash, premaster, clientRandom, serverRandom)
       : extendedMasterSecret(suite.prfHash, premaster, sessionHash);
   premaster.fill(0);
+  return installKeys(io, role, suite, master, clientRandom, serverRandom, provider);
+}
+
+/**
+ * The key block (RFC 5246 §6.3) from a master secret — a fresh one or, on an abbreviated
+ * handshake, the resumed session's with the new randoms — installed as pending protections, and
+ * the NSS key-log line (also for resumed handshakes, so captures of them decrypt too).
+ */
+export function installKeys(
+  io: HandshakeIo,
+  role: 'client' | 'server',
+  suite: CipherSuite,
+  master: Uint8Array,
+  clientRandom: Uint8Array,
+  serverRandom: Uint8Array,
+  provider: AeadProvider,
+): Secrets {
   const keys = keyBlock(suite, master, clientRandom, serverRandom);
   const client = aeadProtection(suite.aead, keys.clientWriteKey, keys.clientWriteIv, provider);
   const server = aeadProtection(suite.aead, keys.serverWriteKey, keys.serverWriteIv, provider);

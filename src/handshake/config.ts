@@ -10,6 +10,9 @@ import { systemClock, systemRandom, type Clock, type RandomSource } from '../pro
 import { Suites, type CipherSuite } from '../suites.ts';
 import { defaultKexRegistry, type KexRegistry } from '../kex/registry.ts';
 import type { Certificate, PrivateKey } from '../x509/types.ts';
+import type { MaxFragmentLength } from './messages/extensions/max-fragment-length.ts';
+import type { SessionStore } from './session/store.ts';
+import type { SessionState } from './session/state.ts';
 
 export interface CommonEngineConfig {
   /** In preference order (the server picks by its own order). */
@@ -28,6 +31,12 @@ export interface CommonEngineConfig {
    * byte. Default false.
    */
   readonly recordPerHandshakeMessage?: boolean;
+  /**
+   * ALPN (RFC 7301) protocol names in preference order. Client: offered; server: the first of
+   * ours the client also offers is chosen (server preference, like OpenSSL/node:tls), and a
+   * client offering none of them gets no_application_protocol (§3.2).
+   */
+  readonly alpnProtocols?: readonly string[];
 }
 
 export interface ClientEngineConfig extends CommonEngineConfig {
@@ -41,12 +50,31 @@ export interface ClientEngineConfig extends CommonEngineConfig {
   readonly checkServerIdentity?: (host: string, cert: Certificate) => Error | undefined;
   /** signature_algorithms to offer; default: everything src/x509 can verify. */
   readonly signatureSchemes?: readonly number[];
+  /** A session to resume (RFC 5246 §7.3 abbreviated handshake; by ticket when it has one, RFC 5077). */
+  readonly session?: SessionState;
+  /** Ask for RFC 5077 tickets (default true). */
+  readonly sessionTickets?: boolean;
+  /** Client certificate chain and key, sent when the server asks (RFC 5246 §7.4.6). */
+  readonly certificateChain?: readonly Certificate[];
+  readonly privateKey?: PrivateKey;
+  /** RFC 6066 §4 max_fragment_length to request. */
+  readonly maxFragmentLength?: MaxFragmentLength;
+  /** RFC 8449 record_size_limit to announce (64..16384). */
+  readonly recordSizeLimit?: number;
 }
 
 export interface ServerEngineConfig extends CommonEngineConfig {
   /** Leaf first (ECDHE suites). */
   readonly certificateChain?: readonly Certificate[];
   readonly privateKey?: PrivateKey;
+  /** Send a CertificateRequest (RFC 5246 §7.4.4) on full ECDHE handshakes. */
+  readonly requestCert?: boolean;
+  /** With requestCert: abort unless the client sends a certificate that verifies against `ca`. */
+  readonly rejectUnauthorized?: boolean;
+  /** Trust anchors for client certificates (also named in the CertificateRequest). */
+  readonly ca?: readonly Certificate[];
+  /** Session-ID cache and ticket keys shared by a server's connections; none → no resumption. */
+  readonly sessionStore?: SessionStore;
 }
 
 export const defaultGroups: readonly NamedGroup[] = Object.freeze([NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1]);

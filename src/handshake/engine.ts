@@ -102,6 +102,8 @@ export class TlsEngine {
   #pending: Promise<void> | undefined;
   #info: HandshakeInfo | undefined;
   readonly #recordPerMessage: boolean;
+  /** Largest plaintext we put in one record (RFC 6066 §4 / RFC 8449 §4); undefined: the record layer's. */
+  #sendLimit: number | undefined;
 
   private constructor(
     role: 'client' | 'server',
@@ -199,7 +201,7 @@ export class TlsEngine {
   /** Application data; throws if the handshake is not complete or the connection is closed. */
   write(data: Uint8Array): void {
     if (this.#status !== 'open' || this.#sentClose) throw new Error(`cannot write: connection is ${this.#status}`);
-    this.#out.push(this.#record.write(ContentType.application_data, data));
+    this.#out.push(this.#seal(ContentType.application_data, data));
     this.#flushOut();
   }
 
@@ -237,6 +239,10 @@ export class TlsEngine {
         this.#record.writeVersion = write;
         this.#record.expectedReadVersion = expectRead;
       },
+      setFragmentLimits: (send, receive) => {
+        if (receive !== undefined) this.#record.setMaxPlaintext(receive);
+        this.#sendLimit = send;
+      },
       sendWarning: (alert) => {
         this.#flushFlight();
         if (!this.#sentClose) this.#out.push(this.#record.write(ContentType.alert, new Uint8Array([AlertLevel.warning, alert])));
@@ -258,13 +264,22 @@ export class TlsEngine {
       return;
     }
     if (this.#recordPerMessage) {
-      for (const m of this.#flight) this.#out.push(this.#record.write(ContentType.handshake, m));
+      for (const m of this.#flight) this.#out.push(this.#seal(ContentType.handshake, m));
       this.#flight = [];
       return;
     }
     const data = this.#flight.length === 1 ? (this.#flight[0] as Uint8Array) : concatBytes(...this.#flight);
     this.#flight = [];
-    this.#out.push(this.#record.write(ContentType.handshake, data));
+    this.#out.push(this.#seal(ContentType.handshake, data));
+  }
+
+  /** Protect `data` as records no larger than the negotiated fragment limit. */
+  #seal(type: ContentType, data: Uint8Array): Uint8Array {
+    const limit = this.#sendLimit;
+    if (limit === undefined || data.length <= limit) return this.#record.write(type, data);
+    const parts: Uint8Array[] = [];
+    for (let at = 0; at < data.length; at += limit) parts.push(this.#record.write(type, data.subarray(at, Math.min(data.length, at + limit))));
+    return concatBytes(...parts);
   }
 
   #flushOut(): void {

@@ -4,11 +4,13 @@
  * states consult `clientExpects` / `serverExpects` through the engine's dispatcher, so a message
  * not listed here is refused with unexpected_message before any state code runs.
  *
- * RFC 5246 §7.3, Figure 1 (full handshake; we never request client certificates):
+ * RFC 5246 §7.3, Figure 1 (full handshake), Figure 2 (abbreviated), RFC 5077 §3.1 (tickets):
  *   C: ClientHello
  *   S: ServerHello [Certificate] [ServerKeyExchange] [CertificateRequest] ServerHelloDone
  *   C: [Certificate] ClientKeyExchange [CertificateVerify] ChangeCipherSpec Finished
- *   S: ChangeCipherSpec Finished
+ *   S: [NewSessionTicket] ChangeCipherSpec Finished
+ * Abbreviated: C: ClientHello  S: ServerHello [NewSessionTicket] ChangeCipherSpec Finished
+ *              C: ChangeCipherSpec Finished
  */
 import type { KexFlow } from '../kex/key-exchange.ts';
 import { HandshakeType } from './messages/types.ts';
@@ -19,6 +21,7 @@ export const clientStateNames = [
   'ExpectServerKeyExchange',
   'ExpectCertificateRequestOrServerHelloDone',
   'ExpectServerHelloDone',
+  'ExpectNewSessionTicket',
   'ExpectChangeCipherSpec',
   'ExpectFinished',
   'Traffic',
@@ -27,7 +30,9 @@ export type ClientStateName = (typeof clientStateNames)[number];
 
 export const serverStateNames = [
   'ExpectClientHello',
+  'ExpectCertificate',
   'ExpectClientKeyExchange',
+  'ExpectCertificateVerify',
   'ExpectChangeCipherSpec',
   'ExpectFinished',
   'Traffic',
@@ -51,6 +56,9 @@ export function clientExpects(state: ClientStateName, flow: KexFlow | undefined)
         : [HandshakeType.server_hello_done];
     case 'ExpectServerHelloDone':
       return [HandshakeType.server_hello_done];
+    case 'ExpectNewSessionTicket':
+      // RFC 5077 §3.3: announced by the session_ticket extension in ServerHello.
+      return [HandshakeType.new_session_ticket];
     case 'ExpectChangeCipherSpec':
       return none;
     case 'ExpectFinished':
@@ -67,8 +75,14 @@ export function serverExpects(state: ServerStateName, _flow: KexFlow | undefined
   switch (state) {
     case 'ExpectClientHello':
       return [HandshakeType.client_hello];
+    case 'ExpectCertificate':
+      // RFC 5246 §7.4.6: after our CertificateRequest (possibly an empty list).
+      return [HandshakeType.certificate];
     case 'ExpectClientKeyExchange':
       return [HandshakeType.client_key_exchange];
+    case 'ExpectCertificateVerify':
+      // RFC 5246 §7.4.8: after a non-empty client Certificate.
+      return [HandshakeType.certificate_verify];
     case 'ExpectChangeCipherSpec':
       return none;
     case 'ExpectFinished':

@@ -1,10 +1,27 @@
 /**
- * The TLS 1.2 server handshake (RFC 5246 §7.3) as typed states (style.md §5). We never request a
- * client certificate, so after our first flight only ClientKeyExchange, ChangeCipherSpec and
- * Finished are accepted.
+ * The TLS 1.2 server handshake (RFC 5246 §7.3) as typed states (style.md §5): full handshakes
+ * (optionally with a CertificateRequest, §7.4.4) and abbreviated ones resuming a session from the
+ * session-ID cache or an RFC 5077 ticket (session/store.ts).
  */
-import { HandshakeFailureError, IllegalParameterError, ProtocolVersionError } from '../alerts.ts';
+import {
+  AlertDescription,
+  DecryptError,
+  HandshakeFailureError,
+  IllegalParameterError,
+  ProtocolVersionError,
+  TlsError,
+} from '../alerts.ts';
 import { ByteReader } from '../codec/reader.ts';
+import { parseCertificate, supportedSchemes, verifyChain, verifyTls } from '../x509/index.ts';
+import type { Certificate } from '../x509/types.ts';
+import type { SessionState } from './session/state.ts';
+import { decodeCertificate } from './messages/certificate.ts';
+import { encodeCertificateRequest } from './messages/certificate-request.ts';
+import { decodeCertificateVerify } from './messages/certificate-verify.ts';
+import { encodeNewSessionTicket } from './messages/new-session-ticket.ts';
+import { decodeAlpn, encodeAlpn } from './messages/extensions/alpn.ts';
+import { decodeMaxFragmentLength, encodeMaxFragmentLength, type MaxFragmentLength } from './messages/extensions/max-fragment-length.ts';
+import { decodeRecordSizeLimit, encodeRecordSizeLimit } from './messages/extensions/record-size-limit.ts';
 import { TLS_EMPTY_RENEGOTIATION_INFO_SCSV, type CipherSuite, type KexName } from '../suites.ts';
 import type { KexFlow, ServerKexSelection, ServerKeyExchangeSession } from '../kex/key-exchange.ts';
 import type { ServerEngineConfig } from './config.ts';
@@ -12,9 +29,11 @@ import { serverExpects, type ServerStateName } from './flows.ts';
 import {
   TLS12,
   Traffic,
+  alertForVerifyCode,
   encodeBody,
   establishKeys,
   finishedData,
+  installKeys,
   sendFinished,
   andThen,
   verifyPeerFinished,
@@ -46,6 +65,63 @@ interface Negotiated {
   readonly ems: boolean;
   readonly servername: string | undefined;
   readonly sessionId: Uint8Array;
+  readonly alpnProtocol: string | undefined;
+  /** The client asked for a ticket and we will send NewSessionTicket before our CCS (RFC 5077 §3.3). */
+  readonly issueTicket: boolean;
+  /** Client certificate chain (after our CertificateRequest) and its verification. */
+  readonly peerCertificates: readonly Certificate[];
+  readonly authorized: boolean;
+  readonly authorizationError?: { readonly code: string; readonly message: string };
+}
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+function isMilagro(s: CipherSuite): boolean {
+  return s.kex === 'MILAGRO_CS' || s.kex === 'MILAGRO_P2P';
+}
+
+/** What the ClientHello's optional extensions ask for, and what we answer. */
+interface HelloOptions {
+  readonly alpnProtocol: string | undefined;
+  readonly extensions: readonly Extension[];
+}
+
+/**
+ * ALPN (RFC 7301 §3.2: our first protocol the client also offers; none in common →
+ * no_application_protocol), max_fragment_length (RFC 6066 §4) and record_size_limit (RFC 8449;
+ * it wins over max_fragment_length, §5). Applies the fragment limits to `io`.
+ */
+function negotiateOptions(config: ServerEngineConfig, ch: ClientHello, io: HandshakeIo): HelloOptions {
+  const extensions: Extension[] = [];
+  let alpnProtocol: string | undefined;
+  const alpnExt = findExtension(ch.extensions, ExtensionType.application_layer_protocol_negotiation);
+  const ours = config.alpnProtocols ?? [];
+  if (alpnExt !== undefined && ours.length > 0) {
+    const theirs = decodeAlpn(alpnExt.data).map((b) => {
+      try {
+        return utf8Decoder.decode(b);
+      } catch {
+        return undefined;
+      }
+    });
+    alpnProtocol = ours.find((p) => theirs.includes(p));
+    if (alpnProtocol === undefined) throw new TlsError(AlertDescription.no_application_protocol, 'no ALPN protocol in common');
+    extensions.push({ type: ExtensionType.application_layer_protocol_negotiation, data: encodeAlpn([utf8.encode(alpnProtocol)]) });
+  }
+  const rslExt = findExtension(ch.extensions, ExtensionType.record_size_limit);
+  const mflExt = findExtension(ch.extensions, ExtensionType.max_fragment_length);
+  if (rslExt !== undefined) {
+    const limit = Math.min(decodeRecordSizeLimit(rslExt.data), 1 << 14);
+    // We can receive full records; what we send to the client respects its limit.
+    extensions.push({ type: ExtensionType.record_size_limit, data: encodeRecordSizeLimit(1 << 14) });
+    io.setFragmentLimits(limit, undefined);
+  } else if (mflExt !== undefined) {
+    const mfl: MaxFragmentLength = decodeMaxFragmentLength(mflExt.data);
+    extensions.push({ type: ExtensionType.max_fragment_length, data: encodeMaxFragmentLength(mfl) });
+    io.setFragmentLimits(mfl, mfl);
+  }
+  return { alpnProtocol, extensions };
 }
 
 abstract class ServerState implements State {
@@ -91,6 +167,15 @@ export class ExpectClientHello extends ServerState {
     const ems = emsExt !== undefined && config.extendedMasterSecret !== false;
     const sni = findExtension(ch.extensions, ExtensionType.server_name);
     const servername = sni === undefined ? undefined : decodeServerName(sni.data);
+    const ticketExt = findExtension(ch.extensions, ExtensionType.session_ticket);
+    const options = negotiateOptions(config, ch, io);
+    const baseExtensions: Extension[] = [];
+    if (secureRenegotiation) baseExtensions.push({ type: ExtensionType.renegotiation_info, data: encodeRenegotiationInfo() });
+    if (ems) baseExtensions.push({ type: ExtensionType.extended_master_secret, data: encodeExtendedMasterSecret() });
+    baseExtensions.push(...options.extensions);
+
+    const resumed = findResumable(config, ch, ems, servername, ticketExt?.data);
+    if (resumed !== undefined) return resume(config, ch, io, resumed, baseExtensions, options.alpnProtocol);
 
     return andThen(selectSuite(config, ch), ({ suite, session }) => {
       const provider = config.kex.get(suite.kex);
@@ -98,10 +183,13 @@ export class ExpectClientHello extends ServerState {
       const serverRandom = config.random(32);
       const sessionId = config.random(32);
       const sel: ServerKexSelection = { suite, clientHello: ch, clientRandom: ch.random, serverRandom };
-      const extensions: Extension[] = [];
-      if (secureRenegotiation) extensions.push({ type: ExtensionType.renegotiation_info, data: encodeRenegotiationInfo() });
-      if (ems) extensions.push({ type: ExtensionType.extended_master_secret, data: encodeExtendedMasterSecret() });
+      const extensions: Extension[] = [...baseExtensions];
       for (const e of session.serverHelloExtensions?.() ?? []) extensions.push(e);
+      // RFC 5077 §3.2: acknowledge a session_ticket extension with an empty one when we will issue
+      // a ticket. Milagro sessions are never resumed (milagro.md §7.10).
+      const store = config.sessionStore;
+      const issueTicket = ticketExt !== undefined && store !== undefined && store.tickets && !isMilagro(suite);
+      if (issueTicket) extensions.push({ type: ExtensionType.session_ticket, data: new Uint8Array(0) });
 
       io.transcript.setHash(suite.prfHash);
       io.setRecordVersion(TLS12, TLS12);
@@ -117,13 +205,35 @@ export class ExpectClientHello extends ServerState {
         if (chain.length === 0) throw new HandshakeFailureError('server: suite needs a certificate but none is configured');
         io.sendHandshake(HandshakeType.certificate, encodeBody((w) => encodeCertificate(w, { certificates: chain.map((c) => c.raw) })));
       }
-      const n: Negotiated = { config, suite, flow, session, selection: sel, ems, servername, sessionId };
+      const n: Negotiated = {
+        config,
+        suite,
+        flow,
+        session,
+        selection: sel,
+        ems,
+        servername,
+        sessionId,
+        alpnProtocol: options.alpnProtocol,
+        issueTicket,
+        peerCertificates: [],
+        authorized: false,
+      };
       const ske: MaybePromise<Uint8Array | undefined> = flow.serverKeyExchange ? session.serverKeyExchange(sel) : undefined;
       return andThen(ske, (body) => {
         if (body !== undefined) io.sendHandshake(HandshakeType.server_key_exchange, encodeBody((w) => encodeServerKeyExchange(w, { body })));
+        const askCert = config.requestCert === true && flow.certificateRequestAllowed;
+        if (askCert) {
+          // RFC 5246 §7.4.4: rsa_sign(1), ecdsa_sign(64, RFC 8422 §5.5); the schemes we verify; our CAs.
+          const certificateAuthorities = (config.ca ?? []).map((c) => c.subject.raw);
+          io.sendHandshake(
+            HandshakeType.certificate_request,
+            encodeBody((w) => encodeCertificateRequest(w, { certificateTypes: [1, 64], signatureAlgorithms: supportedSchemes(), certificateAuthorities })),
+          );
+        }
         io.sendHandshake(HandshakeType.server_hello_done, encodeBody((w) => encodeServerHelloDone(w)));
         io.flush();
-        return new ExpectClientKeyExchange(n);
+        return askCert ? new ExpectCertificate(n) : new ExpectClientKeyExchange(n);
       });
     });
   }
@@ -164,6 +274,124 @@ function selectSuite(config: ServerEngineConfig, ch: ClientHello): MaybePromise<
   return step(0);
 }
 
+/**
+ * A cached or ticketed session this ClientHello may resume (RFC 5246 §7.4.1.2, RFC 5077 §3.4),
+ * or undefined → full handshake. Conditions: the suite is still ours and offered; the extended
+ * master secret use is the same (RFC 7627 §5.3: otherwise a full handshake); the SNI is the same
+ * (RFC 6066 §3); a server that requires client certificates only resumes verified ones.
+ */
+function findResumable(
+  config: ServerEngineConfig,
+  ch: ClientHello,
+  ems: boolean,
+  servername: string | undefined,
+  ticket: Uint8Array | undefined,
+): { readonly state: SessionState; readonly suite: CipherSuite } | undefined {
+  const store = config.sessionStore;
+  if (store === undefined) return undefined;
+  let state: SessionState | undefined;
+  if (ticket !== undefined && ticket.length > 0 && store.tickets) state = store.open(ticket);
+  if (state === undefined && ticket === undefined) state = store.lookup(ch.sessionId);
+  if (state === undefined && ticket !== undefined && ticket.length === 0) state = store.lookup(ch.sessionId);
+  if (state === undefined) return undefined;
+  const st = state;
+  const suite = config.suites.find((s) => s.id === st.suiteId);
+  if (suite === undefined || isMilagro(suite) || !ch.cipherSuites.includes(suite.id) || !config.kex.supports(suite)) return undefined;
+  if (st.extendedMasterSecret !== ems) return undefined;
+  if ((st.servername ?? '') !== (servername ?? '')) return undefined;
+  if (config.requestCert === true && config.rejectUnauthorized === true && !st.authorized) return undefined;
+  return { state: st, suite };
+}
+
+/** RFC 5246 §7.3 Figure 2: ServerHello, ChangeCipherSpec, Finished with the session's master secret. */
+function resume(
+  config: ServerEngineConfig,
+  ch: ClientHello,
+  io: HandshakeIo,
+  r: { readonly state: SessionState; readonly suite: CipherSuite },
+  extensions: readonly Extension[],
+  alpnProtocol: string | undefined,
+): State {
+  const serverRandom = config.random(32);
+  // RFC 5077 §3.4: echo the client's session_id to signal that the ticket was accepted.
+  const sessionId = ch.sessionId;
+  io.transcript.setHash(r.suite.prfHash);
+  io.setRecordVersion(TLS12, TLS12);
+  io.sendHandshake(
+    HandshakeType.server_hello,
+    encodeBody((w) => encodeServerHello(w, { version: TLS12, random: serverRandom, sessionId, cipherSuite: r.suite.id, compressionMethod: 0, extensions: [...extensions] })),
+  );
+  const secrets = installKeys(io, 'server', r.suite, r.state.master.slice(), ch.random, serverRandom, config.aeadProvider);
+  io.sendChangeCipherSpec();
+  sendFinished(io, secrets, 'server finished');
+  io.flush();
+  const peerCertificates = parseStored(r.state.peerCertificates);
+  const info: HandshakeInfo = {
+    suite: r.suite,
+    protocol: 'TLSv1.2',
+    ...(r.state.servername === undefined ? {} : { servername: r.state.servername }),
+    extendedMasterSecret: r.state.extendedMasterSecret,
+    peerCertificates,
+    authorized: r.state.authorized,
+    sessionId,
+    ...(alpnProtocol === undefined ? {} : { alpnProtocol }),
+    resumed: true,
+  };
+  return new ExpectResumedChangeCipherSpec(secrets, info);
+}
+
+function parseStored(ders: readonly Uint8Array[]): Certificate[] {
+  try {
+    return ders.map((d) => parseCertificate(d));
+  } catch {
+    return [];
+  }
+}
+
+/** RFC 5246 §7.4.6: the client's certificate chain after our CertificateRequest. */
+export class ExpectCertificate extends ServerState {
+  readonly name = 'ExpectCertificate';
+  readonly #n: Negotiated;
+  protected get flow(): KexFlow {
+    return this.#n.flow;
+  }
+
+  constructor(n: Negotiated) {
+    super();
+    this.#n = n;
+  }
+
+  handle(msg: HandshakeMessage, io: HandshakeIo): State {
+    const n = this.#n;
+    const { config } = n;
+    const { certificates } = decodeCertificate(new ByteReader(msg.body, 'certificate'));
+    io.transcript.add(msg.raw);
+    const required = config.rejectUnauthorized === true;
+    if (certificates.length === 0) {
+      // §7.4.6: the server may go on without client authentication, or abort with handshake_failure.
+      if (required) throw new HandshakeFailureError('client sent no certificate');
+      return new ExpectClientKeyExchange({ ...n, authorizationError: { code: 'UNABLE_TO_GET_ISSUER_CERT', message: 'peer did not send a certificate' } });
+    }
+    let chain: Certificate[];
+    try {
+      chain = certificates.map((der) => parseCertificate(der));
+    } catch (e) {
+      throw new TlsError(AlertDescription.bad_certificate, 'client certificate does not parse', { cause: e });
+    }
+    const result = verifyChain(chain, { ca: config.ca ?? [], now: new Date(config.clock()), purpose: 'client' });
+    if (!result.authorized && required) {
+      throw new TlsError(alertForVerifyCode(result.code), `client certificate rejected: ${result.code}: ${result.message}`);
+    }
+    const next: Negotiated = {
+      ...n,
+      peerCertificates: chain,
+      authorized: result.authorized,
+      ...(result.authorized ? {} : { authorizationError: { code: result.code, message: result.message } }),
+    };
+    return new ExpectClientKeyExchange(next);
+  }
+}
+
 export class ExpectClientKeyExchange extends ServerState {
   readonly name = 'ExpectClientKeyExchange';
   readonly #n: Negotiated;
@@ -193,8 +421,39 @@ export class ExpectClientKeyExchange extends ServerState {
         sessionHash,
         n.config.aeadProvider,
       );
-      return new ExpectChangeCipherSpec(n, secrets);
+      return n.peerCertificates.length > 0 ? new ExpectCertificateVerify(n, secrets) : new ExpectChangeCipherSpec(n, secrets);
     });
+  }
+}
+
+/** RFC 5246 §7.4.8: proof that the client holds its certificate's key. */
+export class ExpectCertificateVerify extends ServerState {
+  readonly name = 'ExpectCertificateVerify';
+  readonly #n: Negotiated;
+  readonly #secrets: Secrets;
+  protected get flow(): KexFlow {
+    return this.#n.flow;
+  }
+
+  constructor(n: Negotiated, secrets: Secrets) {
+    super();
+    this.#n = n;
+    this.#secrets = secrets;
+  }
+
+  handle(msg: HandshakeMessage, io: HandshakeIo): State {
+    const n = this.#n;
+    const { signatureScheme, signature } = decodeCertificateVerify(new ByteReader(msg.body, 'certificate_verify'));
+    const leaf = n.peerCertificates[0];
+    if (leaf === undefined) throw new TypeError('CertificateVerify without a client certificate');
+    // §7.4.8: signed over all handshake messages up to (not including) this one, with a scheme
+    // from our CertificateRequest.
+    if (!supportedSchemes().includes(signatureScheme)) throw new IllegalParameterError(`client signed with scheme 0x${signatureScheme.toString(16)} we did not offer`);
+    if (!verifyTls(leaf.publicKey, signatureScheme, io.transcript.bytes(), signature)) {
+      throw new DecryptError('client CertificateVerify signature does not verify');
+    }
+    io.transcript.add(msg.raw);
+    return new ExpectChangeCipherSpec(n, this.#secrets);
   }
 }
 
@@ -240,6 +499,15 @@ export class ExpectFinished extends ServerState {
     const n = this.#n;
     const proof = verifyPeerFinished(msg, finishedData(this.#secrets, 'client finished', io.transcript.current()));
     io.transcript.add(msg.raw);
+    const state = sessionState(n, this.#secrets);
+    const store = n.config.sessionStore;
+    if (state !== undefined && store !== undefined) {
+      store.store(n.sessionId, state);
+      if (n.issueTicket) {
+        const ticket = store.seal(state);
+        io.sendHandshake(HandshakeType.new_session_ticket, encodeBody((w) => encodeNewSessionTicket(w, { lifetimeHint: store.lifetimeSeconds, ticket })));
+      }
+    }
     io.sendChangeCipherSpec();
     sendFinished(io, this.#secrets, 'server finished');
     io.flush();
@@ -249,15 +517,76 @@ export class ExpectFinished extends ServerState {
       ...(n.session.group === undefined ? {} : { group: n.session.group }),
       ...(n.servername === undefined ? {} : { servername: n.servername }),
       extendedMasterSecret: n.ems,
-      peerCertificates: [],
-      // We do not request client certificates; a Milagro client is authenticated by its key
+      peerCertificates: n.peerCertificates,
+      // A certificate client is authorized when its chain verified; a Milagro client by its key
       // exchange plus the Finished just verified (milagro.md §7.7).
-      authorized: n.session.peerIdentity !== undefined,
+      authorized: n.authorized || n.session.peerIdentity !== undefined,
+      ...(n.authorizationError === undefined || n.session.peerIdentity !== undefined ? {} : { authorizationError: n.authorizationError }),
       ...(n.session.peerIdentity === undefined ? {} : { peerIdentity: n.session.peerIdentity }),
       sessionId: n.sessionId,
+      ...(n.alpnProtocol === undefined ? {} : { alpnProtocol: n.alpnProtocol }),
+      resumed: false,
     };
     const traffic = new Traffic('server', info, proof);
     io.secure(info);
+    return traffic;
+  }
+}
+
+/** What the server keeps to resume this session (never for Milagro suites, milagro.md §7.10). */
+function sessionState(n: Negotiated, secrets: Secrets): SessionState | undefined {
+  if (isMilagro(n.suite) || n.config.sessionStore === undefined) return undefined;
+  return {
+    suiteId: n.suite.id,
+    master: secrets.master.slice(),
+    extendedMasterSecret: n.ems,
+    createdAt: n.config.clock(),
+    peerCertificates: n.peerCertificates.map((c) => c.raw),
+    authorized: n.authorized,
+    sessionId: n.sessionId,
+    ...(n.servername === undefined ? {} : { servername: n.servername }),
+    ...(n.alpnProtocol === undefined ? {} : { alpnProtocol: n.alpnProtocol }),
+  };
+}
+
+/** Abbreviated handshake: our Finished is out; the client's ChangeCipherSpec comes next. */
+class ExpectResumedChangeCipherSpec implements State {
+  readonly name = 'ExpectChangeCipherSpec';
+  readonly expects: readonly number[] = [];
+  readonly #secrets: Secrets;
+  readonly #info: HandshakeInfo;
+
+  constructor(secrets: Secrets, info: HandshakeInfo) {
+    this.#secrets = secrets;
+    this.#info = info;
+  }
+
+  handle(): never {
+    throw new TypeError('ExpectChangeCipherSpec accepts no handshake message');
+  }
+
+  handleChangeCipherSpec(io: HandshakeIo): State {
+    io.activateRead();
+    return new ExpectResumedFinished(this.#secrets, this.#info);
+  }
+}
+
+class ExpectResumedFinished implements State {
+  readonly name = 'ExpectFinished';
+  readonly expects: readonly number[] = [HandshakeType.finished];
+  readonly #secrets: Secrets;
+  readonly #info: HandshakeInfo;
+
+  constructor(secrets: Secrets, info: HandshakeInfo) {
+    this.#secrets = secrets;
+    this.#info = info;
+  }
+
+  handle(msg: HandshakeMessage, io: HandshakeIo): State {
+    const proof = verifyPeerFinished(msg, finishedData(this.#secrets, 'client finished', io.transcript.current()));
+    io.transcript.add(msg.raw);
+    const traffic = new Traffic('server', this.#info, proof);
+    io.secure(this.#info);
     return traffic;
   }
 }

@@ -22,7 +22,8 @@ import {
 import { HandshakeType } from '../../src/handshake/messages/types.ts';
 import { ContentType } from '../../src/record/content-type.ts';
 import { Suites } from '../../src/suites.ts';
-import { defaultClient, defaultServer, wire, type Wire } from './helpers.ts';
+import { defaultClient, defaultServer, fixedClock, fixtureCerts, fixtureKey, seededRandom, wire, type Wire } from './helpers.ts';
+import { SessionStore } from '../../src/handshake/session/store.ts';
 import { fakeMilagro, fakeMilagroFlow } from './fake-kex.ts';
 import { forgeEncrypted, handshakeMsg, parseRecords, record, splitHandshake } from './wire-tools.ts';
 
@@ -39,7 +40,12 @@ describe('flow tables (flows.ts)', () => {
       const first = serverFirstFlight(flow);
       for (const s of clientStateNames) {
         for (const t of clientExpects(s, flow)) {
-          const ok = first.includes(t) || t === HandshakeType.finished || t === HandshakeType.hello_request || t === HandshakeType.certificate_request;
+          const ok =
+            first.includes(t) ||
+            t === HandshakeType.finished ||
+            t === HandshakeType.hello_request ||
+            t === HandshakeType.certificate_request ||
+            t === HandshakeType.new_session_ticket;
           expect(ok, `${s} expects ${t}`).toBe(true);
         }
         expect(acceptsChangeCipherSpec(s)).toBe(s === 'ExpectChangeCipherSpec');
@@ -53,17 +59,32 @@ describe('flow tables (flows.ts)', () => {
   }
 });
 
-function configs(flowName: string) {
-  if (flowName === 'ECDHE') return { client: defaultClient(), server: defaultServer() };
+/** Extras that lead into the optional states: tickets (client ExpectNewSessionTicket), client certificates (server ExpectCertificate/Verify). */
+interface Extras {
+  readonly tickets?: boolean;
+  readonly clientCert?: boolean;
+}
+
+function configs(flowName: string, extras: Extras = {}) {
+  if (flowName === 'ECDHE') {
+    const certs = extras.clientCert === true ? { certificateChain: fixtureCerts('client-only.pem'), privateKey: fixtureKey('client-only.key') } : {};
+    return {
+      client: defaultClient(certs),
+      server: defaultServer({
+        ...(extras.tickets === true ? { sessionStore: new SessionStore({ random: seededRandom('store'), clock: fixedClock }) } : {}),
+        ...(extras.clientCert === true ? { requestCert: true, rejectUnauthorized: true, ca: fixtureCerts('ca-ec.pem') } : {}),
+      }),
+    };
+  }
   const kex = defaultKexRegistry().withProvider(fakeMilagro());
   const suites = [Suites.MILAGRO_P2P_WITH_AES_128_GCM_SHA256];
   return { client: defaultClient({ suites, kex }), server: defaultServer({ suites, kex }) };
 }
 
 /** A wire where bytes in `hold` direction are captured instead of delivered. */
-function heldWire(flowName: string, hold: 'c2s' | 's2c') {
+function heldWire(flowName: string, hold: 'c2s' | 's2c', extras: Extras = {}) {
   const held: Uint8Array[] = [];
-  const { client, server } = configs(flowName);
+  const { client, server } = configs(flowName, extras);
   const w = wire(client, server, (dir, bytes) => {
     if (dir === hold) {
       held.push(bytes);
@@ -87,7 +108,9 @@ interface Driven {
 }
 
 async function driveClient(flowName: string, flow: KexFlow, state: ClientStateName): Promise<Driven | undefined> {
-  const { w, held } = heldWire(flowName, 's2c');
+  // Tickets are never issued for Milagro suites (milagro.md §7.10).
+  if (state === 'ExpectNewSessionTicket' && flowName !== 'ECDHE') return undefined;
+  const { w, held } = heldWire(flowName, 's2c', { tickets: state === 'ExpectNewSessionTicket' });
   w.client.engine.start();
   await w.settle();
   const first = messagesOf(held.splice(0, 1));
@@ -119,6 +142,7 @@ async function driveClient(flowName: string, flow: KexFlow, state: ClientStateNa
       await w.settle();
       return { w, inject: plain, target: w.client };
     }
+    case 'ExpectNewSessionTicket':
     case 'ExpectChangeCipherSpec':
       await deliver(first);
       return { w, inject: plain, target: w.client };
@@ -150,7 +174,8 @@ async function driveClient(flowName: string, flow: KexFlow, state: ClientStateNa
 }
 
 async function driveServer(flowName: string, state: ServerStateName): Promise<Driven> {
-  const { w, held } = heldWire(flowName, 'c2s');
+  const clientCert = state === 'ExpectCertificate' || state === 'ExpectCertificateVerify';
+  const { w, held } = heldWire(flowName, 'c2s', { clientCert });
   w.client.engine.start();
   await w.settle();
   const plain = (msg: Uint8Array, isCcs = false): void =>
@@ -158,7 +183,16 @@ async function driveServer(flowName: string, state: ServerStateName): Promise<Dr
   if (state === 'ExpectClientHello') return { w, inject: plain, target: w.server };
   w.server.engine.receive(held.splice(0, 1)[0] as Uint8Array);
   await w.settle();
-  if (state === 'ExpectClientKeyExchange') return { w, inject: plain, target: w.server };
+  if (state === 'ExpectClientKeyExchange' || state === 'ExpectCertificate') return { w, inject: plain, target: w.server };
+  if (state === 'ExpectCertificateVerify') {
+    // The client's second flight starts with one record holding Certificate, ClientKeyExchange, CertificateVerify.
+    const [first] = parseRecords(concatBytes(...held.splice(0)));
+    if (first === undefined) throw new Error('client second flight missing');
+    const msgs = splitHandshake(first.data);
+    w.server.engine.receive(record(ContentType.handshake, concatBytes(...msgs.slice(0, 2).map((m) => m.raw))));
+    await w.settle();
+    return { w, inject: plain, target: w.server };
+  }
   // The client's second flight: [CKE record][CCS record][Finished record].
   const recs = parseRecords(concatBytes(...held.splice(0)));
   const [cke, ccs] = recs;
@@ -199,7 +233,8 @@ describe('flows × states on the real engine: every unexpected message → unexp
         const probe = await driveClient(flowName, flow, state);
         if (probe === undefined) {
           // Unreachable in this flow: the table must not expect anything that would lead there.
-          expect(state === 'ExpectCertificate' ? flow.serverCertificate : flow.certificateRequestAllowed).toBe(false);
+          if (state === 'ExpectNewSessionTicket') expect(flowName).not.toBe('ECDHE');
+          else expect(state === 'ExpectCertificate' ? flow.serverCertificate : flow.certificateRequestAllowed).toBe(false);
           return;
         }
         expect(probe.target.errors, 'driving into the state').toEqual([]);
@@ -221,6 +256,11 @@ describe('flows × states on the real engine: every unexpected message → unexp
     }
     for (const state of serverStateNames) {
       it(`server ${flowName} ${state}`, async () => {
+        if ((state === 'ExpectCertificate' || state === 'ExpectCertificateVerify') && !flow.certificateRequestAllowed) {
+          // Unreachable: a flow without CertificateRequest never waits for a client certificate.
+          expect(flowName).not.toBe('ECDHE');
+          return;
+        }
         const expects = serverExpects(state, flow);
         for (const t of allTypes) {
           if (expects.includes(t)) continue;

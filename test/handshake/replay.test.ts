@@ -86,6 +86,6 @@ describe('deterministic replay of recorded handshakes', () => {
       at += 4 + (((body[at + 2] as number) << 8) | (body[at + 3] as number));
     }
     // server_name, supported_groups, ec_point_formats, signature_algorithms, extended_master_secret
-    expect(exts).toEqual([0, 10, 11, 13, 23]);
+    expect(exts).toEqual([0, 10, 11, 13, 23, 35]);
   });
 });
