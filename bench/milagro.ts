@@ -25,6 +25,7 @@ import { clientConfig, serverConfig } from '../src/handshake/config.ts';
 import { TlsEngine, type EngineEvents } from '../src/handshake/engine.ts';
 import { KexRegistry } from '../src/kex/registry.ts';
 import { milagroCs } from '../src/kex/milagro-cs.ts';
+import { milagroP2p } from '../src/kex/milagro-p2p.ts';
 import { receiverKeyShare, senderKeyShare, hashId as wccHashId } from '../src/crypto/wcc.ts';
 import { Suites } from '../src/suites.ts';
 import { systemRandom } from '../src/providers.ts';
@@ -40,6 +41,8 @@ export interface MilagroBenchReport {
   readonly results: readonly MilagroBenchResult[];
   /** Server CPU (user + system) per MILAGRO_CS handshake, in-process, median ms. */
   readonly server_cpu_ms_per_handshake: number;
+  /** Server CPU (user + system) per MILAGRO_P2P handshake, in-process, median ms. */
+  readonly server_cpu_ms_per_p2p_handshake: number;
   /** Longest event-loop stall during 20 concurrent MILAGRO_CS handshakes, ms. */
   readonly max_event_loop_stall_ms: Readonly<Record<string, number>>;
   /**
@@ -216,6 +219,44 @@ function serverCpuPerHandshake(keys: Keys, rounds: number): number {
   return median(samples);
 }
 
+/** The same measurement for MILAGRO_P2P (server = WCC sender; client compute shared, as a long-lived client keeps it). */
+function p2pServerCpuPerHandshake(keys: ReturnType<typeof issueP2p>, rounds: number): number {
+  const clientProvider = milagroP2p({ client: { identity: keys.client, receiverKey: keys.receiverKey, serverIdentity: keys.server } });
+  const serverProvider = milagroP2p({ server: { identity: keys.server, senderKey: keys.senderKey } });
+  const samples: number[] = [];
+  for (let i = 0; i < rounds + 1; i++) {
+    const toServer: Uint8Array[] = [];
+    const toClient: Uint8Array[] = [];
+    const ev = (box: Uint8Array[]): EngineEvents => ({
+      onOutgoing: (b) => box.push(b),
+      onData: () => undefined,
+      onSecure: () => undefined,
+      onKeylog: () => undefined,
+      onPeerClose: () => undefined,
+      onError: (e) => {
+        throw e;
+      },
+    });
+    const suites = [Suites.MILAGRO_P2P_WITH_AES_128_GCM_SHA256];
+    const client = TlsEngine.client(clientConfig({ ca: [], rejectUnauthorized: true, suites, kex: KexRegistry.of(clientProvider) }), ev(toServer));
+    const server = TlsEngine.server(serverConfig({ suites, kex: KexRegistry.of(serverProvider) }), ev(toClient));
+    client.start();
+    let cpu = 0;
+    for (let step = 0; step < 10 && (toServer.length > 0 || toClient.length > 0); step++) {
+      for (const b of toServer.splice(0)) {
+        const c0 = process.cpuUsage();
+        server.receive(b);
+        const d = process.cpuUsage(c0);
+        cpu += (d.user + d.system) / 1000;
+      }
+      for (const b of toClient.splice(0)) client.receive(b);
+    }
+    if (server.state !== 'open') throw new Error(`bench P2P handshake did not complete (server ${server.state})`);
+    if (i > 0) samples.push(cpu); // the first one builds the server's cached tables
+  }
+  return median(samples);
+}
+
 /** Longest event-loop delay, and main-thread busy time per handshake, while `n` handshakes of `c` run at once. */
 async function stallDuring(c: HandshakeCase, n: number): Promise<{ stall: number; busy: number }> {
   const h = monitorEventLoopDelay({ resolution: 1 });
@@ -246,12 +287,14 @@ export async function runMilagroBench(opts: { json: boolean; quick?: boolean }):
   ];
   const samples = new Map<HandshakeCase, number[]>(cases.map((c) => [c, []]));
   let cpu: number;
+  let p2pCpu: number;
   const stall: Record<string, number> = {};
   const busy: Record<string, number> = {};
   try {
     for (let i = 0; i < 3; i++) for (const c of cases) await c.handshake(); // warm-up (JIT, worker caches)
     for (let r = 0; r < rounds; r++) for (const c of cases) samples.get(c)?.push(await c.handshake());
     cpu = serverCpuPerHandshake(keys, quick ? 3 : 10);
+    p2pCpu = p2pServerCpuPerHandshake(p2pKeys, quick ? 3 : 10);
     const concurrent = quick ? 8 : 20;
     const pooled = await milagroCase('pooled', keys, serverPool, new PooledCsCompute(clientPool));
     await pooled.handshake();
@@ -283,6 +326,7 @@ export async function runMilagroBench(opts: { json: boolean; quick?: boolean }):
   const report: MilagroBenchReport = {
     results,
     server_cpu_ms_per_handshake: Number(cpu.toFixed(2)),
+    server_cpu_ms_per_p2p_handshake: Number(p2pCpu.toFixed(2)),
     max_event_loop_stall_ms: Object.fromEntries(Object.entries(stall).map(([k, v]) => [k, Number(v.toFixed(2))])),
     main_thread_ms_per_handshake: Object.fromEntries(Object.entries(busy).map(([k, v]) => [k, Number(v.toFixed(2))])),
     load_average: Number((loadavg()[0] ?? 0).toFixed(2)),
@@ -298,6 +342,7 @@ export async function runMilagroBench(opts: { json: boolean; quick?: boolean }):
     console.log('Milagro benchmark (loopback; client and server in this process; medians)');
     for (const r of results) console.log(`  ${r.name.padEnd(80)} ${r.median_ms.toFixed(2).padStart(9)} ms ${(r.per_s ?? 0).toFixed(1).padStart(7)} /s  (${r.samples} samples)`);
     console.log(`  server CPU per MILAGRO_CS handshake (in-process, user+system)${' '.repeat(20)}${report.server_cpu_ms_per_handshake.toFixed(2).padStart(9)} ms`);
+    console.log(`  server CPU per MILAGRO_P2P handshake (in-process, user+system)${' '.repeat(19)}${report.server_cpu_ms_per_p2p_handshake.toFixed(2).padStart(9)} ms`);
     for (const [k, v] of Object.entries(report.max_event_loop_stall_ms)) console.log(`  longest event-loop stall, ${k.padEnd(63)} ${v.toFixed(2).padStart(9)} ms`);
     for (const [k, v] of Object.entries(report.main_thread_ms_per_handshake)) console.log(`  main-thread busy per handshake, ${k.padEnd(57)} ${v.toFixed(2).padStart(9)} ms`);
     console.log(`  load average (1 min) ${report.load_average} on ${availableParallelism()} cores`);
