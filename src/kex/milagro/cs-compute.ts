@@ -10,19 +10,31 @@
  * Point decoding errors surface as `PointError` (crypto layer); the key exchange turns them into
  * TLS alerts at its boundary.
  */
+import { ClientPrecompute, MAX_PIN, ServerSecret, permitPoint, pinError, transcriptHash } from '../../crypto/mpin.ts';
 import {
-  ClientPrecompute,
-  ServerSecret,
-  clientKey,
-  clientPass,
-  identityPoint,
-  pinError,
-  serverEphemeral,
-  serverKey,
-  serverVerify,
-  transcriptHash,
-} from '../../crypto/mpin.ts';
-import { decodeG1, encodeG1, mulG1, decodeScalar } from '../../crypto/bncx/index.ts';
+  PointError,
+  Q_PREPARED,
+  R,
+  bncx,
+  challengeY,
+  decodeG1,
+  decodeScalar,
+  encodeG1,
+  encodeGT,
+  gtIsOne,
+  gtPow,
+  hashId as sha256Id,
+  map1,
+  mpinKdf,
+  mulG1,
+  multiPairing,
+  os2i,
+  pairing,
+  traceBytes,
+  type Fp12,
+  type G1Point,
+} from '../../crypto/bncx/index.ts';
+import { mulG1Public } from '../../crypto/bncx/pairing.ts';
 import { bytesToHex } from '../../codec/bytes.ts';
 import type { MaybePromise } from '../key-exchange.ts';
 
@@ -128,64 +140,123 @@ class Lru<V> {
   }
 }
 
+/** Fixed-base window for identity points reused across handshakes (noble wNAF tables, ~0.6 MB each). */
+const WINDOW = 8;
+
+function checkPin(pin: number): bigint {
+  if (!Number.isInteger(pin) || pin < 0 || pin > MAX_PIN) throw new RangeError(`PIN must be an integer in 0..${MAX_PIN}`);
+  return BigInt(pin);
+}
+
+/** A = map1(HID) and HTID = A + T_d (= A when d = 0), with precomputed multiplication tables. */
+interface IdentityPoints {
+  readonly a: G1Point;
+  readonly htid: G1Point;
+}
+
 /**
- * Synchronous implementation. Keeps two small caches: decoded server secrets with their
- * precomputed Miller lines (§4.3), and the client's pairing precomputation g₁, g₂ per token (§4.4).
+ * Synchronous implementation, the same arithmetic as `crypto/mpin.ts` (spec §5.5–§5.8) arranged
+ * for repeated handshakes: identity points A and A + T_d, the client's SEC and g₁·g₂^PIN are
+ * cached per identity / token, and multiplications by these fixed bases use precomputed tables
+ * (still the fixed-window, secret-safe ladder of `mulG1`); public scalars (y, h) use the faster
+ * variable-time `mulG1Public`. Server secrets are decoded once with their Miller lines (§4.3).
  * Used directly by the key exchange by default and, one instance per thread, inside workers.
+ * Tested byte for byte against `crypto/mpin.ts` and the milagro-tls recordings.
  */
 export class InProcessCsCompute implements MilagroCsCompute {
   readonly #secrets = new Lru<ServerSecret>(8);
-  readonly #precomputes = new Lru<ClientPrecompute>(64);
+  readonly #identityA = new Lru<G1Point>(32);
+  readonly #htids = new Lru<G1Point>(32);
+  readonly #precomputes = new Lru<ClientPrecompute>(16);
+  readonly #secs = new Lru<G1Point>(16);
+  readonly #gPins = new Lru<Fp12>(16);
 
   #secret(b: Uint8Array): ServerSecret {
     return this.#secrets.get(bytesToHex(b), () => ServerSecret.fromBytes(b));
   }
 
+  #points(hid: Uint8Array, date: number): IdentityPoints {
+    if (hid.length !== 32) throw new PointError('length', `hashed identity must be 32 bytes, got ${hid.length}`);
+    const hex = bytesToHex(hid);
+    const a = this.#identityA.get(hex, () => map1(hid).precompute(WINDOW));
+    if (date === 0) return { a, htid: a };
+    const htid = this.#htids.get(`${hex}:${date}`, () => a.add(permitPoint(hid, date)).precompute(WINDOW));
+    return { a, htid };
+  }
+
   clientHello(input: CsClientHelloInput): CsClientHelloOutput {
-    const out = clientPass({
-      identity: input.identity,
-      pin: input.pin,
-      token: input.token,
-      timePermit: input.timePermit,
-      x: input.x,
-      timeValue: input.timeValue,
+    const hid = sha256Id(input.identity);
+    const permit = input.timePermit;
+    if (permit !== undefined && (!Number.isInteger(permit.date) || permit.date <= 0)) throw new RangeError('time permit needs a date > 0');
+    const { a, htid } = this.#points(hid, permit?.date ?? 0);
+    const pin = checkPin(input.pin);
+    // SEC = token + [PIN]A (+ TP_d) (§5.5 step 1), reused for every login with this token.
+    const sec = this.#secs.get(`${bytesToHex(input.token)}:${bytesToHex(hid)}:${input.pin}:${permit === undefined ? '' : bytesToHex(permit.permit)}`, () => {
+      let p = decodeG1(input.token).add(mulG1(a, pin));
+      if (permit !== undefined) p = p.add(decodeG1(permit.permit));
+      return p.precompute(WINDOW);
     });
-    return { hashId: out.hashId, point: out.point, V: out.V, y: out.y };
+    const x = decodeScalar(input.x);
+    const U = encodeG1(mulG1(a, x));
+    const point = permit === undefined ? U : encodeG1(mulG1(htid, x));
+    const y = challengeY(input.timeValue, point);
+    // §5.5 step 5: V = [−(x + y) mod r]·SEC; x + y ≡ 0 would give O (negligible; never emitted).
+    const k = (R - ((x + decodeScalar(y)) % R)) % R;
+    if (k === 0n) throw new PointError('infinity', 'x + y ≡ 0 (mod r): draw a new x');
+    return { hashId: hid, point, V: encodeG1(mulG1(sec, k)), y };
   }
 
   clientKeyExchange(input: CsClientKeyInput): { readonly R: Uint8Array; readonly key: Uint8Array } {
-    decodeG1(input.W); // validate before any work (§10 item 8)
-    const R = encodeG1(mulG1(identityPoint(input.hashId), decodeScalar(input.r)));
-    const h = transcriptHash({ hashId: input.hashId, UT: input.UT, y: input.y, V: input.V, R, W: input.W });
-    const precompute = this.#precomputes.get(`${bytesToHex(input.token)}:${bytesToHex(input.hashId)}`, () =>
-      ClientPrecompute.compute(input.token, input.hashId),
-    );
-    const key = clientKey({ precompute, pin: input.pin, r: input.r, x: input.x, h, W: input.W });
-    return { R, key };
+    const w = decodeG1(input.W); // validate before any work (§10 item 8)
+    const { a } = this.#points(input.hashId, 0);
+    const Rb = encodeG1(mulG1(a, decodeScalar(input.r)));
+    const h = transcriptHash({ hashId: input.hashId, UT: input.UT, y: input.y, V: input.V, R: Rb, W: input.W });
+    // g = g₁·g₂^PIN = e(Q, token + [PIN]A) (§5.8), cached per token and PIN.
+    const tokenKey = `${bytesToHex(input.token)}:${bytesToHex(input.hashId)}`;
+    const g = this.#gPins.get(`${tokenKey}:${input.pin}`, () => {
+      const pre = this.#precomputes.get(tokenKey, () => ClientPrecompute.compute(input.token, input.hashId));
+      return bncx.Fp12.mul(pre.g1, gtPow(pre.g2, checkPin(input.pin)));
+    });
+    const z = (decodeScalar(input.r) + os2i(h)) % R;
+    const c = traceBytes(gtPow(g, z));
+    const pt = mulG1(w, decodeScalar(input.x));
+    if (pt.is0()) throw new PointError('infinity', 'key point is the point at infinity');
+    return { R: Rb, key: mpinKdf(c, pt) };
   }
 
   serverVerify(input: CsServerVerifyInput): CsServerVerifyOutput {
-    const U = input.detectPinError && input.date === 0 ? input.point : undefined;
-    const res = serverVerify({
-      serverSecret: this.#secret(input.serverSecret),
-      hashId: input.hashId,
-      point: input.point,
-      V: input.V,
-      date: input.date,
-      timeValue: input.timeValue,
-      U,
-    });
-    if (res.ok || res.E === undefined || res.F === undefined) return { ok: res.ok, y: res.y };
-    return { ok: false, y: res.y, pinError: pinError(res.E, res.F) };
+    const sst = this.#secret(input.serverSecret);
+    const { a, htid } = this.#points(input.hashId, input.date);
+    const pt = decodeG1(input.point);
+    const v = decodeG1(input.V);
+    const y = challengeY(input.timeValue, input.point);
+    // §5.6: e(Q, V)·e(sQ, P′) = 1 with P′ = [y]·HTID + UT (or [y]A + U); y is public.
+    const pPrime = mulG1Public(htid, os2i(y)).add(pt);
+    const e = multiPairing([
+      [v, Q_PREPARED],
+      [pPrime, sst.prepared],
+    ]);
+    if (gtIsOne(e)) return { ok: true, y };
+    if (!input.detectPinError || input.date !== 0) return { ok: false, y };
+    // §5.7: E = F^(−δ), F = e(Q, [y]A + U); only possible when U itself was sent (no permits).
+    const f = pairing(mulG1Public(a, os2i(y)).add(pt), Q_PREPARED);
+    return { ok: false, y, pinError: pinError(encodeGT(e), encodeGT(f)) };
   }
 
   serverEphemeral(input: { readonly hashId: Uint8Array; readonly date: number; readonly w: Uint8Array }): Uint8Array {
-    return serverEphemeral({ hashId: input.hashId, date: input.date, w: input.w }).W;
+    const { htid } = this.#points(input.hashId, input.date);
+    return encodeG1(mulG1(htid, decodeScalar(input.w)));
   }
 
   serverKey(input: CsServerKeyInput): Uint8Array {
-    decodeG1(input.R); // validate before any work (§10 item 8)
+    const r = decodeG1(input.R); // validate before any work (§10 item 8)
+    const sst = this.#secret(input.serverSecret);
+    const { a } = this.#points(input.hashId, 0);
     const h = transcriptHash({ hashId: input.hashId, UT: input.UT, y: input.y, V: input.V, R: input.R, W: input.W });
-    return serverKey({ serverSecret: this.#secret(input.serverSecret), hashId: input.hashId, R: input.R, h, w: input.w, point: input.point });
+    // §5.8: R′ = R + [h]A (h public, used unreduced — the same point since A has order r).
+    const c = traceBytes(pairing(r.add(mulG1Public(a, os2i(h))), sst.prepared));
+    const pt = mulG1(decodeG1(input.point), decodeScalar(input.w));
+    if (pt.is0()) throw new PointError('infinity', 'key point is the point at infinity');
+    return mpinKdf(c, pt);
   }
 }
