@@ -132,7 +132,7 @@ type Json = Record<string, unknown>;
 
 const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/;
 
-function header(req: RpRequest, name: string): string | undefined {
+function header(req: Pick<RpRequest, 'headers'>, name: string): string | undefined {
   const v = req.headers[name];
   return typeof v === 'string' ? v : Array.isArray(v) ? (v as readonly string[])[0] : undefined;
 }
@@ -278,7 +278,7 @@ export class RelyingParty {
 
   /** The signed-in identity of a request, if its session cookie is valid. */
   sessionOf(req: Pick<RpRequest, 'headers' | 'secure'>): string | undefined {
-    const id = parseCookies(header(req as RpRequest, 'cookie')).get(this.#cookieName('session', req.secure));
+    const id = parseCookies(header(req, 'cookie')).get(this.#cookieName('session', req.secure));
     if (id === undefined || !isHex(id, 32)) return undefined;
     return this.#sessions.get(id)?.identity;
   }
@@ -295,7 +295,7 @@ export class RelyingParty {
     return p !== undefined && p.identity === username;
   }
 
-  /** Creates a session for `identity` and returns its Set-Cookie value (for sites' own flows). */
+  /** Creates a fresh session (new id at every sign-in: no fixation) and returns its Set-Cookie value. */
   #newSession(identity: string, secure: boolean): string {
     const id = bytesToHex(this.#random(32));
     const ttl = this.#opts.sessionTtlMs ?? 8 * 3_600_000;
