@@ -11,6 +11,7 @@
  */
 import { bytesToHex } from '../../codec/bytes.ts';
 import {
+  G2Prepared,
   PointError,
   decodeG1,
   decodeG2,
@@ -20,7 +21,7 @@ import {
   mulG1,
   mulG1Public,
   mulG2,
-  mulG2Public,
+  multiPairing,
   pairing,
   traceBytes,
   wccKdf,
@@ -127,8 +128,9 @@ const PEER_WINDOW = 6;
  *  - our own key (+ permit) and our own identity point, with noble's cached multiplication
  *    tables (a secret-scalar multiplication of a fixed point costs a fraction of a plain one);
  *  - the peer's identity point: the server's A′ on the client (a client talks to few servers:
- *    small cache, smaller tables), the client's B′ on the server (map2 clears a large cofactor;
- *    no tables, so a stream of new client identities cannot make the server build them).
+ *    small cache, smaller tables), the client's B′ on the server (map2 clears a large cofactor)
+ *    with only its Miller-loop lines, so a stream of new client identities cannot make the
+ *    server build large tables.
  * The receiver keeps its scalar on the fixed key by bilinearity: g = e([y + pib]·key, P′).
  * Tests check the bytes against wcc.ts and the spec vectors. Also the body of the worker
  * operations (one instance, so one set of caches, per thread).
@@ -136,7 +138,7 @@ const PEER_WINDOW = 6;
 export class InProcessP2pCompute implements MilagroP2pCompute {
   readonly #senderPoints = new Lru<G1Point>(8);
   readonly #ownReceiverPoints = new Lru<G2Point>(4);
-  readonly #peerReceiverPoints = new Lru<G2Point>(64);
+  readonly #peerReceiverPoints = new Lru<G2Prepared>(64);
   readonly #senderKeys = new Lru<G1Point>(4);
   readonly #receiverKeys = new Lru<G2Point>(4);
 
@@ -145,11 +147,14 @@ export class InProcessP2pCompute implements MilagroP2pCompute {
     return this.#senderPoints.get(`${bytesToHex(hidA)}:${date}`, () => senderPoint(hidA, date).precompute(PEER_WINDOW));
   }
 
-  #B(hidB: Uint8Array, date: number, own: boolean): G2Point {
-    const key = `${bytesToHex(hidB)}:${date}`;
-    return own
-      ? this.#ownReceiverPoints.get(key, () => receiverPoint(hidB, date).precompute(OWN_WINDOW))
-      : this.#peerReceiverPoints.get(key, () => receiverPoint(hidB, date));
+  /** Our own B′ (client), with multiplication tables. */
+  #ownB(hidB: Uint8Array, date: number): G2Point {
+    return this.#ownReceiverPoints.get(`${bytesToHex(hidB)}:${date}`, () => receiverPoint(hidB, date).precompute(OWN_WINDOW));
+  }
+
+  /** The client's B′ on the server, with its Miller-loop lines (cheap to build, no tables). */
+  #peerB(hidB: Uint8Array, date: number): G2Prepared {
+    return this.#peerReceiverPoints.get(`${bytesToHex(hidB)}:${date}`, () => new G2Prepared(receiverPoint(hidB, date)));
   }
 
   /** [s]H1(IdA) (+ the G1 time permit when date > 0; a bad permit is always an error, §10 item 10). */
@@ -187,9 +192,14 @@ export class InProcessP2pCompute implements MilagroP2pCompute {
     const x = decodeScalar(input.x);
     const pia = decodeScalar(piaOf(input.PaG1, input.PbG2, input.PgG1, input.idB));
     const pib = decodeScalar(pibOf(input.PbG2, input.PaG1, input.PgG1, input.idA));
-    // g = e([pib]·B′ + PbG2, [x + pia]·key); K = first16(SHA(Tr(g) ‖ [x]PgG1)).
-    const q = mulG2Public(this.#B(hashId(input.idB), input.date, false), pib).add(PbG2);
-    const g = pairing(mulG1(key, x + pia), q);
+    // g = e([pib]·B′ + PbG2, S) with S = [x + pia]·key, computed as e(B′, [pib]·S)·e(PbG2, S):
+    // a public G1 multiplication and a Miller loop on B′'s cached lines instead of a G2
+    // multiplication; one final exponentiation. K = first16(SHA(Tr(g) ‖ [x]PgG1)).
+    const S = mulG1(key, x + pia);
+    const g = multiPairing([
+      [mulG1Public(S, pib), this.#peerB(hashId(input.idB), input.date)],
+      [S, PbG2],
+    ]);
     return wccKdf(traceBytes(g), infinityCheck(mulG1(PgG1, x)));
   }
 
@@ -197,7 +207,7 @@ export class InProcessP2pCompute implements MilagroP2pCompute {
     const PaG1 = decodeG1(input.PaG1);
     const key = this.#receiverKey(input.receiverKey, input.date, input.receiverPermit);
     const A = this.#A(hashId(input.idA), input.date);
-    const B = this.#B(hashId(input.idB), input.date, true);
+    const B = this.#ownB(hashId(input.idB), input.date);
     const w = decodeScalar(input.w);
     const y = decodeScalar(input.y);
     const PgG1 = encodeG1(mulG1(A, w));
