@@ -19,6 +19,7 @@ import type { KexRegistry } from '../kex/registry.ts';
 import { milagroCs, type MilagroCsEvent } from '../kex/milagro-cs.ts';
 import { MilagroWorkerPool, PooledCsCompute } from '../kex/milagro/pool.ts';
 import type { MilagroCsCompute } from '../kex/milagro/cs-compute.ts';
+import type { PeerIdentity } from '../kex/key-exchange.ts';
 import type { Clock } from '../providers.ts';
 import { Suites, withSuiteId, type CipherSuite } from '../suites.ts';
 import { decodeG2 } from '../crypto/bncx/index.ts';
@@ -88,6 +89,8 @@ export interface MilagroServerOptions extends MilagroCommonOptions {
   readonly logger?: (event: MilagroCsEvent) => void;
   /** Entries of the (HID, t, V) replay cache; default 4096. */
   readonly replayCacheSize?: number;
+  /** Refuse an identity despite a valid proof (lockout, revocation): return false → access_denied. */
+  readonly authorize?: (identity: PeerIdentity) => boolean | Promise<boolean>;
 }
 
 function bytesOf(what: string, v: KeyBytes, len: number): Uint8Array {
@@ -210,6 +213,7 @@ export function resolveMilagroServer(opts: MilagroServerOptions): ResolvedMilagr
           detectPinError: opts.detectPinError,
           resolveIdentity: opts.resolveIdentity,
           replayCacheSize: opts.replayCacheSize,
+          authorize: opts.authorize,
         },
         ...(opts.extensionType === undefined ? {} : { extensionType: opts.extensionType }),
         ...(compute === undefined ? {} : { compute }),

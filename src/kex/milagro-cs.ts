@@ -77,6 +77,12 @@ export interface MilagroCsServerCredentials {
   readonly detectPinError?: boolean | undefined;
   /** Map an authenticated identity hash to a name the application knows (e.g. from a registry). */
   readonly resolveIdentity?: ((hashId: Uint8Array) => string | undefined) | undefined;
+  /**
+   * Policy after a valid proof (spec §10 item 18): return false to refuse this identity
+   * (access_denied), e.g. a locked-out or revoked one. Count failures from the logger's
+   * 'rejected' events to implement a lockout.
+   */
+  readonly authorize?: ((identity: PeerIdentity) => boolean | Promise<boolean>) | undefined;
 }
 
 /** Why a server refused (or accepted) a client; for logs only, never on the wire. */
@@ -84,7 +90,7 @@ export type MilagroCsEvent =
   | { readonly kind: 'accepted'; readonly hashId: string; readonly timeValue: number }
   | {
       readonly kind: 'rejected';
-      readonly reason: 'no-extension' | 'malformed' | 'stale' | 'replayed' | 'invalid-point' | 'bad-credentials';
+      readonly reason: 'no-extension' | 'malformed' | 'stale' | 'replayed' | 'invalid-point' | 'bad-credentials' | 'not-authorized';
       readonly message: string;
       readonly hashId?: string;
       /** entered − registered PIN when found (§5.7). */
@@ -312,11 +318,18 @@ class CsServerSession implements ServerKeyExchangeSession {
           p.log({ kind: 'rejected', reason: 'bad-credentials', message, hashId, ...(pe === undefined ? {} : { pinError: pe }) });
           throw new AccessDeniedError(`milagro_cs: ${message}`);
         }
-        this.#accepted = { values, y: res.y, date };
         const name = creds.resolveIdentity?.(values.hashId);
-        this.#identity = Object.freeze({ kind: 'mpin' as const, hashId: values.hashId, ...(name === undefined ? {} : { identity: name }) });
-        p.log({ kind: 'accepted', hashId, timeValue: values.timeValue });
-        return true;
+        const identity: PeerIdentity = Object.freeze({ kind: 'mpin' as const, hashId: values.hashId, ...(name === undefined ? {} : { identity: name }) });
+        return then(creds.authorize?.(identity) ?? true, (allowed) => {
+          if (!allowed) {
+            p.log({ kind: 'rejected', reason: 'not-authorized', message: 'valid proof, refused by the authorize policy', hashId });
+            throw new AccessDeniedError('milagro_cs: identity not authorized');
+          }
+          this.#accepted = { values, y: res.y, date };
+          this.#identity = identity;
+          p.log({ kind: 'accepted', hashId, timeValue: values.timeValue });
+          return true;
+        });
       });
     if (verdict instanceof Promise) return verdict.then((v) => checked(v), invalid);
     return checked(verdict);

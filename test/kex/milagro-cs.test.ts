@@ -353,6 +353,34 @@ describe('MILAGRO_CS loopback (our client ↔ our server, sans-I/O)', () => {
     expect(log[0]).not.toHaveProperty('pinError');
   });
 
+  it('the authorize policy can refuse a valid identity (e.g. locked out): access_denied, logged', async () => {
+    const log: MilagroCsEvent[] = [];
+    const { client } = cfgs({ pin: keys.pin, permits: true });
+    const asked: string[] = [];
+    const server = serverConfig({
+      suites: [CS],
+      random: seededRandom('s'),
+      clock,
+      kex: KexRegistry.of(
+        milagroCs({
+          server: {
+            serverSecret: keys.serverSecret,
+            timePermits: true,
+            authorize: async (id) => {
+              asked.push(bytesToHex(id.hashId));
+              return false;
+            },
+          },
+          logger: (e) => log.push(e),
+        }),
+      ),
+    });
+    const w = await handshake(client, server);
+    expect(asked).toEqual([bytesToHex(keys.hashId)]);
+    expect(w.server.errors[0]).toBeInstanceOf(AccessDeniedError);
+    expect(log).toMatchObject([{ kind: 'rejected', reason: 'not-authorized' }]);
+  });
+
   it('suite id and extension number are configurable (0xFF01 / 0xFE37)', async () => {
     const { client, server } = cfgs({ pin: keys.pin, permits: true, suiteId: 0xff01, ext: 0xfe37 });
     const sent: Uint8Array[] = [];
