@@ -414,7 +414,12 @@ export class ExpectCertificate extends ClientState {
     if (leaf === undefined) throw new TlsError(AlertDescription.bad_certificate, 'server sent an empty certificate list');
     const { config } = n;
     let failure: { code: string; message: string } | undefined;
-    const result = verifyChain(chain, { ca: config.ca, now: new Date(config.clock()) });
+    const result = verifyChain(chain, {
+      ca: config.ca,
+      now: new Date(config.clock()),
+      ...(config.signatures === undefined ? {} : { signatures: config.signatures }),
+      ...(config.certificateCache === undefined ? {} : { cache: config.certificateCache }),
+    });
     if (!result.authorized) {
       failure = { code: result.code, message: result.message };
     } else if (config.servername !== undefined && config.servername.length > 0) {
@@ -494,7 +499,7 @@ export class ExpectCertificateRequestOrServerHelloDone extends ClientState {
       const sessionHash = n.ems ? io.transcript.current() : undefined;
       if (signer !== undefined) {
         // RFC 5246 §7.4.8: sign all handshake messages so far.
-        const signature = signTls(signer.key, signer.scheme, io.transcript.bytes(), n.config.random);
+        const signature = signTls(signer.key, signer.scheme, io.transcript.bytes(), n.config.random, n.config.signatures);
         io.sendHandshake(HandshakeType.certificate_verify, encodeBody((w) => encodeCertificateVerify(w, { signatureScheme: signer.scheme, signature })));
       }
       const secrets = establishKeys(io, 'client', n.suite, result.premaster, n.clientRandom, sel.serverRandom, sessionHash, n.config.aeadProvider);

@@ -10,6 +10,8 @@ import { systemClock, systemRandom, type Clock, type RandomSource } from '../pro
 import { Suites, type CipherSuite } from '../suites.ts';
 import { defaultKexRegistry, type KexRegistry } from '../kex/registry.ts';
 import type { Certificate, PrivateKey } from '../x509/types.ts';
+import type { SignatureBackend } from '../x509/signature.ts';
+import type { SignatureCache } from '../x509/chain.ts';
 import type { MaxFragmentLength } from './messages/extensions/max-fragment-length.ts';
 import type { SessionStore } from './session/store.ts';
 import type { SessionState } from './session/state.ts';
@@ -37,6 +39,13 @@ export interface CommonEngineConfig {
    * client offering none of them gets no_application_protocol (§3.2).
    */
   readonly alpnProtocols?: readonly string[];
+  /**
+   * Signature arithmetic for certificate chains and CertificateVerify: noble (default) or
+   * node:crypto (x509/signature-node.ts). The ServerKeyExchange signature belongs to the kex.
+   */
+  readonly signatures?: SignatureBackend;
+  /** Certificate signatures already verified, shared by the handshakes of one configuration. */
+  readonly certificateCache?: SignatureCache;
 }
 
 export interface ClientEngineConfig extends CommonEngineConfig {

@@ -378,7 +378,13 @@ export class ExpectCertificate extends ServerState {
     } catch (e) {
       throw new TlsError(AlertDescription.bad_certificate, 'client certificate does not parse', { cause: e });
     }
-    const result = verifyChain(chain, { ca: config.ca ?? [], now: new Date(config.clock()), purpose: 'client' });
+    const result = verifyChain(chain, {
+      ca: config.ca ?? [],
+      now: new Date(config.clock()),
+      purpose: 'client',
+      ...(config.signatures === undefined ? {} : { signatures: config.signatures }),
+      ...(config.certificateCache === undefined ? {} : { cache: config.certificateCache }),
+    });
     if (!result.authorized && required) {
       throw new TlsError(alertForVerifyCode(result.code), `client certificate rejected: ${result.code}: ${result.message}`);
     }
@@ -449,7 +455,7 @@ export class ExpectCertificateVerify extends ServerState {
     // §7.4.8: signed over all handshake messages up to (not including) this one, with a scheme
     // from our CertificateRequest.
     if (!supportedSchemes().includes(signatureScheme)) throw new IllegalParameterError(`client signed with scheme 0x${signatureScheme.toString(16)} we did not offer`);
-    if (!verifyTls(leaf.publicKey, signatureScheme, io.transcript.bytes(), signature)) {
+    if (!verifyTls(leaf.publicKey, signatureScheme, io.transcript.bytes(), signature, n.config.signatures)) {
       throw new DecryptError('client CertificateVerify signature does not verify');
     }
     io.transcript.add(msg.raw);

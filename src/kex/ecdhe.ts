@@ -15,7 +15,7 @@ import { findExtension } from '../handshake/messages/extensions/index.ts';
 import { decodeSupportedGroups, encodeSupportedGroups } from '../handshake/messages/extensions/supported-groups.ts';
 import { decodeEcPointFormats, encodeEcPointFormats } from '../handshake/messages/extensions/ec-point-formats.ts';
 import { decodeSignatureAlgorithms } from '../handshake/messages/extensions/signature-algorithms.ts';
-import { chooseScheme, signTls, supportedSchemes, verifyTls } from '../x509/signature.ts';
+import { chooseScheme, nobleSignatures, signTls, supportedSchemes, verifyTls, type SignatureBackend } from '../x509/signature.ts';
 import { MIN_RSA_BITS } from '../x509/rsa.ts';
 import type {
   ClientKexContext,
@@ -61,13 +61,15 @@ type SignerKind = 'ec' | 'rsa';
 class EcdheClientSession implements ClientKeyExchangeSession {
   readonly #ctx: ClientKexContext;
   readonly #backend: EcdhBackend;
+  readonly #signatures: SignatureBackend;
   readonly #signer: SignerKind;
   #group: EcdhGroup | undefined;
   #serverPoint: Uint8Array | undefined;
 
-  constructor(ctx: ClientKexContext, backend: EcdhBackend, signer: SignerKind) {
+  constructor(ctx: ClientKexContext, backend: Backends, signer: SignerKind) {
     this.#ctx = ctx;
-    this.#backend = backend;
+    this.#backend = backend.ecdh;
+    this.#signatures = backend.signatures;
     this.#signer = signer;
   }
 
@@ -117,7 +119,7 @@ class EcdheClientSession implements ClientKeyExchangeSession {
     }
     // RFC 8422 §5.4: signature over client_random ‖ server_random ‖ ServerECDHParams.
     const signed = concatBytes(sel.clientRandom, sel.serverRandom, params);
-    if (!verifyTls(key, scheme, signed, signature)) {
+    if (!verifyTls(key, scheme, signed, signature, this.#signatures)) {
       throw new DecryptError('ECDHE: ServerKeyExchange signature does not verify');
     }
     this.#group = group;
@@ -141,15 +143,17 @@ class EcdheClientSession implements ClientKeyExchangeSession {
 class EcdheServerSession implements ServerKeyExchangeSession {
   readonly #ctx: ServerKexContext;
   readonly #backend: EcdhBackend;
+  readonly #signatures: SignatureBackend;
   readonly #signer: SignerKind;
   #group: EcdhGroup | undefined;
   #scheme: number | undefined;
   #pair: EcdhKeyPair | undefined;
   #echoPointFormats = false;
 
-  constructor(ctx: ServerKexContext, backend: EcdhBackend, signer: SignerKind) {
+  constructor(ctx: ServerKexContext, backend: Backends, signer: SignerKind) {
     this.#ctx = ctx;
-    this.#backend = backend;
+    this.#backend = backend.ecdh;
+    this.#signatures = backend.signatures;
     this.#signer = signer;
   }
 
@@ -205,7 +209,7 @@ class EcdheServerSession implements ServerKeyExchangeSession {
     const pair = group.generate(this.#ctx.random);
     this.#pair = pair;
     const params = encodeParams(group, pair.publicKey);
-    const signature = signTls(key, scheme, concatBytes(sel.clientRandom, sel.serverRandom, params), this.#ctx.random);
+    const signature = signTls(key, scheme, concatBytes(sel.clientRandom, sel.serverRandom, params), this.#ctx.random, this.#signatures);
     const w = new ByteWriter(params.length + 4 + signature.length);
     w.bytes(params).u16(scheme).withLength16((b) => b.bytes(signature));
     return w.finish();
@@ -227,11 +231,20 @@ class EcdheServerSession implements ServerKeyExchangeSession {
 export interface EcdheOptions {
   /** ECDH arithmetic: `nobleEcdh` (default, pure TypeScript) or `nodeEcdh` (node:crypto). */
   readonly ecdh?: EcdhBackend;
+  /** ServerKeyExchange signature arithmetic: `nobleSignatures` (default) or node:crypto (x509/signature-node.ts). */
+  readonly signatures?: SignatureBackend;
 }
+
+interface Backends {
+  readonly ecdh: EcdhBackend;
+  readonly signatures: SignatureBackend;
+}
+
+const backends = (opts: EcdheOptions): Backends => ({ ecdh: opts.ecdh ?? nobleEcdh, signatures: opts.signatures ?? nobleSignatures });
 
 /** ECDHE_ECDSA (RFC 8422): certificates with EC keys, signed ServerKeyExchange. */
 export function createEcdheEcdsa(opts: EcdheOptions = {}): KeyExchangeProvider {
-  const backend = opts.ecdh ?? nobleEcdh;
+  const backend = backends(opts);
   return Object.freeze({
     name: 'ECDHE_ECDSA',
     flow: ecdheFlow,
@@ -245,7 +258,7 @@ export function createEcdheEcdsa(opts: EcdheOptions = {}): KeyExchangeProvider {
  * an RSA certificate key (PKCS#1 v1.5 or rsa_pss_rsae_*, whatever the client offered).
  */
 export function createEcdheRsa(opts: EcdheOptions = {}): KeyExchangeProvider {
-  const backend = opts.ecdh ?? nobleEcdh;
+  const backend = backends(opts);
   return Object.freeze({
     name: 'ECDHE_RSA',
     flow: ecdheFlow,

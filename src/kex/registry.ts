@@ -7,6 +7,7 @@ import type { CipherSuite, KexName } from '../suites.ts';
 import type { KeyExchangeProvider } from './key-exchange.ts';
 import { createEcdheEcdsa, createEcdheRsa } from './ecdhe.ts';
 import type { EcdhBackend } from './ecdh.ts';
+import type { SignatureBackend } from '../x509/signature.ts';
 
 export class KexRegistry {
   readonly #providers: ReadonlyMap<KexName, KeyExchangeProvider>;
@@ -42,8 +43,9 @@ export class KexRegistry {
 
 /**
  * The built-in key exchanges: ECDHE_ECDSA and ECDHE_RSA (RFC 8422). `ecdh` picks the ECDH arithmetic:
- * `nobleEcdh` (default) or `nodeEcdh` from ecdh-node.ts.
+ * `nobleEcdh` (default) or `nodeEcdh` from ecdh-node.ts; `signatures` the ServerKeyExchange
+ * signature arithmetic: `nobleSignatures` (default) or x509/signature-node.ts.
  */
-export function defaultKexRegistry(opts: { readonly ecdh?: EcdhBackend } = {}): KexRegistry {
+export function defaultKexRegistry(opts: { readonly ecdh?: EcdhBackend; readonly signatures?: SignatureBackend } = {}): KexRegistry {
   return KexRegistry.of(createEcdheEcdsa(opts), createEcdheRsa(opts));
 }

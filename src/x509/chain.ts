@@ -14,8 +14,8 @@ import { EkuOid } from './certificate.ts';
 import { DerReader, Tag, contextTag, readOid, readSmallInt } from './der.ts';
 import { CertificateError } from './errors.ts';
 import { checkServerIdentity } from './hostname.ts';
-import { MIN_RSA_BITS, hashByName, rsaPkcs1Verify, rsaPssVerify, type HashName } from './rsa.ts';
-import { ecdsaVerifyDigest } from './signature.ts';
+import { MIN_RSA_BITS, type HashName } from './rsa.ts';
+import { nobleSignatures, type SignatureBackend } from './signature.ts';
 import type { Certificate, PublicKey } from './types.ts';
 
 export type ChainResult = { readonly authorized: true } | { readonly authorized: false; readonly code: string; readonly message: string };
@@ -30,6 +30,14 @@ export interface VerifyChainOptions {
   readonly checkServerIdentity?: (host: string, cert: Certificate) => Error | undefined;
   /** Remembers verified certificate signatures across calls (e.g. one per client config). */
   readonly cache?: SignatureCache;
+  /** Arithmetic for the signature checks; default `nobleSignatures` (node:crypto: signature-node.ts). */
+  readonly signatures?: SignatureBackend;
+}
+
+/** What the path builder needs besides the certificates. */
+interface LinkCheck {
+  readonly cache: SignatureCache | undefined;
+  readonly signatures: SignatureBackend;
 }
 
 /**
@@ -154,7 +162,7 @@ function parsePssParams(params: Uint8Array | undefined): { hash: HashName; saltL
  * Verifies `cert`'s signature with its issuer's public key (RFC 5280 §6.1.3 (a)(1)).
  * ecdsa-with-SHA256/384/512, sha256/384/512WithRSAEncryption, RSASSA-PSS. Never throws.
  */
-export function verifyCertificateSignature(cert: Certificate, issuerKey: PublicKey): boolean {
+export function verifyCertificateSignature(cert: Certificate, issuerKey: PublicKey, backend: SignatureBackend = nobleSignatures): boolean {
   try {
     const alg = cert.signatureAlgorithm;
     switch (alg) {
@@ -164,19 +172,19 @@ export function verifyCertificateSignature(cert: Certificate, issuerKey: PublicK
         // RFC 5758 §3.2: parameters absent.
         if (issuerKey.type !== 'ec' || cert.signatureParameters !== undefined) return false;
         const hash: HashName = alg === SigOid.ecdsaSha256 ? 'sha256' : alg === SigOid.ecdsaSha384 ? 'sha384' : 'sha512';
-        return ecdsaVerifyDigest(issuerKey, hashByName(hash)(cert.tbs), cert.signature);
+        return backend.ecdsaVerify(issuerKey, hash, cert.tbs, cert.signature);
       }
       case SigOid.rsaSha256:
       case SigOid.rsaSha384:
       case SigOid.rsaSha512: {
         if (issuerKey.type !== 'rsa' || issuerKey.bits < MIN_RSA_BITS) return false;
         const hash: HashName = alg === SigOid.rsaSha256 ? 'sha256' : alg === SigOid.rsaSha384 ? 'sha384' : 'sha512';
-        return rsaPkcs1Verify(issuerKey, hash, cert.tbs, cert.signature);
+        return backend.rsaPkcs1Verify(issuerKey, hash, cert.tbs, cert.signature);
       }
       case SigOid.rsassaPss: {
         if (issuerKey.type !== 'rsa' || issuerKey.bits < MIN_RSA_BITS) return false;
         const { hash, saltLength } = parsePssParams(cert.signatureParameters);
-        return rsaPssVerify(issuerKey, hash, cert.tbs, cert.signature, saltLength);
+        return backend.rsaPssVerify(issuerKey, hash, cert.tbs, cert.signature, saltLength);
       }
       default:
         return false;
@@ -191,9 +199,10 @@ const isSelfIssued = (c: Certificate): boolean => sameName(c.subject, c.issuer);
 const sameCert = (a: Certificate, b: Certificate): boolean => equalBytes(a.raw, b.raw);
 
 /** Checks one link, through the cache when there is one. */
-function linkVerifies(cert: Certificate, issuer: Certificate, cache: SignatureCache | undefined): boolean {
+function linkVerifies(cert: Certificate, issuer: Certificate, check: LinkCheck): boolean {
+  const { cache } = check;
   if (cache?.has(cert, issuer) === true) return true;
-  const ok = verifyCertificateSignature(cert, issuer.publicKey);
+  const ok = verifyCertificateSignature(cert, issuer.publicKey, check.signatures);
   if (ok) cache?.add(cert, issuer);
   return ok;
 }
@@ -205,13 +214,13 @@ function linkVerifies(cert: Certificate, issuer: Certificate, cache: SignatureCa
 function findIssuer(
   cert: Certificate,
   candidates: readonly Certificate[],
-  cache: SignatureCache | undefined,
+  check: LinkCheck,
 ): { issuer: Certificate; verified: boolean } | undefined {
   const named = candidates.filter((c) => sameName(c.subject, cert.issuer) && !sameCert(c, cert));
   const first = named[0];
   if (first === undefined) return undefined;
   if (named.length === 1) return { issuer: first, verified: false };
-  const good = named.find((c) => linkVerifies(cert, c, cache));
+  const good = named.find((c) => linkVerifies(cert, c, check));
   return good !== undefined ? { issuer: good, verified: true } : { issuer: first, verified: false };
 }
 
@@ -222,7 +231,7 @@ interface BuiltPath {
   readonly verified: boolean[];
 }
 
-function buildPath(chain: readonly Certificate[], ca: readonly Certificate[], cache: SignatureCache | undefined): BuiltPath | { error: ChainCode } {
+function buildPath(chain: readonly Certificate[], ca: readonly Certificate[], check: LinkCheck): BuiltPath | { error: ChainCode } {
   const leaf = chain[0];
   if (leaf === undefined) return { error: 'NO_PEER_CERTIFICATE' };
   const path: Certificate[] = [leaf];
@@ -232,13 +241,13 @@ function buildPath(chain: readonly Certificate[], ca: readonly Certificate[], ca
     const current = path[path.length - 1] as Certificate;
     // The peer may send the anchor itself.
     if (ca.some((a) => sameCert(a, current))) return { path, verified };
-    const anchor = findIssuer(current, ca, cache);
+    const anchor = findIssuer(current, ca, check);
     if (anchor !== undefined) {
       path.push(anchor.issuer);
       verified.push(anchor.verified);
       return { path, verified };
     }
-    const next = isSelfIssued(current) ? undefined : findIssuer(current, pool.filter((c) => !path.some((p) => sameCert(p, c))), cache);
+    const next = isSelfIssued(current) ? undefined : findIssuer(current, pool.filter((c) => !path.some((p) => sameCert(p, c))), check);
     if (next === undefined) {
       if (isSelfIssued(current)) return { error: path.length === 1 ? 'DEPTH_ZERO_SELF_SIGNED_CERT' : 'SELF_SIGNED_CERT_IN_CHAIN' };
       return { error: path.length === 1 ? 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' : 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' };
@@ -283,7 +292,8 @@ function checkLeaf(leaf: Certificate, purpose: 'server' | 'client'): ChainCode |
  * name if given. Never throws; the result carries the node:tls error code.
  */
 export function verifyChain(chain: readonly Certificate[], opts: VerifyChainOptions): ChainResult {
-  const built = buildPath(chain, opts.ca, opts.cache);
+  const check: LinkCheck = { cache: opts.cache, signatures: opts.signatures ?? nobleSignatures };
+  const built = buildPath(chain, opts.ca, check);
   if ('error' in built) return fail(built.error);
   const { path, verified } = built;
   for (const cert of path) if (cert.unknownCriticalExtensions.length > 0) return fail('UNHANDLED_CRITICAL_EXTENSION');
@@ -297,7 +307,7 @@ export function verifyChain(chain: readonly Certificate[], opts: VerifyChainOpti
   for (let i = path.length - 1; i >= 0; i--) {
     const cert = path[i] as Certificate;
     const issuer = path[i + 1];
-    if (issuer !== undefined && verified[i] !== true && !linkVerifies(cert, issuer, opts.cache)) return fail('CERT_SIGNATURE_FAILURE');
+    if (issuer !== undefined && verified[i] !== true && !linkVerifies(cert, issuer, check)) return fail('CERT_SIGNATURE_FAILURE');
     if (now < cert.validFrom.getTime()) return fail('CERT_NOT_YET_VALID');
     if (now > cert.validTo.getTime()) return fail('CERT_HAS_EXPIRED');
   }

@@ -5,12 +5,57 @@
  * RFC 8446's SignatureScheme names, which we use. In TLS 1.2 an ECDSA code names only the hash,
  * not the curve (0x0403 = sha256+ecdsa), so any of our curves verifies under any ECDSA code.
  * ECDSA signatures are DER (RFC 4492 §5.4). RSA-PSS uses salt length = hash length (RFC 8446 §4.2.3).
+ *
+ * The scheme rules (which scheme fits which key, key-size floors, hashing choices) live here once;
+ * the arithmetic sits behind `SignatureBackend`: noble + our bigint RSA by default
+ * (`nobleSignatures`), node:crypto in signature-node.ts. Both get the same inputs and must agree.
  */
 import { concatBytes } from '../codec/bytes.ts';
 import type { RandomSource } from '../providers.ts';
 import { assertAcceptableKey, curveImpl } from './keys.ts';
 import { hashByName, rsaPkcs1Sign, rsaPkcs1Verify, rsaPssSign, rsaPssVerify, type HashName } from './rsa.ts';
 import type { PrivateKey, PublicKey } from './types.ts';
+
+export type EcPublicKey = PublicKey & { readonly type: 'ec' };
+export type RsaPublicKey = PublicKey & { readonly type: 'rsa' };
+export type EcPrivateKey = PrivateKey & { readonly type: 'ec' };
+export type RsaPrivateKey = PrivateKey & { readonly type: 'rsa' };
+
+/**
+ * Signature arithmetic over whole messages (the backend hashes). Verify methods may throw on
+ * malformed input; callers turn that into `false`. Keys are already checked for type and size.
+ */
+export interface SignatureBackend {
+  readonly name: string;
+  /** ECDSA, DER-encoded output (RFC 4492 §5.4). `random` hedges the nonce where the backend can use it. */
+  ecdsaSign(key: EcPrivateKey, hash: HashName, data: Uint8Array, random: RandomSource): Uint8Array;
+  /** ECDSA over DER; high-S accepted (as OpenSSL does). */
+  ecdsaVerify(key: EcPublicKey, hash: HashName, data: Uint8Array, derSignature: Uint8Array): boolean;
+  /** RSASSA-PKCS1-v1_5 (RFC 8017 §8.2). */
+  rsaPkcs1Sign(key: RsaPrivateKey, hash: HashName, data: Uint8Array, random: RandomSource): Uint8Array;
+  rsaPkcs1Verify(key: RsaPublicKey, hash: HashName, data: Uint8Array, signature: Uint8Array): boolean;
+  /** RSASSA-PSS with MGF1 over the same hash, salt length = hash length (RFC 8446 §4.2.3). */
+  rsaPssSign(key: RsaPrivateKey, hash: HashName, data: Uint8Array, random: RandomSource): Uint8Array;
+  /** RSASSA-PSS verification requiring exactly `saltLength` bytes of salt. */
+  rsaPssVerify(key: RsaPublicKey, hash: HashName, data: Uint8Array, signature: Uint8Array, saltLength: number): boolean;
+}
+
+/** Pure TypeScript backend: @noble/curves ECDSA and the bigint RSA of rsa.ts. Stateless. */
+export const nobleSignatures: SignatureBackend = Object.freeze({
+  name: 'noble',
+  ecdsaSign(key: EcPrivateKey, hash: HashName, data: Uint8Array, random: RandomSource): Uint8Array {
+    // Hedged RFC 6979 nonces: deterministic k mixed with fresh randomness (noble `extraEntropy`).
+    return curveImpl(key.curve).sign(hashByName(hash)(data), key.d, { prehash: false, lowS: true, format: 'der', extraEntropy: random(32) });
+  },
+  ecdsaVerify(key: EcPublicKey, hash: HashName, data: Uint8Array, derSignature: Uint8Array): boolean {
+    return ecdsaVerifyDigest(key, hashByName(hash)(data), derSignature);
+  },
+  rsaPkcs1Sign: (key: RsaPrivateKey, hash: HashName, data: Uint8Array, random: RandomSource): Uint8Array => rsaPkcs1Sign(key, hash, data, random),
+  rsaPkcs1Verify: (key: RsaPublicKey, hash: HashName, data: Uint8Array, signature: Uint8Array): boolean => rsaPkcs1Verify(key, hash, data, signature),
+  rsaPssSign: (key: RsaPrivateKey, hash: HashName, data: Uint8Array, random: RandomSource): Uint8Array => rsaPssSign(key, hash, data, random),
+  rsaPssVerify: (key: RsaPublicKey, hash: HashName, data: Uint8Array, signature: Uint8Array, saltLength: number): boolean =>
+    rsaPssVerify(key, hash, data, signature, saltLength),
+} satisfies SignatureBackend);
 
 export const SignatureScheme = {
   rsa_pkcs1_sha256: 0x0401,
@@ -112,22 +157,24 @@ export function schemeMatchesKey(key: PublicKey, scheme: number): boolean {
   return key.type === 'ec' ? info.kind === 'ecdsa' : info.kind !== 'ecdsa';
 }
 
-/** Signs `data` (the whole to-be-signed bytes; hashing happens here). ECDSA output is DER. */
-export function signTls(key: PrivateKey, scheme: number, data: Uint8Array, random: RandomSource): Uint8Array {
+/** Signs `data` (the whole to-be-signed bytes; hashing happens in the backend). ECDSA output is DER. */
+export function signTls(
+  key: PrivateKey,
+  scheme: number,
+  data: Uint8Array,
+  random: RandomSource,
+  backend: SignatureBackend = nobleSignatures,
+): Uint8Array {
   const info = schemeInfo(scheme);
   if (info === undefined || !schemeMatchesKey(key.publicKey, scheme)) {
     throw new TypeError(`signature scheme ${signatureSchemeName(scheme)} does not fit a ${key.type} key`);
   }
-  if (key.type === 'ec') {
-    const digest = hashByName(info.hash)(data);
-    // Hedged RFC 6979 nonces: deterministic k mixed with fresh randomness (noble `extraEntropy`).
-    return curveImpl(key.curve).sign(digest, key.d, { prehash: false, lowS: true, format: 'der', extraEntropy: random(32) });
-  }
+  if (key.type === 'ec') return backend.ecdsaSign(key, info.hash, data, random);
   switch (info.kind) {
     case 'rsa_pkcs1':
-      return rsaPkcs1Sign(key, info.hash, data, random);
+      return backend.rsaPkcs1Sign(key, info.hash, data, random);
     case 'rsa_pss':
-      return rsaPssSign(key, info.hash, data, random);
+      return backend.rsaPssSign(key, info.hash, data, random);
     case 'ecdsa':
       throw new TypeError('unreachable: ecdsa scheme with an RSA key');
     default: {
@@ -151,17 +198,23 @@ export function ecdsaVerifyDigest(key: PublicKey & { type: 'ec' }, digest: Uint8
  * or non-matching signature, an unknown scheme, a scheme that does not fit the key, or an
  * RSA key below 2048 bits yields false.
  */
-export function verifyTls(key: PublicKey, scheme: number, data: Uint8Array, signature: Uint8Array): boolean {
+export function verifyTls(
+  key: PublicKey,
+  scheme: number,
+  data: Uint8Array,
+  signature: Uint8Array,
+  backend: SignatureBackend = nobleSignatures,
+): boolean {
   const info = schemeInfo(scheme);
   if (info === undefined || !schemeMatchesKey(key, scheme)) return false;
   try {
     assertAcceptableKey(key);
-    if (key.type === 'ec') return ecdsaVerifyDigest(key, hashByName(info.hash)(data), signature);
+    if (key.type === 'ec') return backend.ecdsaVerify(key, info.hash, data, signature);
     switch (info.kind) {
       case 'rsa_pkcs1':
-        return rsaPkcs1Verify(key, info.hash, data, signature);
+        return backend.rsaPkcs1Verify(key, info.hash, data, signature);
       case 'rsa_pss':
-        return rsaPssVerify(key, info.hash, data, signature, hashByName(info.hash).outputLen);
+        return backend.rsaPssVerify(key, info.hash, data, signature, hashByName(info.hash).outputLen);
       case 'ecdsa':
         return false;
       default: {
