@@ -257,15 +257,24 @@ function p2pServerCpuPerHandshake(keys: ReturnType<typeof issueP2p>, rounds: num
   return median(samples);
 }
 
-/** Longest event-loop delay, and main-thread busy time per handshake, while `n` handshakes of `c` run at once. */
+/**
+ * Longest event-loop delay, and main-thread busy time per handshake, while `n` handshakes of `c`
+ * run at once. Best of three bursts: on a shared, overloaded machine the OS can deschedule the
+ * main thread for tens of ms in any one burst, which says nothing about our code.
+ */
 async function stallDuring(c: HandshakeCase, n: number): Promise<{ stall: number; busy: number }> {
-  const h = monitorEventLoopDelay({ resolution: 1 });
-  const elu0 = perf.eventLoopUtilization();
-  h.enable();
-  await Promise.all(Array.from({ length: n }, () => c.handshake()));
-  h.disable();
-  const elu = perf.eventLoopUtilization(elu0);
-  return { stall: h.max / 1e6, busy: elu.active / n };
+  let best = { stall: Number.POSITIVE_INFINITY, busy: Number.POSITIVE_INFINITY };
+  for (let burst = 0; burst < 3; burst++) {
+    const h = monitorEventLoopDelay({ resolution: 1 });
+    const elu0 = perf.eventLoopUtilization();
+    h.enable();
+    await Promise.all(Array.from({ length: n }, () => c.handshake()));
+    h.disable();
+    const elu = perf.eventLoopUtilization(elu0);
+    const r = { stall: h.max / 1e6, busy: elu.active / n };
+    if (r.stall < best.stall) best = r;
+  }
+  return best;
 }
 
 export async function runMilagroBench(opts: { json: boolean; quick?: boolean }): Promise<MilagroBenchReport> {
