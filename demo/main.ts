@@ -145,7 +145,7 @@ async function p2pDemo(
   };
   const ok = await dial(P2P_CLIENT);
   if (ok.reply === undefined) throw new Error(`P2P handshake failed: ${refusal(ok.error)}`);
-  info(green(`✔ handshake complete in ${ok.ms.toFixed(0)} ms, suite TLS_MILAGRO_P2P_WITH_AES_128_GCM_SHA256, no certificates`));
+  info(green(`✔ handshake complete in ${ok.ms.toFixed(0)} ms (cold: worker threads start, tables for the fixed keys are built), suite TLS_MILAGRO_P2P_WITH_AES_128_GCM_SHA256, no certificates`));
   info(`client authenticated the server as: ${ok.peer ?? '?'}`);
   info(`server replied: ${ok.reply}`);
   const warm = await dial(P2P_CLIENT);
