@@ -13,6 +13,9 @@ import { systemClock, systemRandom } from '../providers.ts';
 import { allSuites, parseCipherList, type CipherSuite } from '../suites.ts';
 import { checkServerIdentity as x509CheckServerIdentity, loadCertificates, loadPrivateKey } from '../x509/index.ts';
 import type { Certificate, PrivateKey } from '../x509/types.ts';
+import { SessionStore } from '../handshake/session/store.ts';
+import { sessionFromBytes } from '../handshake/client.ts';
+import { decodeAlpn } from '../handshake/messages/extensions/alpn.ts';
 import type { CommonTlsOptions, ConnectionOptions, PemInputs, ServerOptions } from './options.ts';
 import { resolveMilagroClient, resolveMilagroServer, type ResolvedMilagro } from './milagro-options.ts';
 import { resolveMilagroP2pClient, resolveMilagroP2pServer } from './milagro-p2p-options.ts';
@@ -89,6 +92,31 @@ function loadList(what: string, input: PemInputs): Certificate[] {
 }
 
 /** Resolved options shared by both roles; computed once per server or per client connection. */
+/** ALPNProtocols: names, or node's wire form (length-prefixed names). */
+export function parseAlpnOption(v: CommonTlsOptions['ALPNProtocols']): string[] | undefined {
+  if (v === undefined) return undefined;
+  let names: string[];
+  if (v instanceof Uint8Array) {
+    const wire = new Uint8Array(2 + v.length);
+    wire[0] = v.length >> 8;
+    wire[1] = v.length & 0xff;
+    wire.set(v, 2);
+    try {
+      names = decodeAlpn(wire).map((b) => new TextDecoder('utf-8', { fatal: true }).decode(b));
+    } catch {
+      throw new TlsOptionError('ERR_INVALID_ARG_VALUE', 'ALPNProtocols: malformed wire-format buffer');
+    }
+  } else {
+    names = [...v];
+  }
+  for (const n of names) {
+    if (typeof n !== 'string' || n.length === 0 || Buffer.byteLength(n) > 255) {
+      throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `ALPNProtocols: "${String(n)}" is not a protocol name of 1..255 bytes`);
+    }
+  }
+  return names.length === 0 ? undefined : names;
+}
+
 export interface ResolvedCommon {
   readonly engine: CommonEngineConfig;
   readonly handshakeTimeout: number;
@@ -118,6 +146,7 @@ function resolveCommon(opts: CommonTlsOptions, milagros: readonly ResolvedMilagr
       `no usable cipher suite${opts.ciphers !== undefined ? ` in "${opts.ciphers}"` : ''}; available key exchanges: ${kex.names.join(', ')}`,
     );
   }
+  const alpn = parseAlpnOption(opts.ALPNProtocols);
   const timeout = opts.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   if (!Number.isFinite(timeout) || timeout <= 0) {
     throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `handshakeTimeout must be a positive number of milliseconds, got ${String(timeout)}`);
@@ -130,6 +159,7 @@ function resolveCommon(opts: CommonTlsOptions, milagros: readonly ResolvedMilagr
       clock: opts.clock ?? systemClock,
       aeadProvider: resolveProvider(opts.cryptoProvider),
       kex,
+      ...(alpn === undefined ? {} : { alpnProtocols: alpn }),
     },
     handshakeTimeout: timeout,
   };
@@ -150,6 +180,8 @@ function resolveMilagros(...makers: readonly ((() => ResolvedMilagro) | undefine
 export interface ResolvedServer {
   readonly engine: ServerEngineConfig;
   readonly handshakeTimeout: number;
+  /** Session-ID cache and ticket keys of this server (setTicketKeys/getTicketKeys). */
+  readonly sessionStore: SessionStore;
   /** Release what the options own (the Milagro worker pool); called when the server closes. */
   readonly dispose?: () => Promise<void>;
 }
@@ -188,12 +220,32 @@ export function resolveServerOptions(opts: ServerOptions): ResolvedServer {
   if (certificateChain === undefined && needsCert && onlyCertSuites) {
     throw new TlsOptionError('ERR_TLS_MISSING_CERT', 'a server needs `cert` and `key` for the ECDHE suites');
   }
-  const engine: ServerEngineConfig =
+  const base: ServerEngineConfig =
     certificateChain !== undefined && privateKey !== undefined
       ? { ...common.engine, certificateChain, privateKey }
       : // Without a certificate only the certificate-less (Milagro) suites can be served.
         { ...common.engine, suites: common.engine.suites.filter((s) => s.kex !== 'ECDHE_ECDSA' && s.kex !== 'ECDHE_RSA') };
-  return { engine, handshakeTimeout: common.handshakeTimeout, ...(milagros.length === 0 ? {} : { dispose }) };
+  const ca = opts.ca !== undefined ? loadList('ca', opts.ca) : [];
+  let sessionStore: SessionStore;
+  try {
+    sessionStore = new SessionStore({
+      random: common.engine.random,
+      clock: common.engine.clock,
+      ...(opts.sessionTimeout === undefined ? {} : { sessionTimeout: opts.sessionTimeout }),
+      ...(opts.ticketKeys === undefined ? {} : { ticketKeys: opts.ticketKeys }),
+      ...(opts.sessionTickets === undefined ? {} : { tickets: opts.sessionTickets }),
+      ...(opts.sessionCacheSize === undefined ? {} : { cacheSize: opts.sessionCacheSize }),
+    });
+  } catch (e) {
+    throw new TlsOptionError('ERR_INVALID_ARG_VALUE', (e as Error).message);
+  }
+  const engine: ServerEngineConfig = {
+    ...base,
+    ca,
+    sessionStore,
+    ...(opts.requestCert === true ? { requestCert: true, rejectUnauthorized: opts.rejectUnauthorized ?? true } : {}),
+  };
+  return { engine, handshakeTimeout: common.handshakeTimeout, sessionStore, ...(milagros.length === 0 ? {} : { dispose }) };
 }
 
 export interface ResolvedClient {
@@ -211,6 +263,14 @@ export function resolveClientOptions(opts: ConnectionOptions): ResolvedClient {
   );
   const common = resolveCommon(opts, milagros);
   const ca = opts.ca !== undefined ? loadList('ca', opts.ca) : [];
+  const clientAuth = resolveClientCertificate(opts);
+  const session = opts.session === undefined ? undefined : sessionFromBytes(opts.session);
+  if (opts.maxFragmentLength !== undefined && ![512, 1024, 2048, 4096].includes(opts.maxFragmentLength)) {
+    throw new TlsOptionError('ERR_INVALID_ARG_VALUE', 'maxFragmentLength must be 512, 1024, 2048 or 4096');
+  }
+  if (opts.recordSizeLimit !== undefined && (!Number.isInteger(opts.recordSizeLimit) || opts.recordSizeLimit < 64 || opts.recordSizeLimit > 16384)) {
+    throw new TlsOptionError('ERR_INVALID_ARG_VALUE', 'recordSizeLimit must be an integer in 64..16384');
+  }
   const host = opts.host ?? 'localhost';
   // The engine leaves IP literals out of SNI (RFC 6066 §3) but still checks the name.
   const sni = opts.servername ?? host;
@@ -224,6 +284,25 @@ export function resolveClientOptions(opts: ConnectionOptions): ResolvedClient {
     // user connected to, like node:tls does.
     checkServerIdentity: (_host: string, cert: Certificate) => userCheck(verifyName, cert),
     ...(sni.length > 0 ? { servername: sni } : {}),
+    ...clientAuth,
+    // An unusable session buffer is ignored (full handshake), as node:tls does.
+    ...(session === undefined ? {} : { session }),
+    ...(opts.maxFragmentLength === undefined ? {} : { maxFragmentLength: opts.maxFragmentLength }),
+    ...(opts.recordSizeLimit === undefined ? {} : { recordSizeLimit: opts.recordSizeLimit }),
   };
   return { engine, handshakeTimeout: common.handshakeTimeout, verifyName };
+}
+
+/** Client certificate and key (mutual TLS), loaded and checked like the server's. */
+function resolveClientCertificate(opts: ConnectionOptions): { certificateChain?: Certificate[]; privateKey?: PrivateKey } {
+  if (opts.cert === undefined && opts.key === undefined) return {};
+  if (opts.cert === undefined || opts.key === undefined) throw new TlsOptionError('ERR_TLS_CERT_KEY_MISMATCH', 'cert and key must be given together');
+  const certificateChain = loadList('cert', opts.cert);
+  let privateKey: PrivateKey;
+  try {
+    privateKey = loadPrivateKey(opts.key);
+  } catch (e) {
+    throw new TlsOptionError('ERR_TLS_BAD_KEY_OPTION', `key: cannot load private key: ${(e as Error).message}`);
+  }
+  return { certificateChain, privateKey };
 }

@@ -43,6 +43,11 @@ export interface CommonTlsOptions {
    * suites travel this way, so the handshake never sees them directly.
    */
   readonly kex?: KexRegistry | ((defaults: KexRegistry) => KexRegistry);
+  /**
+   * ALPN protocols (RFC 7301) in preference order: names, or node's wire form (a Buffer of
+   * length-prefixed names). The server picks its first one the client offers.
+   */
+  readonly ALPNProtocols?: readonly string[] | Uint8Array;
 }
 
 export interface ConnectionOptions extends CommonTlsOptions {
@@ -63,6 +68,12 @@ export interface ConnectionOptions extends CommonTlsOptions {
   readonly milagro?: MilagroClientOptions;
   /** MILAGRO_P2P client credentials (identity, receiver key, expected server identity); see milagro-p2p-options.ts. */
   readonly milagroP2p?: MilagroP2pClientOptions;
+  /** A session to resume: the Buffer from a previous socket's 'session' event or getSession(). */
+  readonly session?: Uint8Array;
+  /** RFC 6066 §4 max_fragment_length to ask for: 512, 1024, 2048 or 4096. */
+  readonly maxFragmentLength?: 512 | 1024 | 2048 | 4096;
+  /** RFC 8449 record_size_limit to announce (64..16384). */
+  readonly recordSizeLimit?: number;
 }
 
 export interface ServerOptions extends CommonTlsOptions {
@@ -72,4 +83,16 @@ export interface ServerOptions extends CommonTlsOptions {
   readonly milagro?: MilagroServerOptions;
   /** MILAGRO_P2P server credentials (identity, sender key, allowed clients, worker pool); see milagro-p2p-options.ts. */
   readonly milagroP2p?: MilagroP2pServerOptions;
+  /** Ask clients for a certificate (CertificateRequest). */
+  readonly requestCert?: boolean;
+  /** With requestCert: refuse clients without a certificate that verifies against `ca` (default true, as node:tls). */
+  readonly rejectUnauthorized?: boolean;
+  /** Seconds a session may be resumed (default 300, as node:tls). */
+  readonly sessionTimeout?: number;
+  /** 48 bytes of ticket keys shared by the workers of a cluster (node:tls `ticketKeys`). */
+  readonly ticketKeys?: Uint8Array;
+  /** Issue RFC 5077 tickets (default true); the session-ID cache works either way. */
+  readonly sessionTickets?: boolean;
+  /** Sessions kept in the session-ID cache (default 1024; 0 disables it). */
+  readonly sessionCacheSize?: number;
 }

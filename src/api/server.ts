@@ -58,6 +58,16 @@ export class Server extends EventEmitter {
     return this;
   }
 
+  /** node:tls: the 48 bytes of ticket keys, to share with the other workers of a cluster. */
+  getTicketKeys(): Buffer {
+    return Buffer.from(this.#resolved.sessionStore.getTicketKeys());
+  }
+
+  /** node:tls: replace the ticket keys (48 bytes); tickets under the previous keys still resume. */
+  setTicketKeys(keys: Uint8Array): void {
+    this.#resolved.sessionStore.setTicketKeys(keys);
+  }
+
   close(callback?: (err?: Error) => void): this {
     this.#net.close(callback);
     // Stop the Milagro worker pool (if the options own one); running handshakes fail.

@@ -12,6 +12,7 @@ import type { Socket } from 'node:net';
 import { TlsEngine, type EngineEvents, type HandshakeInfo } from '../handshake/engine.ts';
 import type { ClientEngineConfig, ServerEngineConfig } from '../handshake/config.ts';
 import { toPeerCertificate, type Certificate, type PeerCertificate } from '../x509/index.ts';
+import { encodeSessionState } from '../handshake/session/state.ts';
 
 /** Largest slice handed to the engine per write, so huge writes interleave with 'drain'. */
 const WRITE_SLICE = 256 * 1024;
@@ -64,9 +65,12 @@ function chunkToView(chunk: unknown, encoding: BufferEncoding): Uint8Array {
 export class TLSSocket extends Duplex {
   /** Always true, like node:tls. */
   readonly encrypted = true as const;
-  /** ALPN is not negotiated yet (issue 4). */
-  readonly alpnProtocol = false as const;
-  /** Whether the peer certificate chain verified (client side); false on the server side. */
+  /** The ALPN protocol agreed (RFC 7301), false when none (node:tls semantics). */
+  alpnProtocol: string | false = false;
+  /**
+   * Client: whether the server chain and name verified. Server: whether the client sent a
+   * certificate that verified against `ca` (requestCert), or proved a Milagro identity.
+   */
   authorized = false;
   authorizationError: Error | undefined = undefined;
 
@@ -91,7 +95,7 @@ export class TLSSocket extends Duplex {
     this.#transport = transport;
     this.#isServer = setup.isServer;
     this.#onHandshakeError = setup.isServer ? setup.onHandshakeError : undefined;
-    this.#anchors = setup.isServer ? [] : setup.engine.ca;
+    this.#anchors = setup.isServer ? (setup.engine.ca ?? []) : setup.engine.ca;
     const events: EngineEvents = {
       onOutgoing: (bytes) => this.#sendToTransport(bytes),
       onData: (bytes) => this.#onEngineData(bytes),
@@ -266,14 +270,15 @@ export class TLSSocket extends Duplex {
   #onSecure(info: HandshakeInfo): void {
     this.#clearHandshakeTimer();
     this.#info = info;
-    if (!this.#isServer) {
-      this.authorized = info.authorized;
-      if (info.authorizationError !== undefined) {
-        const e = new TlsSocketError(info.authorizationError.code, info.authorizationError.message);
-        this.authorizationError = e;
-      }
+    this.authorized = info.authorized;
+    if (info.authorizationError !== undefined) {
+      this.authorizationError = new TlsSocketError(info.authorizationError.code, info.authorizationError.message);
     }
+    this.alpnProtocol = info.alpnProtocol ?? false;
     this.emit(this.#isServer ? 'secure' : 'secureConnect');
+    // node:tls emits 'session' on the client with an opaque Buffer for the `session` option.
+    const session = this.getSession();
+    if (!this.#isServer && session !== undefined) this.emit('session', session);
     const w = this.#pendingWrite;
     this.#pendingWrite = undefined;
     w?.();
@@ -343,9 +348,21 @@ export class TLSSocket extends Duplex {
     return { kind: p.kind, hashId: Buffer.from(p.hashId).toString('hex'), ...(p.identity === undefined ? {} : { identity: p.identity }) };
   }
 
-  /** Every handshake is a full one until session resumption lands (issue 4). */
+  /** Whether this connection resumed an earlier session (abbreviated handshake). */
   isSessionReused(): boolean {
-    return false;
+    return this.#info?.resumed === true;
+  }
+
+  /**
+   * Client: the session to pass as `session` to a later connect() (holds the master secret: keep
+   * it as secret as node:tls's). Undefined on the server, before the handshake, or for Milagro
+   * suites, which are never resumed.
+   */
+  getSession(): Buffer | undefined {
+    const s = this.#info?.session;
+    if (s === undefined) return undefined;
+    const b = encodeSessionState(s);
+    return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   }
 
   /** Full handshake details (suite object, group, peer identity for Milagro suites, ...). */
