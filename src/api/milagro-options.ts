@@ -81,6 +81,8 @@ export interface MilagroServerOptions extends MilagroCommonOptions {
   readonly timePermits: boolean;
   /** Accepted clock difference in seconds; default 5. */
   readonly timeWindowSeconds?: number;
+  /** Near UTC midnight, also accept the neighbouring day's permit (seconds; default 0 = off). */
+  readonly permitGraceSeconds?: number;
   /** Find the PIN error of a failed login (only without time permits, spec §5.7); default false. */
   readonly detectPinError?: boolean;
   /** Name for an authenticated identity hash, shown by getPeerIdentity().identity. */
@@ -210,6 +212,7 @@ export function resolveMilagroServer(opts: MilagroServerOptions): ResolvedMilagr
           serverSecret,
           timePermits: opts.timePermits,
           timeWindowSeconds: opts.timeWindowSeconds,
+          permitGraceSeconds: opts.permitGraceSeconds,
           detectPinError: opts.detectPinError,
           resolveIdentity: opts.resolveIdentity,
           replayCacheSize: opts.replayCacheSize,

@@ -71,6 +71,12 @@ export interface MilagroCsServerCredentials {
   readonly timePermits: boolean;
   /** Accepted |t − server time| in seconds (§7.3 step 2). Default 5. */
   readonly timeWindowSeconds?: number | undefined;
+  /**
+   * Within this many seconds of UTC midnight, also accept the neighbouring day's time permit
+   * (spec §10 item 14: client and server read their day at different moments). Default 0 (off,
+   * as the original). Costs one more pairing check for a failing client in that window.
+   */
+  readonly permitGraceSeconds?: number | undefined;
   /** Entries in the (HID, t, V) replay cache (§10 item 13). Default 4096. */
   readonly replayCacheSize?: number | undefined;
   /** On a failed check, search the PIN error (§5.7). Only possible with time permits off. Default false. */
@@ -289,50 +295,61 @@ class CsServerSession implements ServerKeyExchangeSession {
       p.log({ kind: 'rejected', reason: 'replayed', message: 'this (HID, t, V) was already presented', hashId });
       throw new AccessDeniedError('milagro_cs: replayed ClientHello proof');
     }
-    const date = creds.timePermits ? dayOf(now) : 0;
+    const today = creds.timePermits ? dayOf(now) : 0;
+    // §10 item 14: near UTC midnight a client may still (or already) use the neighbouring day's
+    // permit; within `permitGraceSeconds` a failed check is retried with that day (one more pairing).
+    const grace = creds.timePermits ? (creds.permitGraceSeconds ?? 0) : 0;
+    const intoDay = nowSeconds - today * 86_400;
+    const neighbour = grace <= 0 ? undefined : intoDay < grace ? today - 1 : 86_400 - intoDay <= grace ? today + 1 : undefined;
+    type Verdict = { ok: boolean; y: Uint8Array; pinError?: number | undefined };
     const invalid = (e: unknown): never => {
       p.log({ kind: 'rejected', reason: 'invalid-point', message: (e as Error).message, hashId });
       throw e;
     };
-    let verdict: MaybePromise<{ ok: boolean; y: Uint8Array; pinError?: number | undefined }>;
-    try {
-      verdict = guardPoints('U/UT or V', () =>
-      p.compute.serverVerify({
-        serverSecret: creds.serverSecret,
-        hashId: values.hashId,
-        point: values.point,
-        V: values.V,
-        timeValue: values.timeValue,
-        date,
-        detectPinError: creds.detectPinError === true,
-      }),
-      );
-    } catch (e) {
-      return invalid(e);
-    }
-    const checked = (v: MaybePromise<{ ok: boolean; y: Uint8Array; pinError?: number | undefined }>): MaybePromise<boolean> =>
-      then(v, (res) => {
-        if (!res.ok) {
-          const pe = res.pinError;
-          const message = pe === undefined ? 'M-Pin check failed (wrong PIN, token, permit or server secret)' : `M-Pin check failed: wrong PIN (off by ${pe})`;
-          p.log({ kind: 'rejected', reason: 'bad-credentials', message, hashId, ...(pe === undefined ? {} : { pinError: pe }) });
-          throw new AccessDeniedError(`milagro_cs: ${message}`);
+    const verify = (date: number): MaybePromise<Verdict> => {
+      try {
+        const v = guardPoints('U/UT or V', () =>
+          p.compute.serverVerify({
+            serverSecret: creds.serverSecret,
+            hashId: values.hashId,
+            point: values.point,
+            V: values.V,
+            timeValue: values.timeValue,
+            date,
+            detectPinError: creds.detectPinError === true,
+          }),
+        );
+        return v instanceof Promise ? v.catch(invalid) : v;
+      } catch (e) {
+        return invalid(e);
+      }
+    };
+    const accept = (res: Verdict, date: number): MaybePromise<boolean> => {
+      const name = creds.resolveIdentity?.(values.hashId);
+      const identity: PeerIdentity = Object.freeze({ kind: 'mpin' as const, hashId: values.hashId, ...(name === undefined ? {} : { identity: name }) });
+      return then(creds.authorize?.(identity) ?? true, (allowed) => {
+        if (!allowed) {
+          p.log({ kind: 'rejected', reason: 'not-authorized', message: 'valid proof, refused by the authorize policy', hashId });
+          throw new AccessDeniedError('milagro_cs: identity not authorized');
         }
-        const name = creds.resolveIdentity?.(values.hashId);
-        const identity: PeerIdentity = Object.freeze({ kind: 'mpin' as const, hashId: values.hashId, ...(name === undefined ? {} : { identity: name }) });
-        return then(creds.authorize?.(identity) ?? true, (allowed) => {
-          if (!allowed) {
-            p.log({ kind: 'rejected', reason: 'not-authorized', message: 'valid proof, refused by the authorize policy', hashId });
-            throw new AccessDeniedError('milagro_cs: identity not authorized');
-          }
-          this.#accepted = { values, y: res.y, date };
-          this.#identity = identity;
-          p.log({ kind: 'accepted', hashId, timeValue: values.timeValue });
-          return true;
-        });
+        // The key agreement follows the day that verified (W = [w]·HTID of that day, §5.8).
+        this.#accepted = { values, y: res.y, date };
+        this.#identity = identity;
+        p.log({ kind: 'accepted', hashId, timeValue: values.timeValue });
+        return true;
       });
-    if (verdict instanceof Promise) return verdict.then((v) => checked(v), invalid);
-    return checked(verdict);
+    };
+    const reject = (res: Verdict): never => {
+      const pe = res.pinError;
+      const message = pe === undefined ? 'M-Pin check failed (wrong PIN, token, permit or server secret)' : `M-Pin check failed: wrong PIN (off by ${pe})`;
+      p.log({ kind: 'rejected', reason: 'bad-credentials', message, hashId, ...(pe === undefined ? {} : { pinError: pe }) });
+      throw new AccessDeniedError(`milagro_cs: ${message}`);
+    };
+    return then(verify(today), (res) => {
+      if (res.ok) return accept(res, today);
+      if (neighbour === undefined) return reject(res);
+      return then(verify(neighbour), (again) => (again.ok ? accept(again, neighbour) : reject(res)));
+    });
   }
 
   serverKeyExchange(): MaybePromise<Uint8Array> {

@@ -381,6 +381,49 @@ describe('MILAGRO_CS loopback (our client ↔ our server, sans-I/O)', () => {
     expect(log).toMatchObject([{ kind: 'rejected', reason: 'not-authorized' }]);
   });
 
+  describe('§10 item 14: permit grace around UTC midnight', () => {
+    const midnight = Date.UTC(2026, 10, 29, 0, 0, 0);
+    const yesterday = issueCsKeys({ now: midnight - 1000, permitDay: Math.floor(midnight / 86_400_000) - 1 });
+    const run = async (serverNow: number, grace: number | undefined) => {
+      const log: MilagroCsEvent[] = [];
+      const client = clientConfig({
+        ca: [],
+        rejectUnauthorized: true,
+        suites: [CS],
+        random: seededRandom('c'),
+        clock: () => serverNow,
+        kex: KexRegistry.of(
+          milagroCs({ client: { identity: yesterday.identity, token: yesterday.token, pin: yesterday.pin, timePermit: yesterday.timePermit, date: yesterday.date } }),
+        ),
+      });
+      const server = serverConfig({
+        suites: [CS],
+        random: seededRandom('s'),
+        clock: () => serverNow,
+        kex: KexRegistry.of(
+          milagroCs({ server: { serverSecret: yesterday.serverSecret, timePermits: true, permitGraceSeconds: grace }, logger: (e) => log.push(e) }),
+        ),
+      });
+      const w = await handshake(client, server);
+      return { w, log };
+    };
+    it("yesterday's permit 20 s after midnight: refused without grace", async () => {
+      const { w, log } = await run(midnight + 20_000, undefined);
+      expect(w.server.errors[0]).toBeInstanceOf(AccessDeniedError);
+      expect(log[0]).toMatchObject({ reason: 'bad-credentials' });
+    });
+    it("yesterday's permit 20 s after midnight: accepted with a 60 s grace, keys follow that day", async () => {
+      const { w, log } = await run(midnight + 20_000, 60);
+      expect(w.server.errors).toEqual([]);
+      expect(w.client.secure).toBeDefined();
+      expect(log).toMatchObject([{ kind: 'accepted' }]);
+    });
+    it("yesterday's permit 2 minutes after midnight: outside a 60 s grace", async () => {
+      const { w } = await run(midnight + 120_000, 60);
+      expect(w.server.errors[0]).toBeInstanceOf(AccessDeniedError);
+    });
+  });
+
   it('suite id and extension number are configurable (0xFF01 / 0xFE37)', async () => {
     const { client, server } = cfgs({ pin: keys.pin, permits: true, suiteId: 0xff01, ext: 0xfe37 });
     const sent: Uint8Array[] = [];

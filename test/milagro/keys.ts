@@ -12,13 +12,13 @@ export interface CsKeys {
   readonly date: number;
 }
 
-export function issueCsKeys(opts: { readonly identity?: string; readonly pin?: number; readonly now: number; readonly seed?: string }): CsKeys {
+export function issueCsKeys(opts: { readonly identity?: string; readonly pin?: number; readonly now: number; readonly seed?: string; readonly permitDay?: number }): CsKeys {
   const identity = opts.identity ?? 'alice@example.org';
   const pin = opts.pin ?? 1234;
   const ms = masterSecretShare(seededRandom(opts.seed ?? 'test authority'));
   const id = new TextEncoder().encode(identity);
   const hid = hashId(id);
-  const date = dayOf(opts.now);
+  const date = opts.permitDay ?? dayOf(opts.now);
   return {
     identity,
     hashId: hid,
