@@ -112,6 +112,25 @@ class Lru<V> {
   }
 }
 
+/**
+ * A cached point that gets noble's multiplication tables on its second use: building them costs
+ * several multiplications, which only pays off when the point is reused (a compute object made
+ * for a single connection never builds them).
+ */
+class Reused<P extends { precompute(windowSize?: number, isLazy?: boolean): P }> {
+  readonly #point: P;
+  readonly #window: number;
+  #uses = 0;
+  constructor(point: P, window: number) {
+    this.#point = point;
+    this.#window = window;
+  }
+  use(): P {
+    if (++this.#uses === 2) this.#point.precompute(this.#window); // tables built on the next multiply
+    return this.#point;
+  }
+}
+
 function infinityCheck(pt: G1Point): G1Point {
   if (pt.is0()) throw new PointError('infinity', 'key point is the point at infinity');
   return pt;
@@ -126,7 +145,8 @@ const PEER_WINDOW = 6;
  * WCC_RECEIVER_KEY, §6.3–§6.4), arranged for speed with per-instance caches of what repeats
  * across handshakes:
  *  - our own key (+ permit) and our own identity point, with noble's cached multiplication
- *    tables (a secret-scalar multiplication of a fixed point costs a fraction of a plain one);
+ *    tables from their second use on (a secret-scalar multiplication of a fixed point then costs
+ *    a fraction of a plain one);
  *  - the peer's identity point: the server's A′ on the client (a client talks to few servers:
  *    small cache, smaller tables), the client's B′ on the server (map2 clears a large cofactor)
  *    with only its Miller-loop lines, so a stream of new client identities cannot make the
@@ -136,20 +156,20 @@ const PEER_WINDOW = 6;
  * operations (one instance, so one set of caches, per thread).
  */
 export class InProcessP2pCompute implements MilagroP2pCompute {
-  readonly #senderPoints = new Lru<G1Point>(8);
-  readonly #ownReceiverPoints = new Lru<G2Point>(4);
+  readonly #senderPoints = new Lru<Reused<G1Point>>(8);
+  readonly #ownReceiverPoints = new Lru<Reused<G2Point>>(4);
   readonly #peerReceiverPoints = new Lru<G2Prepared>(64);
-  readonly #senderKeys = new Lru<G1Point>(4);
-  readonly #receiverKeys = new Lru<G2Point>(4);
+  readonly #senderKeys = new Lru<Reused<G1Point>>(4);
+  readonly #receiverKeys = new Lru<Reused<G2Point>>(4);
 
   /** A′ (§6.4): the server's own point on the server, the peer's on the client. */
   #A(hidA: Uint8Array, date: number): G1Point {
-    return this.#senderPoints.get(`${bytesToHex(hidA)}:${date}`, () => senderPoint(hidA, date).precompute(PEER_WINDOW));
+    return this.#senderPoints.get(`${bytesToHex(hidA)}:${date}`, () => new Reused(senderPoint(hidA, date), PEER_WINDOW)).use();
   }
 
   /** Our own B′ (client), with multiplication tables. */
   #ownB(hidB: Uint8Array, date: number): G2Point {
-    return this.#ownReceiverPoints.get(`${bytesToHex(hidB)}:${date}`, () => receiverPoint(hidB, date).precompute(OWN_WINDOW));
+    return this.#ownReceiverPoints.get(`${bytesToHex(hidB)}:${date}`, () => new Reused(receiverPoint(hidB, date), OWN_WINDOW)).use();
   }
 
   /** The client's B′ on the server, with its Miller-loop lines (cheap to build, no tables). */
@@ -161,23 +181,27 @@ export class InProcessP2pCompute implements MilagroP2pCompute {
   #senderKey(key: Uint8Array, date: number, permit: Uint8Array | undefined): G1Point {
     if (date > 0 && permit === undefined) throw new TypeError('date > 0 requires senderPermit');
     const p = date > 0 ? permit : undefined;
-    return this.#senderKeys.get(`${bytesToHex(key)}:${p === undefined ? '' : bytesToHex(p)}`, () => {
-      const k = decodeG1(key);
-      const sum = p === undefined ? k : k.add(decodeG1(p));
-      if (sum.is0()) throw new PointError('infinity', 'sender key plus permit is the point at infinity');
-      return sum.precompute(OWN_WINDOW);
-    });
+    return this.#senderKeys
+      .get(`${bytesToHex(key)}:${p === undefined ? '' : bytesToHex(p)}`, () => {
+        const k = decodeG1(key);
+        const sum = p === undefined ? k : k.add(decodeG1(p));
+        if (sum.is0()) throw new PointError('infinity', 'sender key plus permit is the point at infinity');
+        return new Reused(sum, OWN_WINDOW);
+      })
+      .use();
   }
 
   #receiverKey(key: Uint8Array, date: number, permit: Uint8Array | undefined): G2Point {
     if (date > 0 && permit === undefined) throw new TypeError('date > 0 requires receiverPermit');
     const p = date > 0 ? permit : undefined;
-    return this.#receiverKeys.get(`${bytesToHex(key)}:${p === undefined ? '' : bytesToHex(p)}`, () => {
-      const k = decodeG2(key);
-      const sum = p === undefined ? k : k.add(decodeG2(p));
-      if (sum.is0()) throw new PointError('infinity', 'receiver key plus permit is the point at infinity');
-      return sum.precompute(OWN_WINDOW);
-    });
+    return this.#receiverKeys
+      .get(`${bytesToHex(key)}:${p === undefined ? '' : bytesToHex(p)}`, () => {
+        const k = decodeG2(key);
+        const sum = p === undefined ? k : k.add(decodeG2(p));
+        if (sum.is0()) throw new PointError('infinity', 'receiver key plus permit is the point at infinity');
+        return new Reused(sum, OWN_WINDOW);
+      })
+      .use();
   }
 
   senderEphemeral(input: P2pSenderEphemeralInput): Uint8Array {
