@@ -11,6 +11,7 @@ import {
   HandshakeFailureError,
   IllegalParameterError,
   PeerAlertError,
+  TlsError as TlsErrorClass,
   type TlsError,
 } from '../../src/alerts.ts';
 import { ByteWriter } from '../../src/codec/writer.ts';
@@ -21,7 +22,7 @@ import { encodeClientHello, parseClientHello } from '../../src/handshake/message
 import { encodeHandshake } from '../../src/handshake/messages/handshake.ts';
 import type { ClientHello, Extension } from '../../src/handshake/messages/types.ts';
 import { milagroCs, type MilagroCsEvent, type MilagroCsProvider } from '../../src/kex/milagro-cs.ts';
-import { decodeCsExtension, encodeCsExtension } from '../../src/kex/milagro/cs-wire.ts';
+import { decodeCsExtension, decodeCsKeyExchange, encodeCsExtension } from '../../src/kex/milagro/cs-wire.ts';
 import { defaultKexRegistry, KexRegistry } from '../../src/kex/registry.ts';
 import { Suites, withSuiteId } from '../../src/suites.ts';
 import { collector, feed, loadRecording, recordBytes, traceNumber } from '../replay/recording.ts';
@@ -109,6 +110,31 @@ describe('milagro.md §10 items 1–3: extension 37 parsed with a bounded reader
 
   it('the codec round-trips the recorded extension', () => {
     expect(bytesToHex(encodeCsExtension(decodeCsExtension(good)))).toBe(bytesToHex(good));
+  });
+});
+
+describe('MILAGRO_CS codecs under random input (style.md §11 fuzz)', () => {
+  const rng = seededRandom('cs-wire-fuzz');
+  const byte = (): number => (rng(1)[0] ?? 0);
+  it('mutated or random extension data only ever throws TlsError', () => {
+    for (let i = 0; i < 3000; i++) {
+      let data: Uint8Array;
+      if (i % 3 === 0) data = rng(byte() % 200);
+      else {
+        data = good.slice(0, i % 5 === 0 ? byte() % good.length : good.length);
+        for (let k = 0; k < 1 + (byte() % 4); k++) if (data.length > 0) data[byte() % data.length] = byte();
+      }
+      try {
+        decodeCsExtension(data);
+      } catch (e) {
+        expect(e).toBeInstanceOf(TlsErrorClass);
+      }
+      try {
+        decodeCsKeyExchange(data.subarray(0, 67), 'server_key_exchange');
+      } catch (e) {
+        expect(e).toBeInstanceOf(TlsErrorClass);
+      }
+    }
   });
 });
 
