@@ -12,7 +12,7 @@ import { bytesToHex, hexToBytes } from '../../src/codec/bytes.ts';
 import { encodeG2, map2BeforeClearing, isInG2 } from '../../src/crypto/bncx/index.ts';
 import { masterSecret } from '../../src/crypto/prf.ts';
 import type { ClientKexContext, ClientKexSelection, ServerKexContext, ServerKexSelection } from '../../src/kex/key-exchange.ts';
-import { milagroP2p, type MilagroP2pEvent, type MilagroP2pOptions } from '../../src/kex/milagro-p2p.ts';
+import { InProcessP2pCompute, milagroP2p, type MilagroP2pEvent, type MilagroP2pOptions } from '../../src/kex/milagro-p2p.ts';
 import {
   decodeP2pClientKeyExchange,
   decodeP2pServerKeyExchange,
@@ -229,6 +229,19 @@ describe('milagro.md §11 V9: MILAGRO_P2P through the provider sessions', () => 
     expect(bytesToHex(r.serverPremaster)).toBe(bytesToHex(v('V9', 'premaster secret')));
     expect(r.serverRng.left()).toBe(0);
     expect(r.clientRng.left()).toBe(0);
+  });
+
+  it('repeated handshakes on one compute (caches and multiplication tables kick in) keep the V9 bytes', async () => {
+    const compute = new InProcessP2pCompute();
+    const server = milagroP2p({ server: { identity: SERVER_ID, senderKey }, compute });
+    const client = milagroP2p({ client: { identity: CLIENT_ID, receiverKey, serverIdentity: SERVER_ID }, compute });
+    for (let i = 0; i < 4; i++) {
+      const r = await exchange(server, client);
+      expect(bytesToHex(r.ske)).toBe(bytesToHex(v('V9', 'ServerKeyExchange body')));
+      expect(bytesToHex(r.cke)).toBe(bytesToHex(v('V9', 'ClientKeyExchange body')));
+      expect(bytesToHex(r.serverPremaster)).toBe(bytesToHex(v('V9', 'premaster secret')));
+      expect(bytesToHex(r.clientPremaster)).toBe(bytesToHex(v('V9', 'premaster secret')));
+    }
   });
 
   it('the premaster gives the V9 master secret (client_random 32×11, server_random 32×22)', async () => {
