@@ -183,7 +183,7 @@ function checkPermits(permits: readonly WccTimePermit[] | undefined, decode: (b:
   }
 }
 
-/** The permit for today by the injected clock; `undefined` with permits off. */
+/** Date 0 and no permit with permits off; else today's (injected clock) permit, or `undefined` if there is none. */
 function permitFor(permits: readonly WccTimePermit[] | undefined, nowMs: number): { date: number; permit: Uint8Array | undefined } | undefined {
   if (permits === undefined) return { date: 0, permit: undefined };
   const today = dayOf(nowMs);
