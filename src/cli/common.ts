@@ -79,3 +79,10 @@ export function keylogSink(env: NodeJS.ProcessEnv = process.env): ((line: Buffer
     }
   };
 }
+
+/** --alpn "h2,http/1.1" → ['h2', 'http/1.1']. */
+export function parseAlpnFlag(v: string): string[] {
+  const names = v.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  if (names.length === 0 || names.some((n) => Buffer.byteLength(n) > 255)) throw new CliError(`--alpn takes comma-separated protocol names, not "${v}"`);
+  return names;
+}

@@ -6,7 +6,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type ServerOptions, type TLSSocket } from '../index.ts';
-import { CliError, describeTlsError, keylogSink, parseCli, readFileArg, runCli } from './common.ts';
+import { CliError, describeTlsError, keylogSink, parseAlpnFlag, parseCli, readFileArg, runCli } from './common.ts';
 
 export const serverUsage = `usage: milagro-ts server --port N --cert FILE --key FILE [options]
 
@@ -14,7 +14,11 @@ export const serverUsage = `usage: milagro-ts server --port N --cert FILE --key 
   --host ADDR       address to bind (default: all interfaces)
   --cert FILE       server certificate chain, PEM, leaf first
   --key FILE        private key for --cert, PEM (PKCS#8 or SEC1)
-  --ca FILE         trust anchors, PEM (for future client-certificate checks)
+  --ca FILE         trust anchors for client certificates, PEM
+  --request-cert    ask clients for a certificate; refuse those without one verifying against --ca
+  --request-cert-optional   ask for a client certificate but accept clients without a valid one
+  --alpn LIST       comma-separated ALPN protocols in preference order, e.g. h2,http/1.1
+  --no-tickets      do not issue RFC 5077 session tickets (session IDs still resume)
   --ciphers LIST    colon-separated suites, e.g. ECDHE-ECDSA-AES128-GCM-SHA256
   --curves LIST     ECDHE groups, e.g. X25519:P-256:P-384
   --www             answer HTTP requests with a status page instead of echoing
@@ -33,6 +37,10 @@ const parseConfig = {
     ciphers: { type: 'string' },
     curves: { type: 'string' },
     www: { type: 'boolean', default: false },
+    'request-cert': { type: 'boolean', default: false },
+    'request-cert-optional': { type: 'boolean', default: false },
+    alpn: { type: 'string' },
+    'no-tickets': { type: 'boolean', default: false },
     provider: { type: 'string', default: 'noble' },
     'handshake-timeout': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -62,6 +70,9 @@ export function serverOptionsFromFlags(v: ServerValues): ServerOptions {
     ...(v.curves !== undefined ? { ecdhCurve: v.curves } : {}),
     ...(handshakeTimeout !== undefined ? { handshakeTimeout } : {}),
     cryptoProvider: v.provider,
+    ...(v['request-cert'] || v['request-cert-optional'] ? { requestCert: true, rejectUnauthorized: v['request-cert'] } : {}),
+    ...(v.alpn !== undefined ? { ALPNProtocols: parseAlpnFlag(v.alpn) } : {}),
+    ...(v['no-tickets'] ? { sessionTickets: false } : {}),
   };
 }
 
@@ -109,7 +120,11 @@ export function startServer(opts: ServerOptions, www: boolean, open: Set<TLSSock
     const kx = s.getEphemeralKeyInfo();
     const group = kx !== null && 'name' in kx ? ` ${kx.name}` : '';
     const sni = s.servername !== false ? ` sni=${s.servername}` : '';
-    log(`${peerOf(s)} handshake ok: ${s.getProtocol() ?? ''} ${c?.name ?? '?'}${group}${sni}`);
+    const alpn = s.alpnProtocol !== false ? ` alpn=${s.alpnProtocol}` : '';
+    const resumed = s.isSessionReused() ? ' resumed' : '';
+    const pc = s.getPeerCertificate();
+    const client = pc !== null && 'subject' in pc ? ` client-cert="${String(pc.subject.CN ?? '?')}" ${s.authorized ? 'verified' : `unverified (${describeTlsError(s.authorizationError)})`}` : '';
+    log(`${peerOf(s)} handshake ok: ${s.getProtocol() ?? ''} ${c?.name ?? '?'}${group}${sni}${alpn}${resumed}${client}`);
     s.on('error', (err) => log(`${peerOf(s)} connection error: ${describeTlsError(err)}`));
     if (www) serveWww(s);
     else s.pipe(s);
