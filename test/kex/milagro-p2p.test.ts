@@ -448,6 +448,40 @@ describe('§10 items 8, 9, 18: invalid points and unexpected identities', () => 
     expect(bytesToHex(premaster)).not.toBe(bytesToHex(v('V9', 'premaster secret')));
   });
 
+  it('mutated key-exchange bodies through the sessions: only TlsError, never a crash (seeded)', async () => {
+    let st = 0x2545f491;
+    const next = (): number => {
+      st ^= st << 13;
+      st >>>= 0;
+      st ^= st >>> 17;
+      st ^= st << 5;
+      st >>>= 0;
+      return st;
+    };
+    const ske = v('V9', 'ServerKeyExchange body');
+    for (let i = 0; i < 200; i++) {
+      const m = ske.slice();
+      for (let k = 1 + (next() % 3); k > 0; k--) m[next() % m.length] = next() & 0xff;
+      const c = clientProvider({ serverIdentity: () => true }).client(clientCtx(scripted([])));
+      try {
+        c.processServerKeyExchange(m, clientSel);
+      } catch (e) {
+        expect(e).toBeInstanceOf(TlsError);
+      }
+    }
+    const s = await serverAfterSke();
+    for (let i = 0; i < 25; i++) {
+      const m = cke.slice();
+      m[next() % m.length] = next() & 0xff;
+      try {
+        const pm = await s.processClientKeyExchange(m, serverSel);
+        expect(pm.length).toBe(18); // a changed identity or point that still decodes: a different key
+      } catch (e) {
+        expect(e).toBeInstanceOf(TlsError);
+      }
+    }
+  });
+
   it('configuration errors are reported when the provider is built', () => {
     expect(() => milagroP2p({})).toThrow(TypeError);
     expect(() => serverProvider({ identity: '' })).toThrow(RangeError);
