@@ -9,6 +9,14 @@
  *                       [--timeout MS]
  *   mbedtls-peer server [--host H] --port P|0 --cert F --key F [--ca F]
  *                       [--ciphersuite NAME] [--groups ...] [--timeout MS]
+ * Issue 4 options (both roles unless noted):
+ *   --connections N   client: connect N times, resuming the previous session; server: accept N
+ *                     connections in turn (session cache + tickets). Prints "RESUMED 0|1" per
+ *                     connection (same master secret as the previous connection).
+ *   --tickets 0|1     RFC 5077 session tickets (default 1)
+ *   --alpn a,b        ALPN protocols; prints "ALPN <name>" when one was agreed
+ *   --mfl N           client: ask for max_fragment_length N (512..4096)
+ *   --require-cert 1  server: require a client certificate verifying against --ca
  *
  * Client: handshake, send MESSAGE + "\n", read one line back, print it, close_notify.
  * Server: print "LISTENING <port>" once bound, accept one connection, handshake, read one line,
@@ -35,6 +43,8 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_ciphersuites.h>
+#include <mbedtls/ssl_cache.h>
+#include <mbedtls/ssl_ticket.h>
 #include <mbedtls/x509_crt.h>
 
 enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_SETUP = 2, EXIT_CONNECT = 3, EXIT_HANDSHAKE = 4, EXIT_IO = 5, EXIT_TIMEOUT = 6 };
@@ -53,6 +63,11 @@ struct options {
   const char *groups;
   const char *message;
   unsigned timeout_ms;
+  unsigned connections;
+  int tickets;
+  const char *alpn;
+  unsigned mfl;
+  int require_cert;
 };
 
 static void usage(void) {
@@ -74,6 +89,8 @@ static int parse_args(int argc, char **argv, struct options *o) {
   memset(o, 0, sizeof *o);
   o->timeout_ms = 10000;
   o->message = "hello from mbedtls";
+  o->connections = 1;
+  o->tickets = 1;
   if (strcmp(argv[1], "client") == 0) o->is_server = 0;
   else if (strcmp(argv[1], "server") == 0) o->is_server = 1;
   else return -1;
@@ -91,6 +108,11 @@ static int parse_args(int argc, char **argv, struct options *o) {
     else if (strcmp(a, "--groups") == 0) o->groups = v;
     else if (strcmp(a, "--message") == 0) o->message = v;
     else if (strcmp(a, "--timeout") == 0) o->timeout_ms = (unsigned)strtoul(v, NULL, 10);
+    else if (strcmp(a, "--connections") == 0) o->connections = (unsigned)strtoul(v, NULL, 10);
+    else if (strcmp(a, "--tickets") == 0) o->tickets = atoi(v);
+    else if (strcmp(a, "--alpn") == 0) o->alpn = v;
+    else if (strcmp(a, "--mfl") == 0) o->mfl = (unsigned)strtoul(v, NULL, 10);
+    else if (strcmp(a, "--require-cert") == 0) o->require_cert = atoi(v);
     else { fprintf(stderr, "mbedtls-peer: unknown option %s\n", a); return -1; }
   }
   if (o->port == NULL) { fprintf(stderr, "mbedtls-peer: --port is required\n"); return -1; }
@@ -176,7 +198,17 @@ int main(int argc, char **argv) {
   mbedtls_ssl_config conf;
   mbedtls_x509_crt ca, own;
   mbedtls_pk_context pk;
+  mbedtls_ssl_cache_context cache;
+  mbedtls_ssl_ticket_context ticket;
+  mbedtls_ssl_session saved;
+  unsigned char last_master[48];
+  int have_last = 0;
+  const char *alpn_list[8] = { NULL };
+  char alpn_buf[256];
 
+  mbedtls_ssl_cache_init(&cache);
+  mbedtls_ssl_ticket_init(&ticket);
+  mbedtls_ssl_session_init(&saved);
   mbedtls_net_init(&listen_fd);
   mbedtls_net_init(&fd);
   mbedtls_entropy_init(&entropy);
@@ -217,8 +249,29 @@ int main(int argc, char **argv) {
     mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_NONE);
   }
   if (o.is_server) {
-    /* No client certificates in this matrix yet (mutual TLS is issue 4). */
-    mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_NONE);
+    /* Client certificates only when asked for (mutual TLS cases). */
+    mbedtls_ssl_conf_authmode(&conf, o.require_cert ? MBEDTLS_SSL_VERIFY_REQUIRED : MBEDTLS_SSL_VERIFY_NONE);
+    mbedtls_ssl_conf_session_cache(&conf, &cache, mbedtls_ssl_cache_get, mbedtls_ssl_cache_set);
+    if (o.tickets) {
+      if ((ret = mbedtls_ssl_ticket_setup(&ticket, mbedtls_ctr_drbg_random, &drbg, MBEDTLS_CIPHER_AES_256_GCM, 86400)) != 0)
+        FAIL(EXIT_SETUP, "ssl_ticket_setup");
+      mbedtls_ssl_conf_session_tickets_cb(&conf, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse, &ticket);
+    }
+  } else {
+    mbedtls_ssl_conf_session_tickets(&conf, o.tickets ? MBEDTLS_SSL_SESSION_TICKETS_ENABLED : MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
+    if (o.mfl != 0) {
+      unsigned char code = o.mfl == 512 ? MBEDTLS_SSL_MAX_FRAG_LEN_512 : o.mfl == 1024 ? MBEDTLS_SSL_MAX_FRAG_LEN_1024
+                         : o.mfl == 2048 ? MBEDTLS_SSL_MAX_FRAG_LEN_2048 : MBEDTLS_SSL_MAX_FRAG_LEN_4096;
+      if ((ret = mbedtls_ssl_conf_max_frag_len(&conf, code)) != 0) FAIL(EXIT_SETUP, "conf_max_frag_len");
+    }
+  }
+  if (o.alpn != NULL) {
+    size_t n = 0;
+    if (strlen(o.alpn) >= sizeof alpn_buf) { fprintf(stderr, "mbedtls-peer: --alpn too long\n"); exit_code = EXIT_SETUP; goto done; }
+    strcpy(alpn_buf, o.alpn);
+    for (char *tok = strtok(alpn_buf, ","); tok != NULL && n < 7; tok = strtok(NULL, ",")) alpn_list[n++] = tok;
+    alpn_list[n] = NULL;
+    if ((ret = mbedtls_ssl_conf_alpn_protocols(&conf, alpn_list)) != 0) FAIL(EXIT_SETUP, "conf_alpn_protocols");
   }
   if (o.cert != NULL) {
     if ((ret = mbedtls_x509_crt_parse_file(&own, o.cert)) != 0) FAIL(EXIT_SETUP, "loading --cert");
@@ -239,48 +292,77 @@ int main(int argc, char **argv) {
                                       : ntohs(((struct sockaddr_in *)&sa)->sin_port);
     }
     printf("LISTENING %u\n", port);
-    if ((ret = mbedtls_net_accept(&listen_fd, &fd, NULL, 0, NULL)) != 0) FAIL(EXIT_CONNECT, "accept");
-  } else {
-    if ((ret = mbedtls_net_connect(&fd, o.host, o.port, MBEDTLS_NET_PROTO_TCP)) != 0) FAIL(EXIT_CONNECT, "connect");
-    if ((ret = mbedtls_ssl_set_hostname(&ssl, o.servername != NULL ? o.servername : o.host)) != 0)
-      FAIL(EXIT_SETUP, "ssl_set_hostname");
   }
-  mbedtls_ssl_set_bio(&ssl, &fd, mbedtls_net_send, NULL, mbedtls_net_recv_timeout);
-
-  while ((ret = mbedtls_ssl_handshake(&ssl)) != 0) {
-    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) continue;
-    if (ret == MBEDTLS_ERR_SSL_TIMEOUT) FAIL(EXIT_TIMEOUT, "handshake (timeout)");
-    if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
-      char vbuf[512];
-      mbedtls_x509_crt_verify_info(vbuf, sizeof vbuf, "  ", mbedtls_ssl_get_verify_result(&ssl));
-      fprintf(stderr, "mbedtls-peer: certificate verification failed:\n%s", vbuf);
+  for (unsigned conn = 0; conn < (o.connections == 0 ? 1 : o.connections); conn++) {
+    if (conn > 0) {
+      mbedtls_net_free(&fd);
+      mbedtls_net_init(&fd);
+      if ((ret = mbedtls_ssl_session_reset(&ssl)) != 0) FAIL(EXIT_SETUP, "ssl_session_reset");
     }
-    FAIL(EXIT_HANDSHAKE, "handshake");
-  }
-  printf("CIPHERSUITE %s\n", mbedtls_ssl_get_ciphersuite(&ssl));
-  printf("VERSION %s\n", mbedtls_ssl_get_version(&ssl));
+    if (o.is_server) {
+      if ((ret = mbedtls_net_accept(&listen_fd, &fd, NULL, 0, NULL)) != 0) FAIL(EXIT_CONNECT, "accept");
+    } else {
+      if ((ret = mbedtls_net_connect(&fd, o.host, o.port, MBEDTLS_NET_PROTO_TCP)) != 0) FAIL(EXIT_CONNECT, "connect");
+      if ((ret = mbedtls_ssl_set_hostname(&ssl, o.servername != NULL ? o.servername : o.host)) != 0)
+        FAIL(EXIT_SETUP, "ssl_set_hostname");
+      if (conn > 0 && (ret = mbedtls_ssl_set_session(&ssl, &saved)) != 0) FAIL(EXIT_SETUP, "ssl_set_session");
+    }
+    mbedtls_ssl_set_bio(&ssl, &fd, mbedtls_net_send, NULL, mbedtls_net_recv_timeout);
 
-  char line[4096];
-  if (o.is_server) {
-    ret = read_line(&ssl, line, sizeof line);
-    if (ret == MBEDTLS_ERR_SSL_TIMEOUT) FAIL(EXIT_TIMEOUT, "read (timeout)");
-    if (ret < 0) FAIL(EXIT_IO, "read");
-    printf("RECEIVED %s\n", line);
-    size_t n = strlen(line);
-    line[n] = '\n';
-    if ((ret = write_all(&ssl, (const unsigned char *)line, n + 1)) != 0) FAIL(EXIT_IO, "write");
-  } else {
-    size_t n = strlen(o.message);
-    if ((ret = write_all(&ssl, (const unsigned char *)o.message, n)) != 0 ||
-        (ret = write_all(&ssl, (const unsigned char *)"\n", 1)) != 0)
-      FAIL(EXIT_IO, "write");
-    ret = read_line(&ssl, line, sizeof line);
-    if (ret == MBEDTLS_ERR_SSL_TIMEOUT) FAIL(EXIT_TIMEOUT, "read (timeout)");
-    if (ret < 0) FAIL(EXIT_IO, "read");
-    printf("RECEIVED %s\n", line);
+    while ((ret = mbedtls_ssl_handshake(&ssl)) != 0) {
+      if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) continue;
+      if (ret == MBEDTLS_ERR_SSL_TIMEOUT) FAIL(EXIT_TIMEOUT, "handshake (timeout)");
+      if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+        char vbuf[512];
+        mbedtls_x509_crt_verify_info(vbuf, sizeof vbuf, "  ", mbedtls_ssl_get_verify_result(&ssl));
+        fprintf(stderr, "mbedtls-peer: certificate verification failed:\n%s", vbuf);
+      }
+      FAIL(EXIT_HANDSHAKE, "handshake");
+    }
+    printf("CIPHERSUITE %s\n", mbedtls_ssl_get_ciphersuite(&ssl));
+    printf("VERSION %s\n", mbedtls_ssl_get_version(&ssl));
+    /* Resumed ⇔ the master secret is the previous connection's (mbedTLS 2.28 has no getter). */
+    int resumed = have_last && memcmp(last_master, ssl.session->master, 48) == 0;
+    memcpy(last_master, ssl.session->master, 48);
+    have_last = 1;
+    printf("RESUMED %d\n", resumed);
+    if (mbedtls_ssl_get_alpn_protocol(&ssl) != NULL) printf("ALPN %s\n", mbedtls_ssl_get_alpn_protocol(&ssl));
+    if (o.is_server && mbedtls_ssl_get_peer_cert(&ssl) != NULL) printf("CLIENT_CERT verified\n");
+    if (!o.is_server) {
+      mbedtls_ssl_session_free(&saved);
+      mbedtls_ssl_session_init(&saved);
+      if ((ret = mbedtls_ssl_get_session(&ssl, &saved)) != 0) FAIL(EXIT_SETUP, "ssl_get_session");
+    }
+
+    char line[4096];
+    if (o.is_server) {
+      ret = read_line(&ssl, line, sizeof line);
+      if (ret == MBEDTLS_ERR_SSL_TIMEOUT) FAIL(EXIT_TIMEOUT, "read (timeout)");
+      if (ret < 0) FAIL(EXIT_IO, "read");
+      printf("RECEIVED %s\n", line);
+      size_t n = strlen(line);
+      line[n] = '\n';
+      if ((ret = write_all(&ssl, (const unsigned char *)line, n + 1)) != 0) FAIL(EXIT_IO, "write");
+    } else {
+      size_t n = strlen(o.message);
+      if ((ret = write_all(&ssl, (const unsigned char *)o.message, n)) != 0 ||
+          (ret = write_all(&ssl, (const unsigned char *)"\n", 1)) != 0)
+        FAIL(EXIT_IO, "write");
+      ret = read_line(&ssl, line, sizeof line);
+      if (ret == MBEDTLS_ERR_SSL_TIMEOUT) FAIL(EXIT_TIMEOUT, "read (timeout)");
+      if (ret < 0) FAIL(EXIT_IO, "read");
+      printf("RECEIVED %s\n", line);
+    }
+    while ((ret = mbedtls_ssl_close_notify(&ssl)) == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ) {}
+    if (ret < 0) FAIL(EXIT_IO, "close_notify");
+    if (o.is_server) {
+      /* Wait for the client's close_notify (or EOF) before accepting the next connection. */
+      unsigned char tmp[64];
+      int r;
+      do { r = mbedtls_ssl_read(&ssl, tmp, sizeof tmp); } while (r > 0 || r == MBEDTLS_ERR_SSL_WANT_READ);
+    }
   }
-  while ((ret = mbedtls_ssl_close_notify(&ssl)) == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ) {}
-  if (ret < 0) FAIL(EXIT_IO, "close_notify");
+  ret = 0;
 
 done:
   mbedtls_net_free(&fd);
@@ -290,6 +372,9 @@ done:
   mbedtls_x509_crt_free(&ca);
   mbedtls_x509_crt_free(&own);
   mbedtls_pk_free(&pk);
+  mbedtls_ssl_session_free(&saved);
+  mbedtls_ssl_cache_free(&cache);
+  mbedtls_ssl_ticket_free(&ticket);
   mbedtls_ctr_drbg_free(&drbg);
   mbedtls_entropy_free(&entropy);
   return exit_code;
