@@ -208,6 +208,24 @@ describe('MILAGRO_P2P through connect/createServer (TA_p2p demo keys)', () => {
     expect(calls).toBe(2);
   });
 
+  it('suiteId moves MILAGRO_P2P to another number on both sides (0xC0B2 collides with RFC 8492)', async () => {
+    const moved = createServer({ milagroP2p: { identity: SERVER_ID, senderKey: serverKeyHex, suiteId: 0xff42, workers: false } }, (s: TLSSocket) => {
+      s.on('error', () => undefined);
+      s.on('data', () => s.end('moved'));
+    });
+    const movedPort = await listen(moved);
+    try {
+      const s = connect({ port: movedPort, host: '127.0.0.1', milagroP2p: { identity: CLIENT_ID, receiverKey: clientKeyHex, serverIdentity: SERVER_ID, suiteId: 0xff42 } });
+      expect(await exchange(s, 'x')).toBe('moved');
+      expect(s.handshakeInfo?.suite.id).toBe(0xff42);
+      // A client still on 0xC0B2 finds no common suite.
+      const old = connect({ port: movedPort, host: '127.0.0.1', milagroP2p: { identity: CLIENT_ID, receiverKey: clientKeyHex, serverIdentity: SERVER_ID } });
+      expect((await refusal(old)).alert).toBe(AlertDescription.handshake_failure);
+    } finally {
+      await closeServer(moved);
+    }
+  });
+
   it('option errors are thrown synchronously', () => {
     expect(() => createServer({ milagroP2p: { identity: SERVER_ID, senderKey: 'zz' } })).toThrow(/hex/);
     expect(() => createServer({ milagroP2p: { identity: SERVER_ID, senderKey: clientKeyHex } })).toThrow(/65 bytes/);
