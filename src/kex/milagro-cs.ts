@@ -250,6 +250,7 @@ class CsServerSession implements ServerKeyExchangeSession {
   #accepted: Accepted | undefined;
   #w: Uint8Array | undefined;
   #W: Uint8Array | undefined;
+  #keyPoint: Promise<Uint8Array> | undefined;
   #identity: PeerIdentity | undefined;
 
   constructor(ctx: ServerKexContext, provider: MilagroCsProvider) {
@@ -357,8 +358,16 @@ class CsServerSession implements ServerKeyExchangeSession {
     if (a === undefined) throw new HandshakeFailureError('milagro_cs: ServerKeyExchange without a verified client');
     const w = encodeScalar(randomScalar(this.#ctx.random));
     this.#w = w;
-    return then(this.#provider.compute.serverEphemeral({ hashId: a.values.hashId, date: a.date, w }), (W) => {
+    const compute = this.#provider.compute;
+    return then(compute.serverEphemeral({ hashId: a.values.hashId, date: a.date, w }), (W) => {
       this.#W = W;
+      // Overlap [w]·UT with the client's own work (asynchronous backends only); a failure
+      // surfaces when ClientKeyExchange is processed.
+      const kp = compute.serverKeyPoint?.({ point: a.values.point, w });
+      if (kp !== undefined) {
+        kp.catch(() => undefined);
+        this.#keyPoint = kp;
+      }
       return encodeCsKeyExchange(W);
     });
   }
@@ -373,7 +382,7 @@ class CsServerSession implements ServerKeyExchangeSession {
     }
     const R = decodeCsKeyExchange(body, 'client_key_exchange');
     const key = guardPoints('R', () =>
-      this.#provider.compute.serverKey({
+      then(this.#keyPoint, (keyPoint) => this.#provider.compute.serverKey({
         serverSecret: creds.serverSecret,
         hashId: a.values.hashId,
         point: a.values.point,
@@ -383,7 +392,8 @@ class CsServerSession implements ServerKeyExchangeSession {
         W,
         w,
         R,
-      }),
+        keyPoint,
+      })),
     );
     return then(key, premasterOf);
   }

@@ -44,6 +44,9 @@ describe('MilagroWorkerPool', () => {
     };
     const key = await compute.serverKey(input);
     expect(bytesToHex(key)).toBe(traceHex(rec, 'server', 'server_key'));
+    // [w]·UT computed ahead (overlapping the client's work) gives the same key.
+    const keyPoint = await compute.serverKeyPoint({ point: input.point, w: input.w });
+    expect(bytesToHex(await compute.serverKey({ ...input, keyPoint }))).toBe(traceHex(rec, 'server', 'server_key'));
     expect(bytesToHex(new InProcessCsCompute().serverKey(input))).toBe(bytesToHex(key));
   });
 

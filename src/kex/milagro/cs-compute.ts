@@ -103,6 +103,8 @@ export interface CsServerKeyInput {
   readonly w: Uint8Array;
   /** R as received (validated here). */
   readonly R: Uint8Array;
+  /** [w]·point when it was computed ahead (`serverKeyPoint`); otherwise computed here. */
+  readonly keyPoint?: Uint8Array | undefined;
 }
 
 /** Where the MILAGRO_CS arithmetic runs: in-process (synchronous) or a worker pool (async). */
@@ -114,6 +116,12 @@ export interface MilagroCsCompute {
   /** W = [w]·HTID (date > 0) or [w]·A. */
   serverEphemeral(input: { readonly hashId: Uint8Array; readonly date: number; readonly w: Uint8Array }): MaybePromise<Uint8Array>;
   serverKey(input: CsServerKeyInput): MaybePromise<Uint8Array>;
+  /**
+   * Optional, for asynchronous backends: start [w]·(UT or U) — the secret-scalar multiplication
+   * of the server key (§5.8) — right after W, so it runs while the client computes its key
+   * exchange instead of after ClientKeyExchange arrives. In-process compute leaves it to serverKey.
+   */
+  serverKeyPoint?(input: { readonly point: Uint8Array; readonly w: Uint8Array }): Promise<Uint8Array>;
 }
 
 /** A tiny insertion-ordered LRU (per instance; no module state). */
@@ -255,8 +263,18 @@ export class InProcessCsCompute implements MilagroCsCompute {
     const h = transcriptHash({ hashId: input.hashId, UT: input.UT, y: input.y, V: input.V, R: input.R, W: input.W });
     // §5.8: R′ = R + [h]A (h public, used unreduced — the same point since A has order r).
     const c = traceBytes(pairing(r.add(mulG1Public(a, os2i(h))), sst.prepared));
-    const pt = mulG1(decodeG1(input.point), decodeScalar(input.w));
-    if (pt.is0()) throw new PointError('infinity', 'key point is the point at infinity');
+    const pt = input.keyPoint === undefined ? this.#keyPoint(input.point, input.w) : decodeG1(input.keyPoint);
     return mpinKdf(c, pt);
+  }
+
+  /** [w]·point for the server key (the worker side of `serverKeyPoint`). */
+  keyPoint(input: { readonly point: Uint8Array; readonly w: Uint8Array }): Uint8Array {
+    return encodeG1(this.#keyPoint(input.point, input.w));
+  }
+
+  #keyPoint(point: Uint8Array, w: Uint8Array): G1Point {
+    const pt = mulG1(decodeG1(point), decodeScalar(w));
+    if (pt.is0()) throw new PointError('infinity', 'key point is the point at infinity');
+    return pt;
   }
 }

@@ -209,4 +209,7 @@ export class PooledCsCompute implements MilagroCsCompute {
   serverKey(input: CsServerKeyInput): Promise<Uint8Array> {
     return this.pool.run(CsOp.serverKey, input);
   }
+  serverKeyPoint(input: { readonly point: Uint8Array; readonly w: Uint8Array }): Promise<Uint8Array> {
+    return this.pool.run(CsOp.serverKeyPoint, input);
+  }
 }

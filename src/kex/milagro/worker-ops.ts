@@ -17,15 +17,17 @@ export const CsOp = {
   serverVerify: 'cs.serverVerify',
   serverEphemeral: 'cs.serverEphemeral',
   serverKey: 'cs.serverKey',
+  serverKeyPoint: 'cs.serverKeyPoint',
 } as const satisfies Record<keyof MilagroCsCompute, string>;
 
-export function csWorkerOps(compute: MilagroCsCompute = new InProcessCsCompute()): WorkerOps {
+export function csWorkerOps(compute: InProcessCsCompute = new InProcessCsCompute()): WorkerOps {
   return {
     [CsOp.clientHello]: (i: Parameters<MilagroCsCompute['clientHello']>[0]) => compute.clientHello(i),
     [CsOp.clientKeyExchange]: (i: Parameters<MilagroCsCompute['clientKeyExchange']>[0]) => compute.clientKeyExchange(i),
     [CsOp.serverVerify]: (i: Parameters<MilagroCsCompute['serverVerify']>[0]) => compute.serverVerify(i),
     [CsOp.serverEphemeral]: (i: Parameters<MilagroCsCompute['serverEphemeral']>[0]) => compute.serverEphemeral(i),
     [CsOp.serverKey]: (i: Parameters<MilagroCsCompute['serverKey']>[0]) => compute.serverKey(i),
+    [CsOp.serverKeyPoint]: (i: Parameters<InProcessCsCompute['keyPoint']>[0]) => compute.keyPoint(i),
   };
 }
 
