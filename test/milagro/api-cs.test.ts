@@ -56,7 +56,7 @@ async function exchange(s: TLSSocket, msg: string): Promise<string> {
   return Buffer.concat(chunks).toString();
 }
 
-function rawHello(ext37: Uint8Array): Uint8Array {
+function rawHello(ext37: Uint8Array | undefined, copies = 1): Uint8Array {
   const w = new ByteWriter();
   encodeClientHello(w, {
     version: 0x0303,
@@ -64,7 +64,7 @@ function rawHello(ext37: Uint8Array): Uint8Array {
     sessionId: new Uint8Array(0),
     cipherSuites: [0xc0b1, 0x00ff],
     compressionMethods: [0],
-    extensions: [{ type: 37, data: ext37 }],
+    extensions: ext37 === undefined ? [] : Array.from({ length: copies }, () => ({ type: 37, data: ext37 })),
   });
   const hs = encodeHandshake(1, w.finish());
   const r = new ByteWriter();
@@ -115,7 +115,7 @@ describe('MILAGRO_CS through connect/createServer', () => {
     expect((err as PeerAlertError).alert).toBe(AlertDescription.access_denied);
   });
 
-  it('raw bad ClientHellos (zero length, oversized length, stale time, bad point) get alerts; the server stays up', async () => {
+  it('raw bad ClientHellos (zero/oversized lengths, truncated, stale time, bad point, no or duplicate extension) get alerts; the server stays up', async () => {
     const t = Math.floor(Date.now() / 1000);
     const good = encodeCsExtension({ hashId: keys.hashId, point: keys.timePermit, V: keys.token, timeValue: t });
     const zero = good.slice();
@@ -138,6 +138,9 @@ describe('MILAGRO_CS through connect/createServer', () => {
       expect([...answer.subarray(0, 1)]).toEqual([21]);
       expect([...answer.subarray(5, 7)]).toEqual([2, alert]);
     }
+    // MILAGRO_CS offered without the extension; the extension twice.
+    expect([...(await raw(rawHello(undefined))).subarray(5, 7)]).toEqual([2, AlertDescription.handshake_failure]);
+    expect([...(await raw(rawHello(good, 2))).subarray(5, 7)]).toEqual([2, AlertDescription.illegal_parameter]);
     expect(await exchange(login(keys.pin), 'still here')).toBe(`${keys.identity} said still here`);
   });
 
