@@ -328,7 +328,9 @@ export class ExpectServerHello extends ClientState {
     // RFC 6066 §4: fragment (both ways) at the negotiated length from now on; RFC 8449 §4: our
     // records to the server respect its limit. RFC 8449 §5: both given → record_size_limit wins.
     if (writeLimit !== undefined) io.setFragmentLimits(writeLimit, undefined);
-    else if (fragmentLimit !== undefined) io.setFragmentLimits(fragmentLimit, fragmentLimit);
+    // Larger incoming records are still accepted: mbedTLS 2.28 cannot fragment its handshake
+    // messages, so it sends a Certificate bigger than a small limit in one record anyway.
+    else if (fragmentLimit !== undefined) io.setFragmentLimits(fragmentLimit, undefined);
     const n: Negotiated = { ...h, suite, flow: provider.flow, session, serverHello: sh, ems: ems && h.offeredEms, alpnProtocol, expectTicket };
 
     // RFC 5246 §7.4.1.3: the server resumes by echoing the session_id we offered.

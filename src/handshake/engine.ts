@@ -268,6 +268,27 @@ export class TlsEngine {
       this.#flight = [];
       return;
     }
+    const limit = this.#sendLimit;
+    if (limit !== undefined) {
+      // With a fragment limit, pack whole messages into records so that only a message larger
+      // than the limit is split: mbedTLS 2.28 cannot reassemble a TLS handshake message that
+      // straddles records.
+      let group: Uint8Array[] = [];
+      let size = 0;
+      const emit = (): void => {
+        if (group.length > 0) this.#out.push(this.#seal(ContentType.handshake, concatBytes(...group)));
+        group = [];
+        size = 0;
+      };
+      for (const m of this.#flight) {
+        if (size + m.length > limit) emit();
+        group.push(m);
+        size += m.length;
+      }
+      emit();
+      this.#flight = [];
+      return;
+    }
     const data = this.#flight.length === 1 ? (this.#flight[0] as Uint8Array) : concatBytes(...this.#flight);
     this.#flight = [];
     this.#out.push(this.#seal(ContentType.handshake, data));

@@ -119,7 +119,8 @@ function negotiateOptions(config: ServerEngineConfig, ch: ClientHello, io: Hands
   } else if (mflExt !== undefined) {
     const mfl: MaxFragmentLength = decodeMaxFragmentLength(mflExt.data);
     extensions.push({ type: ExtensionType.max_fragment_length, data: encodeMaxFragmentLength(mfl) });
-    io.setFragmentLimits(mfl, mfl);
+    // Incoming records are not held to the limit (harmless for us; see client.ts).
+    io.setFragmentLimits(mfl, undefined);
   }
   return { alpnProtocol, extensions };
 }
