@@ -12,6 +12,11 @@
  *          --roles client,server  --provider noble|node  --concurrency 2  --timeout 15000  --verbose
  *          --ours <peer>  (harness self-check: use that peer in place of milagro-ts)
  *          --milagro-only (skip the matrix; run only the milagro-tls adapter, interop/milagro-tls.ts)
+ *          --features rsa-aes128,resume-ticket,...  --no-features
+ *
+ * Then the issue 4 feature cases (interop/features.ts): ECDHE-RSA suites, resumption by ticket
+ * and by session ID, ALPN, mutual TLS with ECDSA and RSA client certificates, max_fragment_length,
+ * per peer and role.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -161,6 +166,8 @@ async function main(): Promise<number> {
       verbose: { type: 'boolean', default: false },
       'no-defaults': { type: 'boolean', default: false },
       'milagro-only': { type: 'boolean', default: false },
+      features: { type: 'string' },
+      'no-features': { type: 'boolean', default: false },
     },
   });
   const pick = <T extends { readonly name: string }>(all: readonly T[], names: string[] | undefined, what: string): T[] => {
@@ -213,14 +220,50 @@ async function main(): Promise<number> {
     console.log(`\nFAIL ${f.c.peer.name}, milagro-ts as ${f.c.role}, ${f.c.forced ? `${f.c.suite.opensslName}, ${f.c.group}` : 'peer defaults'}:`);
     for (const p of f.problems) console.log(`  ${p.replace(/\n/g, '\n    ')}`);
   }
+  // Issue 4 feature cases.
+  const { FEATURES, excluded, runFeatureCase } = await import('./features.ts');
+  const featureKeys = list(values.features);
+  const feats = values['no-features'] || values['milagro-only'] || values.ours !== undefined ? [] : FEATURES.filter((f) => featureKeys === undefined || featureKeys.includes(f.key));
+  const featureCases = peers.flatMap((p) => roles.flatMap((role) => feats.map((f) => ({ peer: p.name, role, f }))));
+  const runnable = featureCases.filter((c) => excluded(c.peer, c.role, c.f) === undefined);
+  const featureOutcomes = await pool(runnable, Number(values.concurrency), (c) => runFeatureCase(c.peer, c.role, c.f, timeoutMs), (o) => {
+    if (values.verbose) console.log(`${o.ok ? 'ok  ' : 'FAIL'} ${o.peer} ours=${o.role} ${o.feature.key} (${o.ms.toFixed(0)} ms)`);
+  });
+  if (feats.length > 0) {
+    console.log('');
+    const head = [pad('peer', 9), pad('milagro-ts as', 14), ...feats.map((f) => pad(f.key, 14))].join(' ');
+    console.log(head);
+    console.log('-'.repeat(head.length));
+    for (const p of peers) {
+      for (const role of roles) {
+        const cells = feats.map((f) => {
+          if (excluded(p.name, role, f) !== undefined) return pad('n/a*', 14);
+          const o = featureOutcomes.find((x) => x.peer === p.name && x.role === role && x.feature === f);
+          return pad(o === undefined ? '-' : o.ok ? 'ok' : 'FAIL', 14);
+        });
+        console.log([pad(p.name, 9), pad(role, 14), ...cells].join(' '));
+      }
+    }
+    for (const c of featureCases) {
+      const why = excluded(c.peer, c.role, c.f);
+      if (why !== undefined) console.log(`* n/a: ${c.peer}, milagro-ts as ${c.role}, ${c.f.key}: ${why}`);
+    }
+  }
+  const featureFailed = featureOutcomes.filter((o) => !o.ok);
+  for (const f of featureFailed) {
+    console.log(`\nFAIL ${f.peer}, milagro-ts as ${f.role}, ${f.feature.key}:`);
+    for (const p of f.problems) console.log(`  ${p.replace(/\n/g, '\n    ').slice(0, 3000)}`);
+  }
+
   // Live milagro-tls programs (issue 6): only with MILAGRO_TLS_PROGRAMS, otherwise a "skipped" line.
   const { runMilagroTls } = await import('./milagro-tls.ts');
   const milagro = await runMilagroTls({ verbose: values.verbose });
   const milagroFailed = milagro.outcomes.filter((o) => !o.ok).length;
-  const passed = outcomes.length - failed.length + milagro.outcomes.length - milagroFailed;
+  const passed = outcomes.length - failed.length + milagro.outcomes.length - milagroFailed + featureOutcomes.length - featureFailed.length;
+  const failedTotal = failed.length + milagroFailed + featureFailed.length;
   console.log(`\n(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-  console.log(`${passed} passed, ${failed.length + milagroFailed} failed`);
-  return failed.length + milagroFailed > 0 ? 1 : 0;
+  console.log(`${passed} passed, ${failedTotal} failed`);
+  return failedTotal > 0 ? 1 : 0;
 }
 
 main().then(

@@ -101,7 +101,7 @@ function mbedtlsGroup(g: GroupName): string {
   }
 }
 
-function gnutlsCipher(s: CipherSuite): string {
+export function gnutlsCipher(s: CipherSuite): string {
   switch (s.aead.name) {
     case 'AES-128-GCM':
       return 'AES-128-GCM';
@@ -152,7 +152,7 @@ function exitText(p: PeerProcess, what: string): string {
 }
 
 /** Stdin-driven clients: send the line, keep stdin open until the reply shows or the peer exits. */
-async function driveStdinClient(p: PeerProcess, line: string, expectedReply: string, timeoutMs: number): Promise<{ gotReply: boolean; error?: string }> {
+export async function driveStdinClient(p: PeerProcess, line: string, expectedReply: string, timeoutMs: number): Promise<{ gotReply: boolean; error?: string }> {
   p.write(`${line}\n`);
   let error: string | undefined;
   try {
