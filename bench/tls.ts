@@ -6,7 +6,12 @@
  * both ends' work, for us and for node:tls alike. Cases are interleaved round by round so load
  * drift on a shared machine affects all of them.
  *
- * Targets: our handshake wall time ≤ 2× node:tls; node:crypto provider bulk ≥ 50% of node:tls.
+ * Issue 4: resumed handshakes (RFC 5077 ticket, abbreviated handshake) for us and node:tls in the
+ * same rounds, and RSA-2048 signing/verification times (rsa_pss_rsae_sha256, rsa_pkcs1_sha256)
+ * with node:crypto's for scale.
+ *
+ * Targets: our handshake wall time ≤ 2× node:tls (full and resumed); node:crypto provider bulk ≥
+ * 50% of node:tls.
  *
  *   npx tsx bench/tls.ts [--json] [--quick]
  */
@@ -17,7 +22,10 @@ import type { AddressInfo, Server as NetServer } from 'node:net';
 import { resolve } from 'node:path';
 import * as nodeTls from 'node:tls';
 import { pathToFileURL } from 'node:url';
+import { constants as cryptoConstants, createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { connect, createServer, type Server } from '../src/index.ts';
+import { SignatureScheme, loadPrivateKey, signTls, verifyTls } from '../src/x509/index.ts';
+import { systemRandom } from '../src/providers.ts';
 
 export interface TlsBenchResult {
   readonly name: string;
@@ -60,6 +68,8 @@ interface Endpoint {
   readonly name: string;
   /** One full handshake, then close; resolves with the wall time in ms. */
   handshake(): Promise<number>;
+  /** One handshake resuming a ticketed session from an earlier full handshake; wall time in ms. */
+  resumed(): Promise<number>;
   /** Sends `bytes` client → server over one connection; resolves with the ms from first write to last byte received. */
   bulk(bytes: number): Promise<number>;
   close(): Promise<void>;
@@ -80,6 +90,7 @@ async function oursEndpoint(provider: 'noble' | 'node'): Promise<Endpoint> {
   });
   const port = await listen(server);
   const opts = { host: '127.0.0.1', port, servername: 'localhost', ca, ciphers: SUITE, ecdhCurve: CURVES, cryptoProvider: provider } as const;
+  let session: Buffer | undefined;
   return {
     name: `milagro-ts (${provider})`,
     async handshake() {
@@ -87,6 +98,21 @@ async function oursEndpoint(provider: 'noble' | 'node'): Promise<Endpoint> {
       const c = connect(opts);
       await once(c, 'secureConnect');
       const t = performance.now() - t0;
+      c.destroy();
+      return t;
+    },
+    async resumed() {
+      if (session === undefined) {
+        const c = connect(opts);
+        const [s] = (await once(c, 'session')) as [Buffer];
+        session = s;
+        c.destroy();
+      }
+      const t0 = performance.now();
+      const c = connect({ ...opts, session });
+      await once(c, 'secureConnect');
+      const t = performance.now() - t0;
+      if (!c.isSessionReused()) throw new Error('milagro-ts: session was not resumed');
       c.destroy();
       return t;
     },
@@ -125,6 +151,7 @@ async function nodeTlsEndpoint(): Promise<Endpoint> {
   });
   const port = await listen(server);
   const opts = { host: '127.0.0.1', port, servername: 'localhost', ca, ciphers: SUITE, ecdhCurve: CURVES, maxVersion: 'TLSv1.2', minVersion: 'TLSv1.2' } as const;
+  let session: Buffer | undefined;
   return {
     name: 'node:tls',
     async handshake() {
@@ -133,6 +160,21 @@ async function nodeTlsEndpoint(): Promise<Endpoint> {
       const c = nodeTls.connect(opts);
       await once(c, 'secureConnect');
       const t = performance.now() - t0;
+      c.destroy();
+      return t;
+    },
+    async resumed() {
+      if (session === undefined) {
+        const c = nodeTls.connect(opts);
+        const [s] = (await once(c, 'session')) as [Buffer];
+        session = s;
+        c.destroy();
+      }
+      const t0 = performance.now();
+      const c = nodeTls.connect({ ...opts, session });
+      await once(c, 'secureConnect');
+      const t = performance.now() - t0;
+      if (!c.isSessionReused()) throw new Error('node:tls: session was not resumed');
       c.destroy();
       return t;
     },
@@ -159,6 +201,46 @@ async function nodeTlsEndpoint(): Promise<Endpoint> {
   };
 }
 
+/**
+ * RSA-2048 server signatures (what a ServerKeyExchange costs) and their verification, ours
+ * (src/x509 bigint RSA with CRT) next to node:crypto (OpenSSL) for scale.
+ */
+function rsaTimes(rounds: number): TlsBenchResult[] {
+  const pem = readFileSync(resolve(certs, 'server-rsa2048.key'), 'utf8');
+  const ourKey = loadPrivateKey(pem);
+  const nodeKey = createPrivateKey(pem);
+  const nodePub = createPublicKey(nodeKey);
+  const data = new Uint8Array(32 + 32 + 69).fill(7);
+  const out: TlsBenchResult[] = [];
+  const time = (name: string, f: () => void): void => {
+    for (let i = 0; i < 3; i++) f();
+    const xs: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const t0 = performance.now();
+      f();
+      xs.push(performance.now() - t0);
+    }
+    const m = median(xs);
+    out.push({ name, median_ms: Number(m.toFixed(3)), samples: xs.length, per_s: Number((1000 / m).toFixed(1)) });
+  };
+  for (const [label, scheme, padding] of [
+    ['rsa_pss_rsae_sha256', SignatureScheme.rsa_pss_rsae_sha256, cryptoConstants.RSA_PKCS1_PSS_PADDING],
+    ['rsa_pkcs1_sha256', SignatureScheme.rsa_pkcs1_sha256, cryptoConstants.RSA_PKCS1_PADDING],
+  ] as const) {
+    const sig = signTls(ourKey, scheme, data, systemRandom);
+    const nodeOpts = { key: nodeKey, padding, saltLength: 32 };
+    time(`RSA-2048 sign ${label} milagro-ts`, () => signTls(ourKey, scheme, data, systemRandom));
+    time(`RSA-2048 sign ${label} node:crypto`, () => nodeSign('sha256', data, nodeOpts));
+    time(`RSA-2048 verify ${label} milagro-ts`, () => {
+      if (!verifyTls(ourKey.publicKey, scheme, data, sig)) throw new Error('RSA verify failed');
+    });
+    time(`RSA-2048 verify ${label} node:crypto`, () => {
+      if (!nodeVerify('sha256', data, { key: nodePub, padding, saltLength: 32 }, sig)) throw new Error('node verify failed');
+    });
+  }
+  return out;
+}
+
 /** Raw noble AES-128-GCM seal+open of 16 KiB: the crypto bound for the noble bulk case. */
 function rawNobleSealOpen(bytes: number): number {
   const k = new Uint8Array(16).fill(1);
@@ -183,7 +265,7 @@ export async function runTlsBench(opts: { json: boolean; quick?: boolean }): Pro
   const ours = await oursEndpoint('noble');
   const oursNode = await oursEndpoint('node');
   const node = await nodeTlsEndpoint();
-  const hs: Record<string, number[]> = { ours: [], node: [] };
+  const hs: Record<string, number[]> = { ours: [], node: [], oursResumed: [], nodeResumed: [] };
   const bulk: Record<string, number[]> = { noble: [], oursNode: [], node: [], raw: [] };
   try {
     // Warm-up: JIT, lazy tables, certificate parsing caches.
@@ -195,9 +277,15 @@ export async function runTlsBench(opts: { json: boolean; quick?: boolean }): Pro
     await oursNode.bulk(MiB);
     await node.bulk(MiB);
 
+    for (let i = 0; i < 5; i++) {
+      await ours.resumed();
+      await node.resumed();
+    }
     for (let r = 0; r < hsRounds; r++) {
       hs.ours?.push(await ours.handshake());
       hs.node?.push(await node.handshake());
+      hs.oursResumed?.push(await ours.resumed());
+      hs.nodeResumed?.push(await node.resumed());
     }
     for (let r = 0; r < bulkRounds; r++) {
       bulk.noble?.push(await ours.bulk(nobleBytes));
@@ -219,20 +307,25 @@ export async function runTlsBench(opts: { json: boolean; quick?: boolean }): Pro
     const m = median(xs);
     return { name, median_ms: Number(m.toFixed(2)), samples: xs.length, mb_per_s: Number((bytes / 1e6 / (m / 1000)).toFixed(1)) };
   };
+  const rsa = rsaTimes(quick ? 20 : 60);
   const results: TlsBenchResult[] = [
     hsResult('handshake milagro-ts client+server (X25519, ECDSA P-256, AES-128-GCM)', hs.ours ?? []),
     hsResult('handshake node:tls client+server (same)', hs.node ?? []),
+    hsResult('resumed handshake milagro-ts (ticket)', hs.oursResumed ?? []),
+    hsResult('resumed handshake node:tls (ticket)', hs.nodeResumed ?? []),
+    ...rsa,
     bulkResult(`bulk milagro-ts noble provider, ${nobleBytes / MiB} MiB`, bulk.noble ?? [], nobleBytes),
     bulkResult(`bulk milagro-ts node:crypto provider, ${fastBytes / MiB} MiB`, bulk.oursNode ?? [], fastBytes),
     bulkResult(`bulk node:tls, ${fastBytes / MiB} MiB`, bulk.node ?? [], fastBytes),
     bulkResult(`raw noble AES-128-GCM seal+open 16 KiB records, ${nobleBytes / MiB} MiB`, bulk.raw ?? [], nobleBytes),
   ];
-  const mbps = (i: number): number => results[i]?.mb_per_s ?? Number.NaN;
+  const mbpsOf = (prefix: string): number => results.find((r) => r.name.startsWith(prefix))?.mb_per_s ?? Number.NaN;
   const ratios = {
     handshake_time_ours_vs_node_tls: Number((median(hs.ours ?? []) / median(hs.node ?? [])).toFixed(3)),
-    bulk_node_provider_vs_node_tls: Number((mbps(3) / mbps(4)).toFixed(3)),
-    bulk_noble_provider_vs_node_tls: Number((mbps(2) / mbps(4)).toFixed(3)),
-    bulk_noble_provider_vs_raw_noble_seal_open: Number((mbps(2) / mbps(5)).toFixed(3)),
+    resumed_handshake_time_ours_vs_node_tls: Number((median(hs.oursResumed ?? []) / median(hs.nodeResumed ?? [])).toFixed(3)),
+    bulk_node_provider_vs_node_tls: Number((mbpsOf('bulk milagro-ts node:crypto') / mbpsOf('bulk node:tls')).toFixed(3)),
+    bulk_noble_provider_vs_node_tls: Number((mbpsOf('bulk milagro-ts noble') / mbpsOf('bulk node:tls')).toFixed(3)),
+    bulk_noble_provider_vs_raw_noble_seal_open: Number((mbpsOf('bulk milagro-ts noble') / mbpsOf('raw noble')).toFixed(3)),
   };
   const report: TlsBenchReport = { results, ratios };
   if (opts.json) {
@@ -245,6 +338,7 @@ export async function runTlsBench(opts: { json: boolean; quick?: boolean }): Pro
     }
     const targets: Record<string, string> = {
       handshake_time_ours_vs_node_tls: 'target ≤ 2',
+      resumed_handshake_time_ours_vs_node_tls: 'target ≤ 2',
       bulk_node_provider_vs_node_tls: 'target ≥ 0.5',
     };
     console.log('ratios:');
