@@ -3,20 +3,20 @@
  * happens here, synchronously, so a mistake surfaces as a clear exception at `connect` /
  * `createServer` time rather than as a failed handshake later.
  */
-import { nobleAeadProvider } from '../crypto/aead/noble.ts';
-import { nodeAeadProvider } from '../crypto/aead/node.ts';
 import type { AeadProvider } from '../crypto/aead/provider.ts';
+import { isCryptoProvider, nobleCryptoProvider, type CryptoProvider } from '../crypto/provider.ts';
+import { createNodeCryptoProvider } from '../crypto/provider-node.ts';
 import type { ClientEngineConfig, CommonEngineConfig, ServerEngineConfig } from '../handshake/config.ts';
 import { NamedGroup } from '../handshake/messages/types.ts';
 import { defaultKexRegistry, type KexRegistry } from '../kex/registry.ts';
 import { systemClock, systemRandom } from '../providers.ts';
 import { allSuites, parseCipherList, type CipherSuite } from '../suites.ts';
-import { checkServerIdentity as x509CheckServerIdentity, loadCertificates, loadPrivateKey } from '../x509/index.ts';
+import { SignatureCache, checkServerIdentity as x509CheckServerIdentity, loadCertificates, loadPrivateKey } from '../x509/index.ts';
 import type { Certificate, PrivateKey } from '../x509/types.ts';
 import { SessionStore } from '../handshake/session/store.ts';
 import { sessionFromBytes } from '../handshake/client.ts';
 import { decodeAlpn } from '../handshake/messages/extensions/alpn.ts';
-import type { CommonTlsOptions, ConnectionOptions, PemInputs, ServerOptions } from './options.ts';
+import type { CommonTlsOptions, ConnectionOptions, CryptoProviderOption, PemInputs, ServerOptions } from './options.ts';
 import { resolveMilagroClient, resolveMilagroServer, type ResolvedMilagro } from './milagro-options.ts';
 import { resolveMilagroP2pClient, resolveMilagroP2pServer } from './milagro-p2p-options.ts';
 
@@ -69,15 +69,23 @@ function checkVersion(name: 'minVersion' | 'maxVersion', value: string | undefin
   throw new TlsOptionError('ERR_TLS_INVALID_PROTOCOL_VERSION', `${name}: "${value}" is not a TLS version name; use 'TLSv1.2'`);
 }
 
-function resolveProvider(p: CommonTlsOptions['cryptoProvider']): AeadProvider {
-  if (p === undefined || p === 'noble') return nobleAeadProvider;
-  if (p === 'node') return nodeAeadProvider;
-  if (typeof p === 'object' && typeof p.create === 'function') return p;
-  throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `cryptoProvider must be 'noble', 'node' or an AeadProvider`);
+/**
+ * 'noble' (default): pure TypeScript, stateless, shared. 'node': node:crypto for AEAD, ECDH and
+ * signatures, a fresh instance (its own KeyObject caches) per server / secure context / client
+ * connection. A bare AeadProvider keeps noble for ECDH and signatures.
+ */
+export function resolveCryptoProvider(p: CryptoProviderOption | undefined): CryptoProvider {
+  if (p === undefined || p === 'noble') return nobleCryptoProvider;
+  if (p === 'node') return createNodeCryptoProvider();
+  if (isCryptoProvider(p)) return p;
+  if (typeof p === 'object' && p !== null && typeof (p as Partial<AeadProvider>).create === 'function') {
+    return Object.freeze({ ...nobleCryptoProvider, name: `noble+${p.name}`, aead: p });
+  }
+  throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `cryptoProvider must be 'noble', 'node', a CryptoProvider or an AeadProvider`);
 }
 
-function resolveKex(k: CommonTlsOptions['kex']): KexRegistry {
-  const defaults = defaultKexRegistry();
+function resolveKex(k: CommonTlsOptions['kex'], provider: CryptoProvider): KexRegistry {
+  const defaults = defaultKexRegistry({ ecdh: provider.ecdh, signatures: provider.signatures });
   if (k === undefined) return defaults;
   return typeof k === 'function' ? k(defaults) : k;
 }
@@ -122,12 +130,13 @@ export interface ResolvedCommon {
   readonly handshakeTimeout: number;
 }
 
-function resolveCommon(opts: CommonTlsOptions, milagros: readonly ResolvedMilagro[] = []): ResolvedCommon {
+function resolveCommon(opts: CommonTlsOptions, milagros: readonly ResolvedMilagro[] = [], shared?: CryptoProvider): ResolvedCommon {
   checkVersion('minVersion', opts.minVersion);
   checkVersion('maxVersion', opts.maxVersion);
   // Milagro credentials (milagro-options.ts, milagro-p2p-options.ts) add their key exchange and
   // put their suite first (the first given ends up most preferred).
-  const kex = milagros.reduce((k, m) => m.extendKex(k), resolveKex(opts.kex));
+  const provider = opts.cryptoProvider === undefined && shared !== undefined ? shared : resolveCryptoProvider(opts.cryptoProvider);
+  const kex = milagros.reduce((k, m) => m.extendKex(k), resolveKex(opts.kex, provider));
   let suites: readonly CipherSuite[];
   if (opts.ciphers !== undefined) {
     try {
@@ -157,7 +166,8 @@ function resolveCommon(opts: CommonTlsOptions, milagros: readonly ResolvedMilagr
       groups: opts.ecdhCurve !== undefined ? parseGroupList(opts.ecdhCurve) : DEFAULT_GROUPS,
       random: opts.random ?? systemRandom,
       clock: opts.clock ?? systemClock,
-      aeadProvider: resolveProvider(opts.cryptoProvider),
+      aeadProvider: provider.aead,
+      signatures: provider.signatures,
       kex,
       ...(alpn === undefined ? {} : { alpnProtocols: alpn }),
     },
@@ -243,6 +253,8 @@ export function resolveServerOptions(opts: ServerOptions): ResolvedServer {
     ...base,
     ca,
     sessionStore,
+    // Client certificates (requestCert) from returning clients: each chain link verified once.
+    certificateCache: new SignatureCache(),
     ...(opts.requestCert === true ? { requestCert: true, rejectUnauthorized: opts.rejectUnauthorized ?? true } : {}),
   };
   return { engine, handshakeTimeout: common.handshakeTimeout, sessionStore, ...(milagros.length === 0 ? {} : { dispose }) };
@@ -261,8 +273,9 @@ export function resolveClientOptions(opts: ConnectionOptions): ResolvedClient {
     cs === undefined ? undefined : () => resolveMilagroClient(cs, opts.clock ?? systemClock),
     p2p === undefined ? undefined : () => resolveMilagroP2pClient(p2p),
   );
-  const common = resolveCommon(opts, milagros);
-  const ca = opts.ca !== undefined ? loadList('ca', opts.ca) : [];
+  const ctx = opts.secureContext;
+  const common = resolveCommon(opts, milagros, ctx?.provider);
+  const ca = opts.ca !== undefined ? loadList('ca', opts.ca) : [...(ctx?.ca ?? [])];
   const clientAuth = resolveClientCertificate(opts);
   const session = opts.session === undefined ? undefined : sessionFromBytes(opts.session);
   if (opts.maxFragmentLength !== undefined && ![512, 1024, 2048, 4096].includes(opts.maxFragmentLength)) {
@@ -284,6 +297,8 @@ export function resolveClientOptions(opts: ConnectionOptions): ResolvedClient {
     // user connected to, like node:tls does.
     checkServerIdentity: (_host: string, cert: Certificate) => userCheck(verifyName, cert),
     ...(sni.length > 0 ? { servername: sni } : {}),
+    // A secure context's cache outlives this connection (reconnects skip known chain links).
+    ...(ctx === undefined ? {} : { certificateCache: ctx.certificateCache }),
     ...clientAuth,
     // An unusable session buffer is ignored (full handshake), as node:tls does.
     ...(session === undefined ? {} : { session }),

@@ -4,6 +4,7 @@
  * randomness/time, key-exchange registry hook).
  */
 import type { AeadProvider } from '../crypto/aead/provider.ts';
+import type { CryptoProvider } from '../crypto/provider.ts';
 import type { KexRegistry } from '../kex/registry.ts';
 import type { Clock, RandomSource } from '../providers.ts';
 import type { Certificate } from '../x509/types.ts';
@@ -13,6 +14,8 @@ import type { MilagroP2pClientOptions, MilagroP2pServerOptions } from './milagro
 /** PEM text or buffer, DER buffer, or a list of them (like node:tls `ca`/`cert`). */
 export type PemInput = string | Uint8Array;
 export type PemInputs = PemInput | readonly PemInput[];
+
+export type CryptoProviderOption = 'noble' | 'node' | CryptoProvider | AeadProvider;
 
 /** Only TLS 1.2 is implemented; the option exists so node:tls-style code keeps working. */
 export type TlsVersionName = 'TLSv1.2';
@@ -32,8 +35,11 @@ export interface CommonTlsOptions {
   readonly maxVersion?: string;
   /** Milliseconds before an unfinished handshake is aborted (default 120000, as node:tls). */
   readonly handshakeTimeout?: number;
-  /** Record-layer AEAD: 'noble' (pure JS, default) or 'node' (node:crypto), or a custom provider. */
-  readonly cryptoProvider?: 'noble' | 'node' | AeadProvider;
+  /**
+   * The arithmetic for records, ECDHE and signatures: 'noble' (pure TypeScript, default), 'node'
+   * (node:crypto), a CryptoProvider, or a bare AeadProvider (records only; noble for the rest).
+   */
+  readonly cryptoProvider?: CryptoProviderOption;
   /** Injected randomness and time (tests, replay). Default: system sources. */
   readonly random?: RandomSource;
   readonly clock?: Clock;
@@ -55,6 +61,11 @@ export interface ConnectionOptions extends CommonTlsOptions {
   readonly port?: number;
   /** An already connected socket (a `net.Socket` or any Duplex) to run TLS over. */
   readonly socket?: import('node:stream').Duplex;
+  /**
+   * Shared state from createSecureContext(): its `ca` and crypto provider apply when the options
+   * give none, and its SignatureCache spares re-verifying a known server chain on reconnects.
+   */
+  readonly secureContext?: import('./secure-context.ts').SecureContext;
   /** SNI and the name checked against the certificate (default: `host` unless it is an IP). */
   readonly servername?: string;
   /** Abort the handshake if the server certificate is not trusted (default true). */

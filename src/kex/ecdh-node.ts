@@ -8,15 +8,14 @@ import type { RandomSource } from '../providers.ts';
 import { NamedGroup } from '../handshake/messages/types.ts';
 import { checkUncompressed, invalidPoint, nistSecretKey, rejectAllZero, type EcdhBackend, type EcdhGroup, type EcdhKeyPair } from './ecdh.ts';
 
-/** DER prefixes of a raw X25519 key wrapped as PKCS#8 / SubjectPublicKeyInfo (RFC 8410). */
-const pkcs8X25519 = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20);
-const spkiX25519 = Uint8Array.of(0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00);
-
-function wrap(prefix: Uint8Array, raw: Uint8Array): Buffer {
-  const out = Buffer.alloc(prefix.length + raw.length);
-  out.set(prefix, 0);
-  out.set(raw, prefix.length);
-  return out;
+/**
+ * Raw X25519 keys go in and out as JWK (RFC 8037 OKP): node imports those with
+ * EVP_PKEY_new_raw_*_key, about 8× faster than PKCS#8/SPKI DER through OpenSSL 3's decoders
+ * (≈0.07 vs 0.55 ms per key pair here). For a private key node reads only `d` (`x` must be a
+ * string but is not used), so `x` is left empty rather than computed.
+ */
+function b64url(raw: Uint8Array): string {
+  return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64url');
 }
 
 const nodeX25519: EcdhGroup = Object.freeze({
@@ -25,19 +24,20 @@ const nodeX25519: EcdhGroup = Object.freeze({
   publicKeyLength: 32,
   generate(random: RandomSource): EcdhKeyPair {
     const raw = random(32);
-    const der = wrap(pkcs8X25519, raw);
+    const privateKey: KeyObject = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64url(raw), x: '' }, format: 'jwk' });
     raw.fill(0);
-    const privateKey: KeyObject = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-    der.fill(0);
-    const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+    const x = createPublicKey(privateKey).export({ format: 'jwk' }).x;
+    if (typeof x !== 'string') throw new TypeError('x25519: node did not export the public key');
+    const publicKey = new Uint8Array(Buffer.from(x, 'base64url'));
+    if (publicKey.length !== 32) throw new TypeError('x25519: unexpected public key length');
     return {
-      publicKey: new Uint8Array(spki.subarray(spki.length - 32)),
+      publicKey,
       sharedSecret(peerPublic: Uint8Array): Uint8Array {
         if (peerPublic.length !== 32) throw invalidPoint('x25519');
         let shared: Uint8Array;
         try {
-          const publicKey = createPublicKey({ key: wrap(spkiX25519, peerPublic), format: 'der', type: 'spki' });
-          shared = new Uint8Array(diffieHellman({ privateKey, publicKey }));
+          const peer = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64url(peerPublic) }, format: 'jwk' });
+          shared = new Uint8Array(diffieHellman({ privateKey, publicKey: peer }));
         } catch (e) {
           throw invalidPoint('x25519', e); // OpenSSL refuses low-order points (all-zero output)
         }
