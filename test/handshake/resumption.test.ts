@@ -4,6 +4,7 @@ import { SessionStore } from '../../src/handshake/session/store.ts';
 import { decodeSessionState, encodeSessionState, type SessionState } from '../../src/handshake/session/state.ts';
 import type { ClientEngineConfig } from '../../src/handshake/config.ts';
 import { Suites } from '../../src/suites.ts';
+import { AlertDescription, TlsError } from '../../src/alerts.ts';
 import { defaultClient, defaultServer, fixedClock, handshake, seededRandom, text, untext } from './helpers.ts';
 
 function store(over: Partial<ConstructorParameters<typeof SessionStore>[0]> = {}, now = { t: fixedClock() }) {
@@ -141,6 +142,35 @@ describe('RFC 7627 §5.3 extended master secret and resumption', () => {
     expect((await handshake(defaultClient({ session, servername: 'other.localhost', rejectUnauthorized: false }), defaultServer({ sessionStore: s }))).client.secure?.resumed).toBe(false);
     const w = await handshake(defaultClient({ session, suites: [Suites.ECDHE_ECDSA_WITH_AES_256_GCM_SHA384] }), defaultServer({ sessionStore: s }));
     expect(w.client.secure?.resumed).toBe(false);
+  });
+});
+
+describe('RFC 7627 §5.3 on the client', () => {
+  it('a server resuming without EMS a session the client holds as EMS → handshake_failure', async () => {
+    const s = store();
+    const w0 = await handshake(defaultClient(), defaultServer({ sessionStore: s, extendedMasterSecret: false }));
+    const session = w0.client.secure?.session;
+    if (session === undefined) throw new Error('no session');
+    expect(session.extendedMasterSecret).toBe(false);
+    const w = await handshake(defaultClient({ session: { ...session, extendedMasterSecret: true } }), defaultServer({ sessionStore: s, extendedMasterSecret: false }));
+    expect(w.client.secure).toBeUndefined();
+    expect((w.client.errors[0] as TlsError).alert).toBe(AlertDescription.handshake_failure);
+  });
+});
+
+describe('tickets are untrusted input', () => {
+  it('every single-bit change and random garbage open to undefined, never throw', async () => {
+    const s = store();
+    const { session } = await full(s);
+    const ticket = session.ticket ?? new Uint8Array();
+    expect(s.open(ticket)).toBeDefined();
+    for (let i = 0; i < ticket.length; i++) {
+      const t = ticket.slice();
+      t[i] = (t[i] ?? 0) ^ 1;
+      expect(s.open(t)).toBeUndefined();
+    }
+    const rnd = seededRandom('garbage');
+    for (let n = 0; n < 300; n += 7) expect(s.open(rnd(n))).toBeUndefined();
   });
 });
 
