@@ -5,6 +5,8 @@ import { decodeSessionState, encodeSessionState, type SessionState } from '../..
 import type { ClientEngineConfig } from '../../src/handshake/config.ts';
 import { Suites } from '../../src/suites.ts';
 import { AlertDescription, TlsError } from '../../src/alerts.ts';
+import { defaultKexRegistry } from '../../src/kex/registry.ts';
+import { fakeMilagro } from './fake-kex.ts';
 import { defaultClient, defaultServer, fixedClock, handshake, seededRandom, text, untext } from './helpers.ts';
 
 function store(over: Partial<ConstructorParameters<typeof SessionStore>[0]> = {}, now = { t: fixedClock() }) {
@@ -155,6 +157,19 @@ describe('RFC 7627 §5.3 on the client', () => {
     const w = await handshake(defaultClient({ session: { ...session, extendedMasterSecret: true } }), defaultServer({ sessionStore: s, extendedMasterSecret: false }));
     expect(w.client.secure).toBeUndefined();
     expect((w.client.errors[0] as TlsError).alert).toBe(AlertDescription.handshake_failure);
+  });
+});
+
+describe('milagro.md §7.10: Milagro sessions are never resumed', () => {
+  it('no ticket, nothing cached, no session for the client, even when it asks', async () => {
+    const s = store();
+    const kex = defaultKexRegistry().withProvider(fakeMilagro());
+    const suites = [Suites.MILAGRO_P2P_WITH_AES_128_GCM_SHA256, Suites.ECDHE_ECDSA_WITH_AES_128_GCM_SHA256];
+    const w = await handshake(defaultClient({ suites, kex }), defaultServer({ suites, kex, sessionStore: s }));
+    expect(w.client.errors).toEqual([]);
+    expect(w.client.secure?.suite).toBe(Suites.MILAGRO_P2P_WITH_AES_128_GCM_SHA256);
+    expect(w.client.secure?.session).toBeUndefined();
+    expect(s.cachedSessions).toBe(0);
   });
 });
 
