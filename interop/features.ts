@@ -94,7 +94,7 @@ const LONG = (tag: string, mfl: boolean): string => (mfl ? `${tag} ${'m'.repeat(
 
 // ---- milagro-ts ------------------------------------------------------------------------------
 
-async function oursServer(f: Feature, fl: Files, timeoutMs: number): Promise<{ port: number; done: Promise<SideReport>; stop: () => void }> {
+async function oursServer(f: Feature, fl: Files, timeoutMs: number, provider: 'noble' | 'node'): Promise<{ port: number; done: Promise<SideReport>; stop: () => void }> {
   const suites: (CipherSuite | undefined)[] = [];
   const resumed: boolean[] = [];
   let alpn: string | undefined;
@@ -111,6 +111,7 @@ async function oursServer(f: Feature, fl: Files, timeoutMs: number): Promise<{ p
     ciphers: f.suite.opensslName,
     sessionTickets: f.tickets,
     handshakeTimeout: timeoutMs,
+    cryptoProvider: provider,
     ...(f.alpn === undefined ? {} : { ALPNProtocols: [...f.alpn.server] }),
     ...(f.clientCert === undefined ? {} : { requestCert: true, rejectUnauthorized: true, ca: readFileSync(fl.clientCa) }),
   });
@@ -146,7 +147,7 @@ async function oursServer(f: Feature, fl: Files, timeoutMs: number): Promise<{ p
   return { port: (server.address() as AddressInfo).port, done: done.finally(() => server.close()), stop: () => server.close() };
 }
 
-async function oursClient(f: Feature, fl: Files, port: number, reply: (l: string) => string, timeoutMs: number): Promise<SideReport> {
+async function oursClient(f: Feature, fl: Files, port: number, reply: (l: string) => string, timeoutMs: number, provider: 'noble' | 'node'): Promise<SideReport> {
   const suites: (CipherSuite | undefined)[] = [];
   const resumed: boolean[] = [];
   let alpn: string | undefined;
@@ -161,6 +162,7 @@ async function oursClient(f: Feature, fl: Files, port: number, reply: (l: string
       ca: readFileSync(fl.ca),
       ciphers: f.suite.opensslName,
       handshakeTimeout: timeoutMs,
+      cryptoProvider: provider,
       ...(session === undefined ? {} : { session }),
       ...(f.alpn === undefined ? {} : { ALPNProtocols: [...f.alpn.client] }),
       ...(fl.clientCert === undefined || fl.clientKey === undefined ? {} : { cert: readFileSync(fl.clientCert), key: readFileSync(fl.clientKey) }),
@@ -417,7 +419,7 @@ export function excluded(_peer: string, _role: Role, _f: Feature): string | unde
   return undefined;
 }
 
-export async function runFeatureCase(peer: string, role: Role, f: Feature, timeoutMs: number): Promise<FeatureOutcome> {
+export async function runFeatureCase(peer: string, role: Role, f: Feature, timeoutMs: number, provider: 'noble' | 'node' = 'noble'): Promise<FeatureOutcome> {
   const t0 = performance.now();
   const side = featurePeers[peer];
   const problems: string[] = [];
@@ -427,7 +429,7 @@ export async function runFeatureCase(peer: string, role: Role, f: Feature, timeo
     if (role === 'client') {
       const srv = await side.server(f, fl, timeoutMs);
       try {
-        const c = await oursClient(f, fl, srv.port, srv.reply, timeoutMs);
+        const c = await oursClient(f, fl, srv.port, srv.reply, timeoutMs, provider);
         const s = await srv.done();
         checkReport('milagro-ts client', c, f, problems);
         checkReport(`${peer} server`, s, f, problems);
@@ -438,7 +440,7 @@ export async function runFeatureCase(peer: string, role: Role, f: Feature, timeo
         srv.stop();
       }
     } else {
-      const srv = await oursServer(f, fl, timeoutMs);
+      const srv = await oursServer(f, fl, timeoutMs, provider);
       try {
         const c = await side.client(f, fl, srv.port, echo, timeoutMs);
         const s = await srv.done;

@@ -226,7 +226,7 @@ async function main(): Promise<number> {
   const feats = values['no-features'] || values['milagro-only'] || values.ours !== undefined ? [] : FEATURES.filter((f) => featureKeys === undefined || featureKeys.includes(f.key));
   const featureCases = peers.flatMap((p) => roles.flatMap((role) => feats.map((f) => ({ peer: p.name, role, f }))));
   const runnable = featureCases.filter((c) => excluded(c.peer, c.role, c.f) === undefined);
-  const featureOutcomes = await pool(runnable, Number(values.concurrency), (c) => runFeatureCase(c.peer, c.role, c.f, timeoutMs), (o) => {
+  const featureOutcomes = await pool(runnable, Number(values.concurrency), (c) => runFeatureCase(c.peer, c.role, c.f, timeoutMs, provider), (o) => {
     if (values.verbose) console.log(`${o.ok ? 'ok  ' : 'FAIL'} ${o.peer} ours=${o.role} ${o.feature.key} (${o.ms.toFixed(0)} ms)`);
   });
   if (feats.length > 0) {
