@@ -229,7 +229,7 @@ function resumable(config: ClientEngineConfig, offered: readonly CipherSuite[]):
   if (suite === undefined || isMilagro(suite)) return undefined;
   const hint = session.ticketLifetime ?? 0;
   if (session.ticket !== undefined && hint > 0 && config.clock() - session.createdAt > hint * 1000) return undefined;
-  if (session.ticket !== undefined) return { session, offeredId: config.random(32) };
+  if (session.ticket !== undefined && config.sessionTickets !== false) return { session, offeredId: config.random(32) };
   if (session.sessionId.length === 0) return undefined;
   return { session, offeredId: session.sessionId };
 }

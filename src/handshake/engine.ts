@@ -102,6 +102,8 @@ export class TlsEngine {
   #pending: Promise<void> | undefined;
   #info: HandshakeInfo | undefined;
   readonly #recordPerMessage: boolean;
+  /** Server: where this connection's session was cached, to drop it after a fatal alert. */
+  #sessionStore: ServerEngineConfig['sessionStore'];
   /** Largest plaintext we put in one record (RFC 6066 §4 / RFC 8449 §4); undefined: the record layer's. */
   #sendLimit: number | undefined;
 
@@ -127,6 +129,7 @@ export class TlsEngine {
   static server(config: ServerEngineConfig, events: EngineEvents): TlsEngine {
     const engine = new TlsEngine('server', events, undefined, startServer(config), config.recordPerHandshakeMessage === true);
     engine.#started = true;
+    engine.#sessionStore = config.sessionStore;
     return engine;
   }
 
@@ -325,6 +328,9 @@ export class TlsEngine {
     this.#status = 'failed';
     this.#flight = [];
     this.#queue = [];
+    // RFC 5246 §7.2.2: a session whose connection ended with a fatal alert must not be resumed
+    // (the session-ID cache entry goes; an issued ticket cannot be recalled, RFC 5077 §5).
+    if (this.#info !== undefined) this.#sessionStore?.remove(this.#info.sessionId);
     const err = e instanceof Error ? e : new Error(String(e));
     if (!(err instanceof PeerAlertError)) {
       const alert = alertFor(err);

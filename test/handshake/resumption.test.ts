@@ -109,6 +109,18 @@ describe('RFC 5246 §7.4.1.2 session-ID cache', () => {
     expect(w4.client.secure?.resumed).toBe(false);
   });
 
+  it('a fatal alert after the handshake removes the session from the cache (RFC 5246 §7.2.2)', async () => {
+    const s = store({ tickets: false });
+    const { w, session } = await full(s);
+    expect(s.cachedSessions).toBe(1);
+    w.server.engine.receive(new Uint8Array([23, 3, 3, 0, 40, ...new Uint8Array(40)]));
+    await w.settle();
+    expect(w.server.errors.length).toBe(1);
+    expect(s.cachedSessions).toBe(0);
+    const r = await handshake(defaultClient({ session, random: seededRandom('c5') }), defaultServer({ sessionStore: s, random: seededRandom('server-5') }));
+    expect(r.client.secure?.resumed).toBe(false);
+  });
+
   it('the client does not ask for tickets when sessionTickets is false', async () => {
     const s = store();
     const { session } = await full(s, { sessionTickets: false });
