@@ -15,7 +15,7 @@ export { KexRegistry, defaultKexRegistry } from './kex/registry.ts';
 export { nobleAeadProvider } from './crypto/aead/noble.ts';
 export { nodeAeadProvider } from './crypto/aead/node.ts';
 export type { AeadProvider } from './crypto/aead/provider.ts';
-export { nobleCryptoProvider, type CryptoProvider } from './crypto/provider.ts';
+export { nobleCryptoProvider, createNobleCryptoProvider, type CryptoProvider } from './crypto/provider.ts';
 export { createNodeCryptoProvider } from './crypto/provider-node.ts';
 export { createSecureContext, SecureContext, type SecureContextOptions } from './api/secure-context.ts';
 export type { SignatureBackend } from './x509/signature.ts';

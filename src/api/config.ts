@@ -4,7 +4,7 @@
  * `createServer` time rather than as a failed handshake later.
  */
 import type { AeadProvider } from '../crypto/aead/provider.ts';
-import { isCryptoProvider, nobleCryptoProvider, type CryptoProvider } from '../crypto/provider.ts';
+import { createNobleCryptoProvider, isCryptoProvider, nobleCryptoProvider, type CryptoProvider } from '../crypto/provider.ts';
 import { createNodeCryptoProvider } from '../crypto/provider-node.ts';
 import type { ClientEngineConfig, CommonEngineConfig, ServerEngineConfig } from '../handshake/config.ts';
 import { NamedGroup } from '../handshake/messages/types.ts';
@@ -70,12 +70,12 @@ function checkVersion(name: 'minVersion' | 'maxVersion', value: string | undefin
 }
 
 /**
- * 'noble' (default): pure TypeScript, stateless, shared. 'node': node:crypto for AEAD, ECDH and
- * signatures, a fresh instance (its own KeyObject caches) per server / secure context / client
- * connection. A bare AeadProvider keeps noble for ECDH and signatures.
+ * 'noble' (default): pure TypeScript. 'node': node:crypto for AEAD, ECDH and signatures. Either
+ * way a fresh instance (its own key caches) per server / secure context / client connection.
+ * A bare AeadProvider keeps (stateless) noble for ECDH and signatures.
  */
 export function resolveCryptoProvider(p: CryptoProviderOption | undefined): CryptoProvider {
-  if (p === undefined || p === 'noble') return nobleCryptoProvider;
+  if (p === undefined || p === 'noble') return createNobleCryptoProvider();
   if (p === 'node') return createNodeCryptoProvider();
   if (isCryptoProvider(p)) return p;
   if (typeof p === 'object' && p !== null && typeof (p as Partial<AeadProvider>).create === 'function') {

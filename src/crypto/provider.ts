@@ -11,6 +11,7 @@ import { nobleAeadProvider } from './aead/noble.ts';
 import type { AeadProvider } from './aead/provider.ts';
 import { nobleEcdh, type EcdhBackend } from '../kex/ecdh.ts';
 import { nobleSignatures, type SignatureBackend } from '../x509/signature.ts';
+import { createNobleSignatures } from '../x509/signature-noble.ts';
 
 export interface CryptoProvider {
   readonly name: string;
@@ -29,6 +30,15 @@ export const nobleCryptoProvider: CryptoProvider = Object.freeze({
   ecdh: nobleEcdh,
   signatures: nobleSignatures,
 });
+
+/**
+ * A noble provider with its own state: ECDSA keys verified more than once (a server a client
+ * reconnects to) get precomputed tables (signature-noble.ts). What `cryptoProvider: 'noble'`
+ * resolves to, one per server, secure context or client connection.
+ */
+export function createNobleCryptoProvider(): CryptoProvider {
+  return Object.freeze({ name: 'noble', aead: nobleAeadProvider, ecdh: nobleEcdh, signatures: createNobleSignatures() });
+}
 
 /** Whether `x` is a whole CryptoProvider (as opposed to a bare AeadProvider). */
 export function isCryptoProvider(x: unknown): x is CryptoProvider {

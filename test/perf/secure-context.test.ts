@@ -15,9 +15,14 @@ import { nobleSignatures } from '../../src/x509/signature.ts';
 import { ca, cert256, closeServer, fixture, key256, listen, secure } from '../api/helpers.ts';
 
 describe('cryptoProvider option', () => {
-  it("'noble' and undefined give the shared pure-TypeScript provider", () => {
-    expect(resolveCryptoProvider(undefined)).toBe(nobleCryptoProvider);
-    expect(resolveCryptoProvider('noble')).toBe(nobleCryptoProvider);
+  it("'noble' and undefined give a pure-TypeScript provider with its own key cache", () => {
+    for (const p of [resolveCryptoProvider(undefined), resolveCryptoProvider('noble')]) {
+      expect(p.name).toBe('noble');
+      expect(p.aead).toBe(nobleAeadProvider);
+      expect(p.ecdh).toBe(nobleEcdh);
+      expect(p.signatures).not.toBe(nobleSignatures);
+    }
+    expect(resolveCryptoProvider('noble').signatures).not.toBe(resolveCryptoProvider('noble').signatures);
   });
 
   it("'node' gives node:crypto for AEAD, ECDH and signatures, a fresh instance each time", () => {
