@@ -19,6 +19,8 @@ export const serverUsage = `usage: milagro-ts server --port N --cert FILE --key 
   --request-cert-optional   ask for a client certificate but accept clients without a valid one
   --alpn LIST       comma-separated ALPN protocols in preference order, e.g. h2,http/1.1
   --no-tickets      do not issue RFC 5077 session tickets (session IDs still resume)
+  --ticket-keys HEX 48 bytes (96 hex digits) of ticket keys, the same for every server process
+                    that should resume the others' tickets (like node:tls ticketKeys)
   --ciphers LIST    colon-separated suites, e.g. ECDHE-ECDSA-AES128-GCM-SHA256
   --curves LIST     ECDHE groups, e.g. X25519:P-256:P-384
   --www             answer HTTP requests with a status page instead of echoing
@@ -41,6 +43,7 @@ const parseConfig = {
     'request-cert-optional': { type: 'boolean', default: false },
     alpn: { type: 'string' },
     'no-tickets': { type: 'boolean', default: false },
+    'ticket-keys': { type: 'string' },
     provider: { type: 'string', default: 'noble' },
     'handshake-timeout': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -73,7 +76,13 @@ export function serverOptionsFromFlags(v: ServerValues): ServerOptions {
     ...(v['request-cert'] || v['request-cert-optional'] ? { requestCert: true, rejectUnauthorized: v['request-cert'] } : {}),
     ...(v.alpn !== undefined ? { ALPNProtocols: parseAlpnFlag(v.alpn) } : {}),
     ...(v['no-tickets'] ? { sessionTickets: false } : {}),
+    ...(v['ticket-keys'] !== undefined ? { ticketKeys: parseTicketKeys(v['ticket-keys']) } : {}),
   };
+}
+
+function parseTicketKeys(hex: string): Uint8Array {
+  if (!/^[0-9a-fA-F]{96}$/.test(hex)) throw new CliError('--ticket-keys takes 96 hex digits (48 bytes), e.g. from `openssl rand -hex 48`');
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
 }
 
 function peerOf(s: TLSSocket): string {

@@ -72,3 +72,35 @@ describe('milagro-ts CLI, issue 4 flags', () => {
     expect(b.out.stderr).toMatch(/--max-fragment/);
   });
 });
+
+describe('ticket keys shared across processes (--ticket-keys, node:tls ticketKeys)', () => {
+  it('a ticket from one server process resumes on another with the same keys, not on one without', async () => {
+    const keys = 'ab'.repeat(48);
+    const start = async (extra: string[]) => {
+      const s = run(['server', '--port', '0', '--host', '127.0.0.1', '--cert', f('server-ec256.pem'), '--key', f('server-ec256.key'), ...extra]);
+      return Number((await waitFor(s.out, /listening on 127\.0\.0\.1:(\d+)/))[1]);
+    };
+    const [p1, p2, p3] = [await start(['--ticket-keys', keys]), await start(['--ticket-keys', keys]), await start([])];
+    const { connect } = await import('../../src/index.ts');
+    const ca = readFileSync(f('ca-ec.pem'));
+    const hello = async (port: number, session?: Buffer) => {
+      const s = connect({ host: '127.0.0.1', port, servername: 'localhost', ca, ...(session === undefined ? {} : { session }) });
+      const got = new Promise<Buffer | undefined>((r) => {
+        s.once('session', r);
+        s.once('close', () => r(undefined));
+      });
+      await once(s, 'secureConnect');
+      const reused = s.isSessionReused();
+      const sess = await got;
+      s.destroy();
+      return { reused, sess };
+    };
+    const first = await hello(p1);
+    expect(first.reused).toBe(false);
+    expect((await hello(p2, first.sess)).reused).toBe(true);
+    expect((await hello(p3, first.sess)).reused).toBe(false);
+    const bad = run(['server', '--port', '0', '--cert', f('server-ec256.pem'), '--key', f('server-ec256.key'), '--ticket-keys', 'xyz']);
+    expect(await bad.exit).not.toBe(0);
+    expect(bad.out.stderr).toMatch(/96 hex digits/);
+  }, 60_000);
+});
