@@ -35,6 +35,13 @@ describe('RFC 8422 §2.2 ECDHE_RSA', () => {
     }
   });
 
+  it('a certificate signed with RSASSA-PSS by the CA verifies (chain) and signs the key exchange', async () => {
+    const w = await handshake(rsaClient(), rsaServer({ certificateChain: fixtureCerts('server-rsa-pss.pem'), privateKey: fixtureKey('server-rsa-pss.key') }));
+    expect(w.client.errors).toEqual([]);
+    expect(w.client.secure?.authorized).toBe(true);
+    expect(w.client.secure?.peerCertificates[0]?.signatureAlgorithm).toBe('1.2.840.113549.1.1.10');
+  });
+
   it('a server with both suite families picks the one its certificate fits', async () => {
     const w = await handshake(rsaClient({ suites: [Suites.ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, Suites.ECDHE_RSA_WITH_AES_128_GCM_SHA256] }), rsaServer({ suites: [Suites.ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, Suites.ECDHE_RSA_WITH_AES_128_GCM_SHA256] }));
     expect(w.client.secure?.suite).toBe(Suites.ECDHE_RSA_WITH_AES_128_GCM_SHA256);
