@@ -4,8 +4,9 @@
  * in signature.ts and chain.ts; this file only does the arithmetic.
  *
  * KeyObjects are built once per key object and kept in WeakMaps owned by the backend instance
- * (no module state): a server's private key and a client's trust anchors are converted once,
- * a peer's per-handshake certificate key once per handshake.
+ * (no module state): a server's private key and a client's trust anchors are converted once.
+ * A peer's certificate is parsed afresh each handshake, so public keys are also remembered by
+ * value in a small bounded map: a client reconnecting to the same server imports its key once.
  *
  * Randomness: OpenSSL draws the ECDSA nonce and the PSS salt from its own CSPRNG, so the
  * injected RandomSource is not used for signing here (recorded-handshake replays use noble).
@@ -35,18 +36,34 @@ function ecJwk(curve: EcPublicKey['curve'], point: Uint8Array): JsonWebKey {
 
 const view = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
+/** Public keys remembered by value per backend instance. */
+const MAX_KEYS_BY_VALUE = 32;
+
+function publicKeyId(key: EcPublicKey | RsaPublicKey): string {
+  return key.type === 'ec' ? `ec:${key.curve}:${view(key.point).toString('hex')}` : `rsa:${key.e.toString(16)}:${key.n.toString(16)}`;
+}
+
 export class NodeSignatureBackend implements SignatureBackend {
   readonly name = 'node';
   readonly #public = new WeakMap<object, KeyObject>();
   readonly #private = new WeakMap<object, KeyObject>();
+  readonly #byValue = new Map<string, KeyObject>();
 
   #publicKey(key: EcPublicKey | RsaPublicKey): KeyObject {
     let ko = this.#public.get(key);
+    if (ko !== undefined) return ko;
+    const id = publicKeyId(key);
+    ko = this.#byValue.get(id);
     if (ko === undefined) {
       const jwk: JsonWebKey = key.type === 'ec' ? ecJwk(key.curve, key.point) : { kty: 'RSA', n: intB64(key.n), e: intB64(key.e) };
       ko = createPublicKey({ key: jwk, format: 'jwk' });
-      this.#public.set(key, ko);
+      if (this.#byValue.size >= MAX_KEYS_BY_VALUE) {
+        const oldest = this.#byValue.keys().next();
+        if (oldest.done !== true) this.#byValue.delete(oldest.value);
+      }
+      this.#byValue.set(id, ko);
     }
+    this.#public.set(key, ko);
     return ko;
   }
 
