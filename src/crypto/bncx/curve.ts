@@ -16,12 +16,10 @@ import {
   type WeierstrassPointCons,
 } from '@noble/curves/abstract/weierstrass.js';
 
-/** §1.1: |u|, the magnitude of the (negative) BN parameter u = -0x4000000003C012B1. */
-export const U_ABS = 0x4000000003c012b1n;
-/** §1.1 field prime p = 36u⁴+36u³+24u²+6u+1. */
-export const P = 0x2400000008702a0db0bddf647a6366d3243fd6ee18093ee1be6623ef5c1b55b3n;
-/** §1.1 group order r = 36u⁴+36u³+18u²+6u+1. */
-export const R = 0x2400000008702a0db0bddf647a6366d2c43fd6ee0cc906cebe11c0a636eb1f6dn;
+import { P, R, U_ABS } from './params.ts';
+import { fp12Conjugate, fp12CyclotomicExp, fp12CyclotomicSqr, fp12Mul } from './fast-tower.ts';
+
+export { P, R, U_ABS };
 /** §1.5 cube root of unity in Fp (AMCL's GLV constant). */
 const CUBE_ROOT = 0x480000000ca83f1440bddf6471ef875631e0931794235c97n;
 /** (p+1)/4: square roots in Fp since p ≡ 3 (mod 4) (§1.6). */
@@ -216,15 +214,17 @@ function buildBncx() {
  * cyclotomic subgroup. noble's bn254 hard part is a multiple of this and cannot be reused (§13).
  */
 function finalExponentiate(F: ReturnType<typeof tower12>['Fp12'], f: Fp12): Fp12 {
-  const t0 = F.mul(F.conjugate(f), F.inv(f));
-  const m = F.mul(F.frobeniusMap(t0, 2), t0); // cyclotomic from here: inverse = conjugate
-  const conj = (a: Fp12): Fp12 => F.conjugate(a);
+  // Multiplications and squarings use the lazily reduced tower (fast-tower.ts); Frobenius and the
+  // single inversion stay with noble.
+  const mul = fp12Mul;
+  const conj = fp12Conjugate;
+  const sq = fp12CyclotomicSqr;
   const frob = (a: Fp12, k: number): Fp12 => F.frobeniusMap(a, k);
-  const sq = (a: Fp12): Fp12 => F._cyclotomicSquare(a);
-  const mul = (a: Fp12, b: Fp12): Fp12 => F.mul(a, b);
-  const A = F._cyclotomicExp(m, U_ABS); // m^|u|;   m^u  = conj(A)
-  const B = F._cyclotomicExp(A, U_ABS); // m^(u²) = B
-  const C = F._cyclotomicExp(B, U_ABS); // m^|u|³; m^(u³) = conj(C)
+  const t0 = mul(conj(f), F.inv(f));
+  const m = mul(frob(t0, 2), t0); // cyclotomic from here: inverse = conjugate
+  const A = fp12CyclotomicExp(m, U_ABS); // m^|u|;   m^u  = conj(A)
+  const B = fp12CyclotomicExp(A, U_ABS); // m^(u²) = B
+  const C = fp12CyclotomicExp(B, U_ABS); // m^|u|³; m^(u³) = conj(C)
   const y0 = mul(mul(frob(m, 1), frob(m, 2)), frob(m, 3));
   const y1 = conj(m);
   const y2 = frob(B, 2);

@@ -4,6 +4,7 @@
  * @module
  */
 import { bncx, P, R, type Fp12, type G1Point, type G2Point } from './curve.ts';
+import { fp12CyclotomicSqr, fp12Mul, millerLoop, ONE12 } from './fast-tower.ts';
 
 type Lines = ReturnType<typeof bncx.pair.utils.calcPairingPrecomputes>;
 
@@ -34,7 +35,7 @@ export function multiPairing(pairs: readonly (readonly [G1Point, G2Point | G2Pre
     input.push([prep.lines, a.x, a.y]);
   }
   if (input.length === 0) return bncx.Fp12.ONE;
-  return bncx.Fp12.finalExponentiate(bncx.pair.millerLoopBatch(input));
+  return bncx.Fp12.finalExponentiate(millerLoop(input));
 }
 
 /** e(P, Q) for P ∈ G1, Q ∈ G2 (AMCL: PAIR_fexp(PAIR_ate(Q, P))). */
@@ -68,16 +69,16 @@ export function gtPow(g: Fp12, k: bigint): Fp12 {
   const k0 = e % FROB_LAMBDA;
   const k1 = e / FROB_LAMBDA;
   const gp = F.frobeniusMap(g, 1);
-  const both = F.mul(g, gp);
-  let acc = F.ONE;
+  const both = fp12Mul(g, gp);
+  let acc = ONE12;
   const n = Math.max(k0.toString(2).length, k1.toString(2).length);
   for (let i = n - 1; i >= 0; i--) {
-    acc = F._cyclotomicSquare(acc);
+    acc = fp12CyclotomicSqr(acc);
     const b0 = (k0 >> BigInt(i)) & 1n;
     const b1 = (k1 >> BigInt(i)) & 1n;
-    if (b0 === 1n && b1 === 1n) acc = F.mul(acc, both);
-    else if (b0 === 1n) acc = F.mul(acc, g);
-    else if (b1 === 1n) acc = F.mul(acc, gp);
+    if (b0 === 1n && b1 === 1n) acc = fp12Mul(acc, both);
+    else if (b0 === 1n) acc = fp12Mul(acc, g);
+    else if (b1 === 1n) acc = fp12Mul(acc, gp);
   }
   return acc;
 }

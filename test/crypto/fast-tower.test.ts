@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { bncx, R } from '../../src/crypto/bncx/index.ts';
+import { pairing, gtPow } from '../../src/crypto/bncx/pairing.ts';
+import {
+  fp12Conjugate,
+  fp12CyclotomicExp,
+  fp12CyclotomicSqr,
+  fp12Mul,
+  fp12Sqr,
+  fp2Add,
+  fp2Mul,
+  fp2Sub,
+  type Fp12,
+} from '../../src/crypto/bncx/fast-tower.ts';
+
+/** Seeded xorshift so failures reproduce. */
+function prng(seed: number): () => bigint {
+  let s = seed >>> 0 || 1;
+  return () => {
+    let v = 0n;
+    for (let i = 0; i < 8; i++) {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      v = (v << 32n) | BigInt(s >>> 0);
+    }
+    return bncx.Fp.create(v);
+  };
+}
+const rnd = prng(12345);
+const fp2 = () => ({ c0: rnd(), c1: rnd() });
+const fp6 = () => ({ c0: fp2(), c1: fp2(), c2: fp2() });
+const fp12 = (): Fp12 => ({ c0: fp6(), c1: fp6() });
+const F = bncx.Fp12;
+
+describe('fast tower (lazy reduction) agrees with noble tower12', () => {
+  it('Fp2 add, sub, mul', () => {
+    for (let i = 0; i < 50; i++) {
+      const a = fp2();
+      const b = fp2();
+      expect(fp2Mul(a, b)).toEqual(bncx.Fp2.mul(a, b));
+      expect(fp2Add(a, b)).toEqual(bncx.Fp2.add(a, b));
+      expect(fp2Sub(a, b)).toEqual(bncx.Fp2.sub(a, b));
+    }
+  });
+  it('Fp12 mul, sqr, conjugate on random elements', () => {
+    for (let i = 0; i < 20; i++) {
+      const a = fp12();
+      const b = fp12();
+      expect(F.eql(fp12Mul(a, b), F.mul(a, b))).toBe(true);
+      expect(F.eql(fp12Sqr(a), F.sqr(a))).toBe(true);
+      expect(F.eql(fp12Conjugate(a), F.conjugate(a))).toBe(true);
+    }
+  });
+  it('cyclotomic squaring and exponentiation in GT', () => {
+    const g = pairing(bncx.G1.BASE, bncx.G2.BASE);
+    expect(F.eql(fp12CyclotomicSqr(g), F.sqr(g))).toBe(true);
+    expect(F.eql(fp12CyclotomicExp(g, 0xdeadbeefn), F.pow(g, 0xdeadbeefn))).toBe(true);
+    const k = R - 12345n;
+    expect(F.eql(gtPow(g, k), F.pow(g, k))).toBe(true);
+  });
+  it('outputs are fully reduced', () => {
+    const v = fp12Mul(fp12(), fp12());
+    for (const c6 of [v.c0, v.c1]) for (const c2 of [c6.c0, c6.c1, c6.c2]) for (const x of [c2.c0, c2.c1]) {
+      expect(x >= 0n && x < bncx.Fp.ORDER).toBe(true);
+    }
+  });
+});
