@@ -241,6 +241,7 @@ export function resolveServerOptions(opts: ServerOptions): ResolvedServer {
     sessionStore = new SessionStore({
       random: common.engine.random,
       clock: common.engine.clock,
+      aead: common.engine.aeadProvider,
       ...(opts.sessionTimeout === undefined ? {} : { sessionTimeout: opts.sessionTimeout }),
       ...(opts.ticketKeys === undefined ? {} : { ticketKeys: opts.ticketKeys }),
       ...(opts.sessionTickets === undefined ? {} : { tickets: opts.sessionTickets }),

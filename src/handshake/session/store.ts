@@ -9,7 +9,8 @@
  * explicitly (to share them between the workers of a cluster) stops automatic rotation; the
  * application rotates by calling `setTicketKeys` in every worker.
  */
-import { gcm } from '@noble/ciphers/aes.js';
+import { nobleAeadProvider } from '../../crypto/aead/noble.ts';
+import type { Aead, AeadProvider } from '../../crypto/aead/provider.ts';
 import { bytesToHex, equalBytes } from '../../codec/bytes.ts';
 import type { Clock, RandomSource } from '../../providers.ts';
 import { decodeSessionState, encodeSessionState, type SessionState } from './state.ts';
@@ -32,17 +33,21 @@ export interface SessionStoreOptions {
   readonly ticketKeys?: Uint8Array;
   /** Milliseconds between automatic ticket-key rotations (default: sessionTimeout). */
   readonly ticketKeyRotation?: number;
+  /** AES-256-GCM for the tickets: the server's crypto provider (node:crypto is ~5× faster than noble here). Default noble. */
+  readonly aead?: AeadProvider;
 }
 
 interface TicketKey {
   readonly name: Uint8Array;
   readonly key: Uint8Array;
+  readonly aead: Aead;
   readonly createdAt: number;
 }
 
 export class SessionStore {
   readonly #random: RandomSource;
   readonly #clock: Clock;
+  readonly #aead: AeadProvider;
   readonly #timeoutMs: number;
   readonly #cacheSize: number;
   readonly #rotationMs: number;
@@ -55,6 +60,7 @@ export class SessionStore {
   constructor(o: SessionStoreOptions) {
     this.#random = o.random;
     this.#clock = o.clock;
+    this.#aead = o.aead ?? nobleAeadProvider;
     const timeout = o.sessionTimeout ?? 300;
     if (!Number.isFinite(timeout) || timeout <= 0) throw new RangeError('sessionTimeout must be a positive number of seconds');
     this.#timeoutMs = timeout * 1000;
@@ -132,11 +138,15 @@ export class SessionStore {
     if (!(keys instanceof Uint8Array) || keys.length !== TICKET_KEYS_LENGTH) {
       throw new TypeError(`ticket keys must be ${TICKET_KEYS_LENGTH} bytes`);
     }
-    return { name: keys.slice(0, NAME), key: keys.slice(NAME), createdAt: this.#clock() };
+    const key = keys.slice(NAME);
+    return { name: keys.slice(0, NAME), key, aead: this.#aead.create('AES-256-GCM', key), createdAt: this.#clock() };
   }
 
   #freshKey(): TicketKey {
-    return { name: this.#random(NAME), key: this.#random(32), createdAt: this.#clock() };
+    // Name first, then key: the order the random source has always been read in.
+    const name = this.#random(NAME);
+    const key = this.#random(32);
+    return { name, key, aead: this.#aead.create('AES-256-GCM', key), createdAt: this.#clock() };
   }
 
   #rotate(): void {
@@ -152,7 +162,7 @@ export class SessionStore {
     this.#rotate();
     const k = this.#current;
     const iv = this.#random(IV);
-    const ct = gcm(k.key, iv, k.name).encrypt(encodeSessionState(state));
+    const ct = k.aead.seal(iv, k.name, encodeSessionState(state));
     const out = new Uint8Array(NAME + IV + ct.length);
     out.set(k.name, 0);
     out.set(iv, NAME);
@@ -174,7 +184,8 @@ export class SessionStore {
     if (k === this.#previous && !this.#manualKeys && this.#clock() - this.#current.createdAt >= this.#rotationMs) return undefined;
     let state: SessionState;
     try {
-      const plain = gcm(k.key, ticket.subarray(NAME, NAME + IV), name).decrypt(ticket.subarray(NAME + IV));
+      const plain = k.aead.open(ticket.subarray(NAME, NAME + IV), name, ticket.subarray(NAME + IV));
+      if (plain === undefined) return undefined;
       state = decodeSessionState(plain);
     } catch {
       return undefined;
