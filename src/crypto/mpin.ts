@@ -32,7 +32,7 @@ import {
   map1,
   mapXToG1,
   mpinKdf,
-  mulG1,
+  mulG1Once,
   mulG1Public,
   mulG2,
   multiPairing,
@@ -95,12 +95,12 @@ export const serverSecretShare = (ms: Uint8Array): Uint8Array => encodeG2(mulG2(
 
 /** Client secret share [s]·map1(HID) (65 bytes). Takes the *hashed* identity (§5.1). */
 export const clientSecretShare = (ms: Uint8Array, hid: Uint8Array): Uint8Array =>
-  encodeG1(mulG1(identityPoint(hid), scalarOf(ms)));
+  encodeG1(mulG1Once(identityPoint(hid), scalarOf(ms)));
 
 /** Time permit share [s]·map1(hashN(d, HID)) for day d > 0 (65 bytes). */
 export function timePermitShare(ms: Uint8Array, hid: Uint8Array, date: number): Uint8Array {
   if (checkDate(date) === 0) throw new RangeError('time permit needs a date > 0');
-  return encodeG1(mulG1(permitPoint(hid, date), scalarOf(ms)));
+  return encodeG1(mulG1Once(permitPoint(hid, date), scalarOf(ms)));
 }
 
 /** Sum of two G1 shares (MPIN_RECOMBINE_G1). */
@@ -111,7 +111,7 @@ export const recombineG2 = (a: Uint8Array, b: Uint8Array): Uint8Array => encodeG
 /** §5.4 token = CS − [PIN]·map1(SHA(ID)), with the *raw* identity (not the demo TA's bug). */
 export function extractPin(identity: Uint8Array, pin: number, clientSecret: Uint8Array): Uint8Array {
   const a = map1(sha256Id(identity));
-  return encodeG1(decodeG1(clientSecret).subtract(mulG1(a, BigInt(checkPin(pin)))));
+  return encodeG1(decodeG1(clientSecret).subtract(mulG1Once(a, BigInt(checkPin(pin)))));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -196,7 +196,7 @@ function drawX(input: { readonly x?: Uint8Array | undefined; readonly rng?: Rand
 export function client1(input: Client1Input): Client1Output {
   const hid = sha256Id(input.identity);
   const a = map1(hid);
-  let sec = decodeG1(input.token).add(mulG1(a, BigInt(checkPin(input.pin))));
+  let sec = decodeG1(input.token).add(mulG1Once(a, BigInt(checkPin(input.pin))));
   let base = a;
   if (input.timePermit !== undefined) {
     const date = checkDate(input.timePermit.date);
@@ -205,8 +205,8 @@ export function client1(input: Client1Input): Client1Output {
     base = a.add(permitPoint(hid, date));
   }
   const x = drawX(input);
-  const U = encodeG1(mulG1(a, x));
-  const UT = input.timePermit !== undefined ? encodeG1(mulG1(base, x)) : undefined;
+  const U = encodeG1(mulG1Once(a, x));
+  const UT = input.timePermit !== undefined ? encodeG1(mulG1Once(base, x)) : undefined;
   return { hashId: hid, x: encodeScalar(x), U, UT, point: UT ?? U, sec: encodeG1(sec) };
 }
 
@@ -214,7 +214,7 @@ export function client1(input: Client1Input): Client1Output {
 export function client2(x: Uint8Array, y: Uint8Array, sec: Uint8Array): Uint8Array {
   const k = (R - ((scalarOf(x) + scalarOf(y)) % R)) % R;
   if (k === 0n) throw new PointError('infinity', 'x + y ≡ 0 (mod r): draw a new x');
-  return encodeG1(mulG1(decodeG1(sec), k));
+  return encodeG1(mulG1Once(decodeG1(sec), k));
 }
 
 export type ClientPassInput = Client1Input & {
@@ -371,7 +371,7 @@ export function serverEphemeral(input: {
   const a = map1(hid);
   const base = checkDate(input.date) > 0 ? a.add(permitPoint(hid, input.date)) : a;
   const w = drawX({ x: input.w, rng: input.rng });
-  return { w: encodeScalar(w), W: encodeG1(mulG1(base, w)) };
+  return { w: encodeScalar(w), W: encodeG1(mulG1Once(base, w)) };
 }
 
 /** Client ephemeral: R = [r]·A, A = map1(HID). */
@@ -381,7 +381,7 @@ export function clientEphemeral(input: {
   readonly rng?: RandomSource | undefined;
 }): { readonly r: Uint8Array; readonly R: Uint8Array } {
   const r = drawX({ x: input.r, rng: input.rng });
-  return { r: encodeScalar(r), R: encodeG1(mulG1(identityPoint(input.hashId), r)) };
+  return { r: encodeScalar(r), R: encodeG1(mulG1Once(identityPoint(input.hashId), r)) };
 }
 
 /**
@@ -446,7 +446,7 @@ export function clientKey(input: {
   const g = bncx.Fp12.mul(g1, gtPow(g2, BigInt(checkPin(input.pin))));
   const z = (scalarOf(input.r) + os2i(input.h)) % R;
   const c = traceBytes(gtPow(g, z));
-  const pt = mulG1(decodeG1(input.W), scalarOf(input.x));
+  const pt = mulG1Once(decodeG1(input.W), scalarOf(input.x));
   if (pt.is0()) throw new PointError('infinity', 'key point is the point at infinity');
   return mpinKdf(c, pt);
 }
@@ -467,7 +467,7 @@ export function serverKey(input: {
   const a = identityPoint(input.hashId);
   const rPrime = decodeG1(input.R).add(mulG1Public(a, os2i(input.h)));
   const c = traceBytes(pairing(rPrime, sst.prepared));
-  const pt = mulG1(decodeG1(input.point), scalarOf(input.w));
+  const pt = mulG1Once(decodeG1(input.point), scalarOf(input.w));
   if (pt.is0()) throw new PointError('infinity', 'key point is the point at infinity');
   return mpinKdf(c, pt);
 }

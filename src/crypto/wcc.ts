@@ -19,7 +19,7 @@ import {
   hq,
   map1,
   map2,
-  mulG1,
+  mulG1Once,
   mulG1Public,
   mulG2,
   mulG2Public,
@@ -64,7 +64,7 @@ export function receiverPoint(hid: Uint8Array, date = 0): G2Point {
 // Trust authority (§6.1)
 
 /** Sender (G1) key share [s]·H1(IdA), from the hashed identity. 65 bytes. */
-export const senderKeyShare = (ms: Uint8Array, hidA: Uint8Array): Uint8Array => encodeG1(mulG1(senderPoint(hidA), scalarOf(ms)));
+export const senderKeyShare = (ms: Uint8Array, hidA: Uint8Array): Uint8Array => encodeG1(mulG1Once(senderPoint(hidA), scalarOf(ms)));
 /** Receiver (G2) key share [s]·H2(IdB), from the hashed identity. 128 bytes. */
 export const receiverKeyShare = (ms: Uint8Array, hidB: Uint8Array): Uint8Array => encodeG2(mulG2(receiverPoint(hidB), scalarOf(ms)));
 
@@ -74,7 +74,7 @@ function permitDate(date: number): number {
 }
 /** Sender time permit share [s]·map1(hashN(d, HID)). */
 export const senderPermitShare = (ms: Uint8Array, hidA: Uint8Array, date: number): Uint8Array =>
-  encodeG1(mulG1(map1(hashN(permitDate(date), checkHid(hidA))), scalarOf(ms)));
+  encodeG1(mulG1Once(map1(hashN(permitDate(date), checkHid(hidA))), scalarOf(ms)));
 /** Receiver time permit share [s]·map2(hashN(d, HID)). */
 export const receiverPermitShare = (ms: Uint8Array, hidB: Uint8Array, date: number): Uint8Array =>
   encodeG2(mulG2(map2(hashN(permitDate(date), checkHid(hidB))), scalarOf(ms)));
@@ -93,7 +93,7 @@ export function senderEphemeral(input: {
   readonly rng?: RandomSource | undefined;
 }): { readonly x: Uint8Array; readonly PaG1: Uint8Array } {
   const x = draw(input.x, input.rng);
-  return { x: encodeScalar(x), PaG1: encodeG1(mulG1(senderPoint(input.hashIdA, input.date ?? 0), x)) };
+  return { x: encodeScalar(x), PaG1: encodeG1(mulG1Once(senderPoint(input.hashIdA, input.date ?? 0), x)) };
 }
 
 /** Receiver: w then y drawn; PgG1 = [w]·A′ (the *sender's* identity), PbG2 = [y]·B′. */
@@ -111,7 +111,7 @@ export function receiverEphemeral(input: {
   return {
     w: encodeScalar(w),
     y: encodeScalar(y),
-    PgG1: encodeG1(mulG1(senderPoint(input.hashIdA, date), w)),
+    PgG1: encodeG1(mulG1Once(senderPoint(input.hashIdA, date), w)),
     PbG2: encodeG2(mulG2(receiverPoint(input.hashIdB, date), y)),
   };
 }
@@ -150,9 +150,9 @@ export function senderKey(input: {
   }
   const x = scalarOf(input.x);
   const q = mulG2Public(receiverPoint(hashId(input.idB), date), scalarOf(input.pib)).add(decodeG2(input.PbG2));
-  const p = mulG1(key, x + scalarOf(input.pia));
+  const p = mulG1Once(key, x + scalarOf(input.pia));
   const g = pairing(p, q);
-  const pt = mulG1(decodeG1(input.PgG1), x);
+  const pt = mulG1Once(decodeG1(input.PgG1), x);
   if (pt.is0()) throw new PointError('infinity', 'key point is the point at infinity');
   return wccKdf(traceBytes(g), pt);
 }
@@ -185,7 +185,7 @@ export function receiverKey(input: {
   const q = mulG2(key, scalarOf(input.y) + scalarOf(input.pib));
   const p = mulG1Public(senderPoint(hashId(input.idA), date), scalarOf(input.pia)).add(paG1);
   const g = pairing(p, q);
-  const pt = mulG1(paG1, scalarOf(input.w));
+  const pt = mulG1Once(paG1, scalarOf(input.w));
   if (pt.is0()) throw new PointError('infinity', 'key point is the point at infinity');
   return wccKdf(traceBytes(g), pt);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bncx, R } from '../../src/crypto/bncx/index.ts';
-import { pairing, gtPow } from '../../src/crypto/bncx/pairing.ts';
+import { pairing, gtPow, G2Prepared } from '../../src/crypto/bncx/pairing.ts';
 import {
   fp12Conjugate,
   fp12CyclotomicExp,
@@ -10,6 +10,7 @@ import {
   fp2Add,
   fp2Mul,
   fp2Sub,
+  millerLoop,
   type Fp12,
 } from '../../src/crypto/bncx/fast-tower.ts';
 
@@ -58,6 +59,16 @@ describe('fast tower (lazy reduction) agrees with noble tower12', () => {
     expect(F.eql(fp12CyclotomicExp(g, 0xdeadbeefn), F.pow(g, 0xdeadbeefn))).toBe(true);
     const k = R - 12345n;
     expect(F.eql(gtPow(g, k), F.pow(g, k))).toBe(true);
+  });
+  it('line precomputation and Miller loop match noble (calcPairingPrecomputes, millerLoopBatch)', () => {
+    for (const k of [1n, 0xabcdefn, R - 2n]) {
+      const q = bncx.G2.BASE.multiply(k);
+      const ours = new G2Prepared(q).lines ?? [];
+      const theirs = bncx.pair.utils.calcPairingPrecomputes(q);
+      expect(ours).toEqual(theirs);
+      const p = bncx.G1.BASE.multiply(((k + 7n) % R) || 1n).toAffine();
+      expect(F.eql(millerLoop([[ours, p.x, p.y]]), bncx.pair.millerLoopBatch([[theirs, p.x, p.y]]))).toBe(true);
+    }
   });
   it('outputs are fully reduced', () => {
     const v = fp12Mul(fp12(), fp12());

@@ -215,3 +215,15 @@ export function millerLoop(pairs: readonly (readonly [Lines, bigint, bigint])[])
   }
   return fp12Conjugate(f);
 }
+
+// ---- Fp2 helpers for the line precomputation (reduced in, reduced out) ------------------------
+
+export const fp2Sqr = (a: Fp2): Fp2 => red2(sqr2w(a));
+export const fp2Neg = (a: Fp2): Fp2 => neg2(a);
+/** 3·a. */
+export const fp2Triple = (a: Fp2): Fp2 => fp2Add(fp2Add(a, a), a);
+/** ·b′ with b′ = 1 − i (§1.4): (a0 + a1 i)(1 − i) = (a0 + a1) + (a1 − a0) i. */
+export const fp2MulByB = (a: Fp2): Fp2 => ({ c0: addFp(a.c0, a.c1), c1: subFp(a.c1, a.c0) });
+/** a/2 (p odd). */
+const HALF = (P + 1n) / 2n;
+export const fp2Half = (a: Fp2): Fp2 => ({ c0: (a.c0 * HALF) % P, c1: (a.c1 * HALF) % P });

@@ -57,5 +57,6 @@ export {
   mulG2,
   mulG1Public,
   mulG2Public,
+  mulG1Once,
 } from './pairing.ts';
 export { randomScalar } from './random.ts';
