@@ -27,6 +27,7 @@ import {
   map1,
   mpinKdf,
   mulG1,
+  mulG1Once,
   multiPairing,
   os2i,
   pairing,
@@ -227,7 +228,7 @@ export class InProcessCsCompute implements MilagroCsCompute {
     });
     const z = (decodeScalar(input.r) + os2i(h)) % R;
     const c = traceBytes(gtPow(g, z));
-    const pt = mulG1(w, decodeScalar(input.x));
+    const pt = mulG1Once(w, decodeScalar(input.x));
     if (pt.is0()) throw new PointError('infinity', 'key point is the point at infinity');
     return { R: Rb, key: mpinKdf(c, pt) };
   }
@@ -273,7 +274,7 @@ export class InProcessCsCompute implements MilagroCsCompute {
   }
 
   #keyPoint(point: Uint8Array, w: Uint8Array): G1Point {
-    const pt = mulG1(decodeG1(point), decodeScalar(w));
+    const pt = mulG1Once(decodeG1(point), decodeScalar(w));
     if (pt.is0()) throw new PointError('infinity', 'key point is the point at infinity');
     return pt;
   }

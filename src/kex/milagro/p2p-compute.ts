@@ -19,6 +19,7 @@ import {
   encodeG1,
   encodeG2,
   mulG1,
+  mulG1Once,
   mulG1Public,
   mulG2,
   multiPairing,
@@ -224,7 +225,7 @@ export class InProcessP2pCompute implements MilagroP2pCompute {
       [mulG1Public(S, pib), this.#peerB(hashId(input.idB), input.date)],
       [S, PbG2],
     ]);
-    return wccKdf(traceBytes(g), infinityCheck(mulG1(PgG1, x)));
+    return wccKdf(traceBytes(g), infinityCheck(mulG1Once(PgG1, x)));
   }
 
   receiverKeyExchange(input: P2pReceiverInput): P2pReceiverOutput {
@@ -241,7 +242,7 @@ export class InProcessP2pCompute implements MilagroP2pCompute {
     // g = e([y + pib]·key, [pia]·A′ + PaG1).
     const p = mulG1Public(A, pia).add(PaG1);
     const g = pairing(p, mulG2(key, y + pib));
-    return { PgG1, PbG2, key: wccKdf(traceBytes(g), infinityCheck(mulG1(PaG1, w))) };
+    return { PgG1, PbG2, key: wccKdf(traceBytes(g), infinityCheck(mulG1Once(PaG1, w))) };
   }
 }
 
