@@ -30,6 +30,14 @@ export interface WorkerPoolOptions {
   readonly size?: number | undefined;
   /** Jobs waiting for a worker before new ones are refused; default 256. */
   readonly maxQueue?: number | undefined;
+  /**
+   * Scheduling niceness of the worker threads (Linux: per-thread `setpriority`; ignored where
+   * unsupported), default 10. The pool usually has as many busy workers as there are cores; at
+   * the same priority the OS then time-slices the event-loop thread with them and every
+   * connection waits tens of ms. Lower-priority workers yield to it whenever it has work (it
+   * only needs a few ms per handshake), while still getting all idle CPU. 0 = no change.
+   */
+  readonly niceness?: number | undefined;
 }
 
 /** The queue is full: the job was not accepted. */
@@ -59,6 +67,19 @@ function workerEntry(): URL {
   return import.meta.url.endsWith('.ts') ? new URL('./worker.js', import.meta.url) : new URL('./worker-main.js', import.meta.url);
 }
 
+/**
+ * Structured clone copies a Uint8Array's *whole* ArrayBuffer: a 65-byte point that is a view into
+ * a received record (or a pooled Buffer slab) would ship kilobytes to the worker on every job,
+ * on the event-loop thread. Copy such views into compact arrays first (plain objects, two levels).
+ */
+function compact(v: unknown, depth = 0): unknown {
+  if (v instanceof Uint8Array) return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? v : v.slice();
+  if (depth >= 2 || typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = compact(x, depth + 1);
+  return out;
+}
+
 function rebuild(e: { readonly name: string; readonly message: string; readonly code?: string }): Error {
   const err = new Error(e.message);
   err.name = e.name; // PointError keeps its name so the key exchange maps it to illegal_parameter
@@ -69,6 +90,7 @@ function rebuild(e: { readonly name: string; readonly message: string; readonly 
 export class MilagroWorkerPool {
   readonly size: number;
   readonly #maxQueue: number;
+  readonly #niceness: number;
   readonly #slots: Slot[] = [];
   readonly #queue: Job[] = [];
   #nextId = 1;
@@ -79,8 +101,11 @@ export class MilagroWorkerPool {
     if (!Number.isInteger(size) || size < 1 || size > 64) throw new RangeError('worker pool size must be an integer in 1..64');
     const maxQueue = options.maxQueue ?? 256;
     if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new RangeError('maxQueue must be an integer ≥ 0');
+    const niceness = options.niceness ?? 10;
+    if (!Number.isInteger(niceness) || niceness < 0 || niceness > 19) throw new RangeError('niceness must be an integer in 0..19');
     this.size = size;
     this.#maxQueue = maxQueue;
+    this.#niceness = niceness;
   }
 
   get closed(): boolean {
@@ -139,7 +164,7 @@ export class MilagroWorkerPool {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(workerEntry());
+    const worker = new Worker(workerEntry(), { workerData: { niceness: this.#niceness } });
     worker.unref();
     const slot: Slot = { worker, job: undefined };
     worker.on('message', (msg: WorkerResponse) => {
@@ -171,7 +196,7 @@ export class MilagroWorkerPool {
     const id = this.#nextId++;
     slot.job = { ...job, id };
     slot.worker.ref();
-    const req: WorkerRequest = { id, op: job.op, input: job.input };
+    const req: WorkerRequest = { id, op: job.op, input: compact(job.input) };
     try {
       slot.worker.postMessage(req);
     } catch (e) {

@@ -3,7 +3,9 @@
  * answers `{ id, result }` or `{ id, error: { name, message, code? } }` (errors cross the thread
  * boundary as plain data; the pool rebuilds them so `PointError` still maps to an alert).
  */
-import { parentPort, type MessagePort } from 'node:worker_threads';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { allWorkerOps, type WorkerOps } from './worker-ops.ts';
 
 export interface WorkerRequest {
@@ -38,4 +40,22 @@ function serve(port: MessagePort, ops: WorkerOps): void {
   });
 }
 
-if (parentPort !== null) serve(parentPort, allWorkerOps());
+/**
+ * Lower this thread's priority (pool.ts `niceness`). Linux applies setpriority(PRIO_PROCESS, tid)
+ * to one thread; the thread id comes from /proc/thread-self. Elsewhere this is a no-op.
+ */
+function lowerPriority(data: unknown): void {
+  const n = typeof data === 'object' && data !== null && 'niceness' in data ? data.niceness : undefined;
+  if (typeof n !== 'number' || n <= 0 || process.platform !== 'linux') return;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0 && tid !== process.pid) setPriority(tid, n);
+  } catch {
+    // No /proc or no permission: run at normal priority.
+  }
+}
+
+if (parentPort !== null) {
+  lowerPriority(workerData);
+  serve(parentPort, allWorkerOps());
+}
