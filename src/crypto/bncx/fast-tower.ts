@@ -136,23 +136,35 @@ function neg2(a: Fp2): Fp2 {
 export function fp12CyclotomicSqr(a: Fp12): Fp12 {
   const { c0: c0c0, c1: c0c1, c2: c0c2 } = a.c0;
   const { c0: c1c0, c1: c1c1, c2: c1c2 } = a.c1;
-  // Fp4 square of (x, y): first = ξ·y² + x², second = 2xy = (x + y)² − x² − y².
-  const fp4 = (x: Fp2, y: Fp2): readonly [W2, W2] => {
-    const x2 = sqr2w(x);
-    const y2 = sqr2w(y);
-    return [add2u(nr2u(y2), x2), sub2u(sqr2w(add2u(x, y)), add2u(x2, y2))];
-  };
-  const [t3, t4] = fp4(c0c0, c1c1);
-  const [t5, t6] = fp4(c1c0, c0c2);
-  const [t7, t8] = fp4(c0c1, c1c2);
+  // Fp4 squares of (x, y): first = ξ·y² + x², second = 2xy = (x + y)² − x² − y².
+  const x0 = sqr2w(c0c0), y0 = sqr2w(c1c1), s0 = sqr2w(add2u(c0c0, c1c1));
+  const x1 = sqr2w(c1c0), y1 = sqr2w(c0c2), s1 = sqr2w(add2u(c1c0, c0c2));
+  const x2 = sqr2w(c0c1), y2 = sqr2w(c1c2), s2 = sqr2w(add2u(c0c1, c1c2));
+  const t3 = add2u(nr2u(y0), x0), t4 = sub2u(s0, add2u(x0, y0));
+  const t5 = add2u(nr2u(y1), x1), t6 = sub2u(s1, add2u(x1, y1));
+  const t7 = add2u(nr2u(y2), x2), t8 = sub2u(s2, add2u(x2, y2));
   const t9 = nr2u(t8);
-  // 3t − 2c (first row) and 3t + 2c (second row).
-  const m3s = (t: W2, c: Fp2): W2 => ({ c0: 3n * t.c0 - 2n * c.c0, c1: 3n * t.c1 - 2n * c.c1 });
-  const m3a = (t: W2, c: Fp2): W2 => ({ c0: 3n * t.c0 + 2n * c.c0, c1: 3n * t.c1 + 2n * c.c1 });
-  return red12(
-    { c0: m3s(t3, c0c0), c1: m3s(t5, c0c1), c2: m3s(t7, c0c2) },
-    { c0: m3a(t9, c1c0), c1: m3a(t4, c1c1), c2: m3a(t6, c1c2) },
-  );
+  return {
+    c0: { c0: m3s(t3, c0c0), c1: m3s(t5, c0c1), c2: m3s(t7, c0c2) },
+    c1: { c0: m3a(t9, c1c0), c1: m3a(t4, c1c1), c2: m3a(t6, c1c2) },
+  };
+}
+/** Bring x ∈ (−3p, 4p) into [0, p) with at most three conditional steps (no division). */
+function norm(x: bigint): bigint {
+  let v = x;
+  while (v < 0n) v += P;
+  while (v >= P) v -= P;
+  return v;
+}
+/** 3t − 2c = t + 2(t − c) with t reduced once (first row of Granger–Scott). */
+function m3s(t: W2, c: Fp2): Fp2 {
+  const t0 = red(t.c0), t1 = red(t.c1);
+  return { c0: norm(3n * t0 - 2n * c.c0), c1: norm(3n * t1 - 2n * c.c1) };
+}
+/** 3t + 2c (second row). */
+function m3a(t: W2, c: Fp2): Fp2 {
+  const t0 = red(t.c0), t1 = red(t.c1);
+  return { c0: norm(3n * t0 + 2n * c.c0), c1: norm(3n * t1 + 2n * c.c1) };
 }
 
 /** f^n in the cyclotomic subgroup, n ≥ 0, left-to-right square-and-multiply. */
