@@ -1,6 +1,7 @@
 /** Test helpers for the handshake engine: default configs and an in-memory wire between two engines. */
 import { TlsEngine, type EngineEvents, type HandshakeInfo } from '../../src/handshake/engine.ts';
 import { clientConfig, serverConfig, type ClientEngineConfig, type ServerEngineConfig } from '../../src/handshake/config.ts';
+import { concatBytes } from '../../src/codec/bytes.ts';
 import { fixedClock, fixtureCerts, fixtureKey, seededRandom } from './fixtures.ts';
 
 export { fixedClock, fixtureCerts, fixtureKey, seededRandom };
@@ -119,17 +120,7 @@ export async function handshake(clientCfg: ClientEngineConfig, serverCfg: Server
   return w;
 }
 
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+export const concat = (parts: readonly Uint8Array[]): Uint8Array => concatBytes(...parts);
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const untext = (b: Uint8Array): string => new TextDecoder().decode(b);

@@ -7,25 +7,11 @@ import { type EnrolmentKey, generateEnrolmentKey, type RequestParams, signReques
 import { DtaService, type DtaOptions } from '../../src/identity/dta/server.ts';
 import { MilagroCrypto } from '../../src/identity/milagro-crypto.ts';
 import type { RandomSource } from '../../src/providers.ts';
+import { seededRandom } from '../helpers/random.ts';
 
 export const crypto = new MilagroCrypto();
 
-/** Deterministic RandomSource (SHA-256 counter mode would do; xorshift is enough for tests). */
-export function seededRandom(seed: number): RandomSource {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      s ^= s << 13;
-      s >>>= 0;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      s >>>= 0;
-      out[i] = s & 0xff;
-    }
-    return out;
-  };
-}
+export { seededRandom };
 
 /** A clock tests can move. */
 export class TestClock {

@@ -21,6 +21,7 @@ import {
 } from '../../src/kex/milagro/p2p-wire.ts';
 import type { RandomSource } from '../../src/providers.ts';
 import { Suites } from '../../src/suites.ts';
+import { xorshift32 } from '../helpers/random.ts';
 
 const spec = JSON.parse(readFileSync(new URL('../vectors/amcl/spec-section11.json', import.meta.url), 'utf8')) as Record<string, Record<string, string>>;
 function v(block: 'V9' | 'V10', label: string): Uint8Array {
@@ -189,15 +190,7 @@ describe('milagro.md §7.5 wire codec', () => {
   });
 
   it('random bytes and single-byte mutations throw only TlsError (seeded fuzz)', () => {
-    let s = 0x9e3779b9;
-    const next = (): number => {
-      s ^= s << 13;
-      s >>>= 0;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      s >>>= 0;
-      return s;
-    };
+    const { next } = xorshift32(0x9e3779b9);
     for (let i = 0; i < 2000; i++) {
       const base = i % 2 === 0 ? skeBody : ckeBody;
       const m = base.slice();

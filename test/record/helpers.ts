@@ -52,23 +52,4 @@ export function encryptedTranscripts(): readonly (RecordedTranscript & { debug_o
 }
 
 /** xorshift32: deterministic bytes for fuzzing. */
-export function seededRandom(seed: number): { next(): number; bytes(n: number): Uint8Array; int(n: number): number } {
-  let s = seed >>> 0 || 1;
-  const next = (): number => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-  return {
-    next,
-    int: (n: number) => next() % n,
-    bytes: (n: number) => {
-      const out = new Uint8Array(n);
-      for (let i = 0; i < n; i++) out[i] = next() & 0xff;
-      return out;
-    },
-  };
-}
+export { xorshift32 as seededRandom } from '../helpers/random.ts';
