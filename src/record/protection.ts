@@ -22,6 +22,12 @@ export interface RecordProtection {
   readonly encrypted?: boolean;
   /** Returns the TLSCiphertext.fragment body for this plaintext (no record header). */
   protect(type: ContentType, version: number, plaintext: Uint8Array, seq: bigint): Uint8Array;
+  /**
+   * Optional bulk path: writes the fragment body into `out` at `at` and returns its length, which
+   * must be exactly plaintext.length + overhead (the record layer sizes one buffer for a whole
+   * write from `overhead`, so it only uses this when `overhead` is given).
+   */
+  protectInto?(type: ContentType, version: number, plaintext: Uint8Array, seq: bigint, out: Uint8Array, at: number): number;
   /** Returns the plaintext; throws BadRecordMacError on any failure (one identical message). */
   unprotect(type: ContentType, version: number, fragment: Uint8Array, seq: bigint): Uint8Array;
   /** Best-effort wipe of keys and IVs when the state is left (style.md §10). */
@@ -54,6 +60,7 @@ class GcmProtection implements RecordProtection {
   readonly #tag: number;
   // Per-instance scratch (synchronous use only): salt ‖ explicit nonce, and the 13-byte AAD.
   readonly #nonce: Uint8Array;
+  readonly #nonceView: DataView;
   readonly #aad = new Uint8Array(13);
   readonly #aadView = new DataView(this.#aad.buffer);
 
@@ -63,20 +70,30 @@ class GcmProtection implements RecordProtection {
     this.#tag = desc.tagLength;
     this.overhead = this.#explicit + this.#tag;
     this.#nonce = new Uint8Array(fixedIv.length + this.#explicit);
+    this.#nonceView = new DataView(this.#nonce.buffer);
     this.#nonce.set(fixedIv, 0);
   }
 
   protect(type: ContentType, version: number, plaintext: Uint8Array, seq: bigint): Uint8Array {
+    const out = new Uint8Array(plaintext.length + this.overhead);
+    this.protectInto(type, version, plaintext, seq, out, 0);
+    return out;
+  }
+
+  protectInto(type: ContentType, version: number, plaintext: Uint8Array, seq: bigint, out: Uint8Array, at: number): number {
     // RFC 5288 §3 lets the sender choose nonce_explicit; like mbedTLS we send the sequence number,
     // which is unique per key and makes recorded milagro-tls sessions replay byte for byte.
-    const explicit = this.#nonce.subarray(this.#nonce.length - this.#explicit);
-    new DataView(explicit.buffer, explicit.byteOffset, 8).setBigUint64(0, seq);
+    const nonce = this.#nonce;
+    const fixed = nonce.length - this.#explicit;
+    this.#nonceView.setBigUint64(fixed, seq);
+    out.set(nonce.subarray(fixed), at);
     writeAad(this.#aad, this.#aadView, seq, type, version, plaintext.length);
-    const sealed = this.#aead.seal(this.#nonce, this.#aad, plaintext);
-    const out = new Uint8Array(explicit.length + sealed.length);
-    out.set(explicit, 0);
-    out.set(sealed, explicit.length);
-    return out;
+    const body = at + this.#explicit;
+    const aead = this.#aead;
+    if (aead.sealInto !== undefined) return this.#explicit + aead.sealInto(nonce, this.#aad, plaintext, out, body);
+    const sealed = aead.seal(nonce, this.#aad, plaintext);
+    out.set(sealed, body);
+    return this.#explicit + sealed.length;
   }
 
   unprotect(type: ContentType, version: number, fragment: Uint8Array, seq: bigint): Uint8Array {
@@ -126,6 +143,15 @@ class ChaChaProtection implements RecordProtection {
   protect(type: ContentType, version: number, plaintext: Uint8Array, seq: bigint): Uint8Array {
     writeAad(this.#aad, this.#aadView, seq, type, version, plaintext.length);
     return this.#aead.seal(this.#nonceFor(seq), this.#aad, plaintext);
+  }
+
+  protectInto(type: ContentType, version: number, plaintext: Uint8Array, seq: bigint, out: Uint8Array, at: number): number {
+    writeAad(this.#aad, this.#aadView, seq, type, version, plaintext.length);
+    const aead = this.#aead;
+    if (aead.sealInto !== undefined) return aead.sealInto(this.#nonceFor(seq), this.#aad, plaintext, out, at);
+    const sealed = aead.seal(this.#nonceFor(seq), this.#aad, plaintext);
+    out.set(sealed, at);
+    return sealed.length;
   }
 
   unprotect(type: ContentType, version: number, fragment: Uint8Array, seq: bigint): Uint8Array {

@@ -266,6 +266,21 @@ export class RecordLayer {
     const count = Math.max(1, Math.ceil(data.length / max));
     const protection = this.#write.protection;
     const version = this.writeVersion;
+    const overhead = protection.overhead;
+    if (protection.protectInto !== undefined && overhead !== undefined) {
+      // Bulk path: every record sealed straight into one buffer for the whole write (one
+      // allocation, no per-record copies), handed to the transport as a single write.
+      const out = new Uint8Array(data.length + count * (RECORD_HEADER_LENGTH + overhead));
+      let at = 0;
+      for (let i = 0; i < count; i++) {
+        const piece = data.subarray(i * max, Math.min(data.length, (i + 1) * max));
+        const n = protection.protectInto(type, version, piece, this.#write.next(), out, at + RECORD_HEADER_LENGTH);
+        if (n !== piece.length + overhead) throw new Error(`record protection wrote ${n} bytes, expected ${piece.length + overhead}`);
+        writeHeader(out, at, type, version, n);
+        at += RECORD_HEADER_LENGTH + n;
+      }
+      return out;
+    }
     if (count === 1) {
       const body = protection.protect(type, version, data, this.#write.next());
       const out = new Uint8Array(RECORD_HEADER_LENGTH + body.length);

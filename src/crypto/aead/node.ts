@@ -42,16 +42,27 @@ class NodeAead implements Aead {
   }
 
   seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+    const out = new Uint8Array(plaintext.length + AEAD_TAG_LENGTH);
+    this.sealInto(nonce, aad, plaintext, out, 0);
+    return out;
+  }
+
+  sealInto(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, at: number): number {
+    // One cipher object per record is inherent to node's GCM API (no re-keying with a new IV).
     // The overload union needs one concrete algorithm type per call; all three take authTagLength.
     const c = createCipheriv(this.#alg as 'aes-128-gcm', this.#key, nonce, { authTagLength: AEAD_TAG_LENGTH });
-    c.setAAD(aad, { plaintextLength: plaintext.length });
-    const out = new Uint8Array(plaintext.length + AEAD_TAG_LENGTH);
+    // plaintextLength is only required for CCM; GCM and ChaCha20-Poly1305 stream the AAD.
+    c.setAAD(aad);
     const body = c.update(plaintext);
-    out.set(body, 0);
-    const fin = c.final();
-    out.set(fin, body.length);
-    out.set(c.getAuthTag(), body.length + fin.length);
-    return out;
+    out.set(body, at);
+    let n = body.length;
+    const fin = c.final(); // empty for GCM and ChaCha20-Poly1305 (stream modes)
+    if (fin.length > 0) {
+      out.set(fin, at + n);
+      n += fin.length;
+    }
+    out.set(c.getAuthTag(), at + n);
+    return n + AEAD_TAG_LENGTH;
   }
 
   open(nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
@@ -60,7 +71,7 @@ class NodeAead implements Aead {
     try {
       const d = createDecipheriv(this.#alg as 'aes-128-gcm', this.#key, nonce, { authTagLength: AEAD_TAG_LENGTH });
       d.setAuthTag(sealed.subarray(ctLen));
-      d.setAAD(aad, { plaintextLength: ctLen });
+      d.setAAD(aad);
       const body = d.update(sealed.subarray(0, ctLen));
       const fin = d.final(); // throws on a bad tag
       if (fin.length === 0) return own(body);

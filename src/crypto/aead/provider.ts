@@ -12,6 +12,12 @@ export interface Aead {
   seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
   /** Returns the plaintext, or undefined when authentication fails (never throws for bad input). */
   open(nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined;
+  /**
+   * Optional fast path for bulk data: writes ciphertext ‖ tag into `out` at `at` (room for
+   * plaintext.length + 16 bytes is the caller's job) and returns the bytes written, so the record
+   * layer can assemble several records in one buffer without intermediate copies.
+   */
+  sealInto?(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, at: number): number;
   /** Best-effort wipe of the key copy; the Aead must not be used afterwards. */
   destroy?(): void;
 }
