@@ -13,20 +13,18 @@
  * With Milagro credentials and no `ciphers`, the Milagro suite is offered/preferred first, then
  * the ECDHE suites (a server keeps ECDHE only if it also has `cert`/`key`).
  */
-import { hexToBytes } from '../codec/bytes.ts';
 import { dayOf } from '../crypto/mpin.ts';
-import type { KexRegistry } from '../kex/registry.ts';
 import { milagroCs, type MilagroCsEvent } from '../kex/milagro-cs.ts';
 import { MilagroWorkerPool, PooledCsCompute } from '../kex/milagro/pool.ts';
 import type { MilagroCsCompute } from '../kex/milagro/cs-compute.ts';
 import type { PeerIdentity } from '../kex/key-exchange.ts';
 import type { Clock } from '../providers.ts';
-import { Suites, withSuiteId, type CipherSuite } from '../suites.ts';
+import { Suites, type CipherSuite } from '../suites.ts';
 import { decodeG2 } from '../crypto/bncx/index.ts';
 import { TlsOptionError } from './config.ts';
+import { keyBytes, resolvedMilagro, suiteWithId, workerPool, wrapCredentialError, type KeyBytes, type ResolvedMilagro } from './milagro-common.ts';
 
-/** Bytes or lowercase/uppercase hex (the format of the original key files). */
-export type KeyBytes = Uint8Array | string;
+export type { KeyBytes, ResolvedMilagro };
 
 /** The part of an identity-layer keystore the client needs (structural: `Keystore` fits). */
 export interface MilagroKeystore {
@@ -95,83 +93,21 @@ export interface MilagroServerOptions extends MilagroCommonOptions {
   readonly authorize?: (identity: PeerIdentity) => boolean | Promise<boolean>;
 }
 
-function bytesOf(what: string, v: KeyBytes, len: number): Uint8Array {
-  let b: Uint8Array;
-  if (typeof v === 'string') {
-    const s = v.trim();
-    if (!/^(?:[0-9a-fA-F]{2})*$/.test(s)) throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `milagro.${what} is not a hex string`);
-    b = hexToBytes(s.toLowerCase());
-  } else {
-    b = v;
-  }
-  if (b.length !== len) throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `milagro.${what} must be ${len} bytes, got ${b.length}`);
-  return b;
-}
-
 function csSuite(opts: MilagroCommonOptions): CipherSuite {
-  try {
-    return withSuiteId(Suites.MILAGRO_CS_WITH_AES_128_GCM_SHA256, opts.suiteId ?? 0xc0b1);
-  } catch (e) {
-    throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `milagro.suiteId: ${(e as Error).message}`);
-  }
-}
-
-/** A resolved `milagro` option: how to extend the registry and the suite list, and what to dispose. */
-export interface ResolvedMilagro {
-  extendKex(kex: KexRegistry): KexRegistry;
-  /** Replace the table's MILAGRO_CS entry by ours (suite id) and move it first when `preferred`. */
-  adjustSuites(suites: readonly CipherSuite[], preferred: boolean): CipherSuite[];
-  /** The suite table names are looked up in (so `ciphers` can name MILAGRO-CS-AES128-GCM-SHA256). */
-  readonly suite: CipherSuite;
-  /** Close what we own (the worker pool). */
-  dispose(): Promise<void>;
+  return suiteWithId('milagro', Suites.MILAGRO_CS_WITH_AES_128_GCM_SHA256, opts.suiteId ?? 0xc0b1);
 }
 
 function computeFor(opts: MilagroCommonOptions, serverDefault: boolean): { compute: MilagroCsCompute | undefined; dispose: () => Promise<void> } {
   if (opts.compute !== undefined) return { compute: opts.compute, dispose: async () => undefined };
-  const workers = opts.workers;
-  if (workers instanceof MilagroWorkerPool) return { compute: new PooledCsCompute(workers), dispose: async () => undefined };
-  if (!serverDefault && workers !== undefined && workers !== false) {
-    // A client connection has no close hook for a pool of its own: share one explicitly.
-    throw new TlsOptionError('ERR_INVALID_ARG_VALUE', 'milagro.workers on a client must be a MilagroWorkerPool (shared, closed by you) or false');
-  }
-  const size = workers === undefined ? (serverDefault ? undefined : 0) : workers === true ? undefined : workers === false ? 0 : workers;
-  if (size === 0) return { compute: undefined, dispose: async () => undefined };
-  let pool: MilagroWorkerPool;
-  try {
-    pool = new MilagroWorkerPool(size === undefined ? {} : { size });
-  } catch (e) {
-    throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `milagro.workers: ${(e as Error).message}`);
-  }
+  const { pool, owned, dispose } = workerPool('milagro', opts.workers, serverDefault);
+  if (pool === undefined) return { compute: undefined, dispose };
   // Owned server pool: start the workers now so the first client does not pay for loading them.
-  pool.warmup().catch(() => undefined);
-  return { compute: new PooledCsCompute(pool), dispose: () => pool.close() };
-}
-
-function resolved(suite: CipherSuite, provider: ReturnType<typeof milagroCs>, dispose: () => Promise<void>): ResolvedMilagro {
-  return {
-    suite,
-    extendKex: (kex) => kex.withProvider(provider),
-    adjustSuites(suites, preferred) {
-      const list = suites.map((s) => (s.kex === 'MILAGRO_CS' ? suite : s));
-      if (!preferred) return list;
-      return [...list.filter((s) => s.kex === 'MILAGRO_CS'), ...list.filter((s) => s.kex !== 'MILAGRO_CS')];
-    },
-    dispose,
-  };
-}
-
-function wrapCredentialError<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof TlsOptionError) throw e;
-    throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `milagro: ${(e as Error).message}`);
-  }
+  if (owned) pool.warmup().catch(() => undefined);
+  return { compute: new PooledCsCompute(pool), dispose };
 }
 
 export function resolveMilagroClient(opts: MilagroClientOptions, clock: Clock): ResolvedMilagro {
-  return wrapCredentialError(() => {
+  return wrapCredentialError('milagro', () => {
     let client: Parameters<typeof milagroCs>[0]['client'];
     if ('keystore' in opts) {
       const today = dayOf(clock());
@@ -183,9 +119,9 @@ export function resolveMilagroClient(opts: MilagroClientOptions, clock: Clock): 
     } else {
       client = {
         identity: opts.identity,
-        token: bytesOf('token', opts.token, 65),
+        token: keyBytes('milagro', 'token', opts.token, 65),
         pin: opts.pin,
-        ...(opts.timePermit === undefined ? {} : { timePermit: bytesOf('timePermit', opts.timePermit, 65) }),
+        ...(opts.timePermit === undefined ? {} : { timePermit: keyBytes('milagro', 'timePermit', opts.timePermit, 65) }),
         ...(opts.date === undefined ? {} : { date: opts.date }),
       };
     }
@@ -195,13 +131,13 @@ export function resolveMilagroClient(opts: MilagroClientOptions, clock: Clock): 
       ...(opts.extensionType === undefined ? {} : { extensionType: opts.extensionType }),
       ...(compute === undefined ? {} : { compute }),
     });
-    return resolved(csSuite(opts), provider, dispose);
+    return resolvedMilagro(csSuite(opts), provider, dispose);
   });
 }
 
 export function resolveMilagroServer(opts: MilagroServerOptions): ResolvedMilagro {
-  return wrapCredentialError(() => {
-    const serverSecret = bytesOf('serverSecret', opts.serverSecret, 128);
+  return wrapCredentialError('milagro', () => {
+    const serverSecret = keyBytes('milagro', 'serverSecret', opts.serverSecret, 128);
     decodeG2(serverSecret); // on the twist and in G2 (spec §10 item 9), before any client arrives
     if (typeof opts.timePermits !== 'boolean') throw new TlsOptionError('ERR_INVALID_ARG_VALUE', 'milagro.timePermits must be true or false');
     const suite = csSuite(opts);
@@ -222,7 +158,7 @@ export function resolveMilagroServer(opts: MilagroServerOptions): ResolvedMilagr
         ...(compute === undefined ? {} : { compute }),
         ...(opts.logger === undefined ? {} : { logger: opts.logger }),
       });
-      return resolved(suite, provider, dispose);
+      return resolvedMilagro(suite, provider, dispose);
     } catch (e) {
       void dispose();
       throw e;

@@ -15,13 +15,11 @@
  * After the handshake, `socket.getPeerIdentity()` → `{ kind: 'wcc', hashId, identity }` on both
  * sides. A refused identity is a fatal access_denied alert.
  */
-import { hexToBytes } from '../codec/bytes.ts';
 import { milagroP2p, type MilagroP2pEvent, type WccIdentityPolicy, type WccTimePermit } from '../kex/milagro-p2p.ts';
 import { PooledP2pCompute, type MilagroP2pCompute } from '../kex/milagro/p2p-compute.ts';
-import { MilagroWorkerPool } from '../kex/milagro/pool.ts';
-import { Suites, withSuiteId, type CipherSuite } from '../suites.ts';
-import { TlsOptionError } from './config.ts';
-import type { KeyBytes, ResolvedMilagro } from './milagro-options.ts';
+import type { MilagroWorkerPool } from '../kex/milagro/pool.ts';
+import { Suites, type CipherSuite } from '../suites.ts';
+import { keyBytes, resolvedMilagro, suiteWithId, workerPool, wrapCredentialError, type KeyBytes, type ResolvedMilagro } from './milagro-common.ts';
 
 /** Time permits: a list of `{ date, permit }` or a map day → permit (as `fetchWccKey` returns). */
 export type P2pTimePermits = readonly { readonly date: number; readonly permit: KeyBytes }[] | ReadonlyMap<number, KeyBytes>;
@@ -65,18 +63,9 @@ export interface MilagroP2pServerOptions extends MilagroP2pCommonOptions {
   readonly workers?: number | boolean | MilagroWorkerPool;
 }
 
+/** Key files: hex of the raw octet; the original readers stop at the first newline (§8.2). */
 function bytesOf(what: string, v: KeyBytes, len: number): Uint8Array {
-  let b: Uint8Array;
-  if (typeof v === 'string') {
-    // Key files: hex of the raw octet; the original readers stop at the first newline (§8.2).
-    const s = (v.split('\n', 1)[0] ?? '').trim();
-    if (!/^(?:[0-9a-fA-F]{2})*$/.test(s)) throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `milagroP2p.${what} is not a hex string`);
-    b = hexToBytes(s.toLowerCase());
-  } else {
-    b = v;
-  }
-  if (b.length !== len) throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `milagroP2p.${what} must be ${len} bytes, got ${b.length}`);
-  return b;
+  return keyBytes('milagroP2p', what, v, len, true);
 }
 
 function permitsOf(p: P2pTimePermits | undefined, len: number): WccTimePermit[] | undefined {
@@ -86,11 +75,7 @@ function permitsOf(p: P2pTimePermits | undefined, len: number): WccTimePermit[] 
 }
 
 function p2pSuite(opts: MilagroP2pCommonOptions): CipherSuite {
-  try {
-    return withSuiteId(Suites.MILAGRO_P2P_WITH_AES_128_GCM_SHA256, opts.suiteId ?? 0xc0b2);
-  } catch (e) {
-    throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `milagroP2p.suiteId: ${(e as Error).message}`);
-  }
+  return suiteWithId('milagroP2p', Suites.MILAGRO_P2P_WITH_AES_128_GCM_SHA256, opts.suiteId ?? 0xc0b2);
 }
 
 function computeFor(
@@ -99,45 +84,12 @@ function computeFor(
   serverDefault: boolean,
 ): { compute: MilagroP2pCompute | undefined; dispose: () => Promise<void> } {
   if (explicit !== undefined) return { compute: explicit, dispose: async () => undefined };
-  if (workers instanceof MilagroWorkerPool) return { compute: new PooledP2pCompute(workers), dispose: async () => undefined };
-  if (!serverDefault && workers !== undefined && workers !== false) {
-    throw new TlsOptionError('ERR_INVALID_ARG_VALUE', 'milagroP2p.workers on a client must be a MilagroWorkerPool (shared, closed by you) or false');
-  }
-  const size = workers === undefined ? (serverDefault ? undefined : 0) : workers === true ? undefined : workers === false ? 0 : workers;
-  if (size === 0) return { compute: undefined, dispose: async () => undefined };
-  let pool: MilagroWorkerPool;
-  try {
-    pool = new MilagroWorkerPool(size === undefined ? {} : { size });
-  } catch (e) {
-    throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `milagroP2p.workers: ${(e as Error).message}`);
-  }
-  return { compute: new PooledP2pCompute(pool), dispose: () => pool.close() };
-}
-
-function resolved(suite: CipherSuite, provider: ReturnType<typeof milagroP2p>, dispose: () => Promise<void>): ResolvedMilagro {
-  return {
-    suite,
-    extendKex: (kex) => kex.withProvider(provider),
-    adjustSuites(suites, preferred) {
-      const list = suites.map((s) => (s.kex === 'MILAGRO_P2P' ? suite : s));
-      if (!preferred) return list;
-      return [...list.filter((s) => s.kex === 'MILAGRO_P2P'), ...list.filter((s) => s.kex !== 'MILAGRO_P2P')];
-    },
-    dispose,
-  };
-}
-
-function wrapCredentialError<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof TlsOptionError) throw e;
-    throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `milagroP2p: ${(e as Error).message}`);
-  }
+  const { pool, dispose } = workerPool('milagroP2p', workers, serverDefault);
+  return { compute: pool === undefined ? undefined : new PooledP2pCompute(pool), dispose };
 }
 
 export function resolveMilagroP2pClient(opts: MilagroP2pClientOptions): ResolvedMilagro {
-  return wrapCredentialError(() => {
+  return wrapCredentialError('milagroP2p', () => {
     const suite = p2pSuite(opts);
     const timePermits = permitsOf(opts.timePermits, 128);
     const { compute, dispose } = computeFor(opts.compute, opts.workers, false);
@@ -151,12 +103,12 @@ export function resolveMilagroP2pClient(opts: MilagroP2pClientOptions): Resolved
       ...(compute === undefined ? {} : { compute }),
       ...(opts.logger === undefined ? {} : { logger: opts.logger }),
     });
-    return resolved(suite, provider, dispose);
+    return resolvedMilagro(suite, provider, dispose);
   });
 }
 
 export function resolveMilagroP2pServer(opts: MilagroP2pServerOptions): ResolvedMilagro {
-  return wrapCredentialError(() => {
+  return wrapCredentialError('milagroP2p', () => {
     const suite = p2pSuite(opts);
     const senderKey = bytesOf('senderKey', opts.senderKey, 65);
     const timePermits = permitsOf(opts.timePermits, 65);
@@ -169,6 +121,6 @@ export function resolveMilagroP2pServer(opts: MilagroP2pServerOptions): Resolved
       });
     build(undefined);
     const { compute, dispose } = computeFor(opts.compute, opts.workers, true);
-    return resolved(suite, build(compute), dispose);
+    return resolvedMilagro(suite, build(compute), dispose);
   });
 }
