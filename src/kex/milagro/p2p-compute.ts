@@ -15,6 +15,7 @@ import {
   PointError,
   decodeG1,
   decodeG2,
+  decodeG2OnCurve,
   decodeScalar,
   encodeG1,
   encodeG2,
@@ -24,6 +25,7 @@ import {
   mulG2,
   multiPairing,
   pairing,
+  sha,
   traceBytes,
   wccKdf,
   type G1Point,
@@ -213,6 +215,31 @@ export class InProcessP2pCompute implements MilagroP2pCompute {
     // Received points first, with the strict decoders (§10 items 8, 9: PbG2 must be in G2).
     const PgG1 = decodeG1(input.PgG1);
     const PbG2 = decodeG2(input.PbG2);
+    return wccKdf(this.#senderTrace(input, PbG2), infinityCheck(mulG1Once(PgG1, decodeScalar(input.x))));
+  }
+
+  /**
+   * First half of the sender key, for running the two halves on two workers at once
+   * (`PooledP2pCompute.senderKey`): validates PgG1 and PbG2 (G2 subgroup check, §10 item 9) and
+   * returns [x]PgG1 (65 bytes).
+   */
+  senderKeyPoint(input: { readonly PgG1: Uint8Array; readonly PbG2: Uint8Array; readonly x: Uint8Array }): Uint8Array {
+    const PgG1 = decodeG1(input.PgG1);
+    decodeG2(input.PbG2);
+    return encodeG1(infinityCheck(mulG1Once(PgG1, decodeScalar(input.x))));
+  }
+
+  /**
+   * Second half: Tr(g) (128 bytes). PbG2 is only checked to be on the twist here; its subgroup
+   * check runs in {@link senderKeyPoint}, and the caller discards this result unless that
+   * succeeded (a Miller loop on an unchecked point reveals nothing that is kept).
+   */
+  senderKeyTrace(input: P2pSenderKeyInput): Uint8Array {
+    decodeG1(input.PgG1);
+    return this.#senderTrace(input, decodeG2OnCurve(input.PbG2));
+  }
+
+  #senderTrace(input: P2pSenderKeyInput, PbG2: G2Point): Uint8Array {
     const key = this.#senderKey(input.senderKey, input.date, input.senderPermit);
     const x = decodeScalar(input.x);
     const pia = decodeScalar(piaOf(input.PaG1, input.PbG2, input.PgG1, input.idB));
@@ -225,7 +252,7 @@ export class InProcessP2pCompute implements MilagroP2pCompute {
       [mulG1Public(S, pib), this.#peerB(hashId(input.idB), input.date)],
       [S, PbG2],
     ]);
-    return wccKdf(traceBytes(g), infinityCheck(mulG1Once(PgG1, x)));
+    return traceBytes(g);
   }
 
   receiverKeyExchange(input: P2pReceiverInput): P2pReceiverOutput {
@@ -253,12 +280,20 @@ export const P2pOp = {
   receiverKeyExchange: 'p2p.receiverKeyExchange',
 } as const satisfies Record<keyof MilagroP2pCompute, string>;
 
+/** The two halves of the sender key (see `PooledP2pCompute.senderKey`). */
+export const P2pSplitOp = {
+  senderKeyPoint: 'p2p.senderKeyPoint',
+  senderKeyTrace: 'p2p.senderKeyTrace',
+} as const;
+
 /** The worker-side table (spread into the pool's operation table, worker-ops.ts). */
-export function p2pWorkerOps(compute: MilagroP2pCompute = new InProcessP2pCompute()): Readonly<Record<string, (input: never) => unknown>> {
+export function p2pWorkerOps(compute: InProcessP2pCompute = new InProcessP2pCompute()): Readonly<Record<string, (input: never) => unknown>> {
   return {
     [P2pOp.senderEphemeral]: (i: P2pSenderEphemeralInput) => compute.senderEphemeral(i),
     [P2pOp.senderKey]: (i: P2pSenderKeyInput) => compute.senderKey(i),
     [P2pOp.receiverKeyExchange]: (i: P2pReceiverInput) => compute.receiverKeyExchange(i),
+    [P2pSplitOp.senderKeyPoint]: (i: Parameters<InProcessP2pCompute['senderKeyPoint']>[0]) => compute.senderKeyPoint(i),
+    [P2pSplitOp.senderKeyTrace]: (i: P2pSenderKeyInput) => compute.senderKeyTrace(i),
   };
 }
 
@@ -276,8 +311,17 @@ export class PooledP2pCompute implements MilagroP2pCompute {
   senderEphemeral(input: P2pSenderEphemeralInput): Promise<Uint8Array> {
     return this.pool.run(P2pOp.senderEphemeral, input);
   }
-  senderKey(input: P2pSenderKeyInput): Promise<Uint8Array> {
-    return this.pool.run(P2pOp.senderKey, input);
+  /**
+   * The sender key as two concurrent jobs (two workers): [x]PgG1 with the point checks, and the
+   * pairing trace; K = first16(SHA(Tr(g) ‖ 04‖[x]PgG1)) (§3.9) is joined here. Halves the
+   * latency of the server's step after ClientKeyExchange; the same bytes as `senderKey`.
+   */
+  async senderKey(input: P2pSenderKeyInput): Promise<Uint8Array> {
+    const [point, trace] = await Promise.all([
+      this.pool.run<Uint8Array>(P2pSplitOp.senderKeyPoint, { PgG1: input.PgG1, PbG2: input.PbG2, x: input.x }),
+      this.pool.run<Uint8Array>(P2pSplitOp.senderKeyTrace, input),
+    ]);
+    return sha(trace, point).slice(0, 16);
   }
   receiverKeyExchange(input: P2pReceiverInput): Promise<P2pReceiverOutput> {
     return this.pool.run(P2pOp.receiverKeyExchange, input);
