@@ -15,6 +15,7 @@ import { type Clock, type RandomSource, systemClock, systemRandom } from '../../
 import { type DtaRequest, type Operation, RequestVerifier } from '../auth.ts';
 import { dayOf, type IdentityCrypto } from '../crypto-port.ts';
 import { DtaRequestError } from '../errors.ts';
+import { BodyTooLargeError, readBody } from '../http-body.ts';
 import { RevocationList } from './revocations.ts';
 import { loadOrCreateShare, type LoadedShare, type ScryptParams } from './share-store.ts';
 
@@ -257,47 +258,21 @@ export class DtaService {
     }
   }
 
-  #readJson(req: IncomingMessage): Promise<unknown> {
-    const declared = Number(req.headers['content-length'] ?? '0');
-    if (Number.isFinite(declared) && declared > this.#maxBody) {
-      return Promise.reject(new DtaRequestError(413, 'body_too_large', `the body is larger than ${this.#maxBody} bytes`));
+  async #readJson(req: IncomingMessage): Promise<unknown> {
+    let body: Uint8Array;
+    try {
+      body = await readBody(req, this.#maxBody);
+    } catch (e) {
+      if (e instanceof BodyTooLargeError) throw new DtaRequestError(413, 'body_too_large', e.message);
+      throw e;
     }
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let done = false;
-      req.on('data', (chunk: Buffer) => {
-        if (done) return;
-        size += chunk.length;
-        if (size > this.#maxBody) {
-          done = true;
-          req.pause();
-          reject(new DtaRequestError(413, 'body_too_large', `the body is larger than ${this.#maxBody} bytes`));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      req.on('error', (e) => {
-        if (!done) {
-          done = true;
-          reject(e);
-        }
-      });
-      req.on('end', () => {
-        if (done) return;
-        done = true;
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (text.length === 0) {
-          reject(new DtaRequestError(400, 'bad_json', 'the body is empty; send the signed request JSON'));
-          return;
-        }
-        try {
-          resolve(JSON.parse(text));
-        } catch {
-          reject(new DtaRequestError(400, 'bad_json', 'the body is not valid JSON'));
-        }
-      });
-    });
+    const text = Buffer.from(body.buffer, body.byteOffset, body.length).toString('utf8');
+    if (text.length === 0) throw new DtaRequestError(400, 'bad_json', 'the body is empty; send the signed request JSON');
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new DtaRequestError(400, 'bad_json', 'the body is not valid JSON');
+    }
   }
 
   #requireHashId(req: DtaRequest): { hex: string; bytes: Uint8Array } {

@@ -9,48 +9,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { BodyTooLargeError, readBody } from '../../identity/http-body.ts';
 import type { RelyingParty, RpRequest, RpResponse } from './relying-party.ts';
 
-class TooLarge extends Error {}
-
-/** Reads a request body into a plain Uint8Array, refusing more than `max` bytes. */
-export function readBody(req: IncomingMessage, max: number): Promise<Uint8Array> {
-  const declared = Number(req.headers['content-length'] ?? '0');
-  if (Number.isFinite(declared) && declared > max) return Promise.reject(new TooLarge());
-  return new Promise((resolve, reject) => {
-    const parts: Uint8Array[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > max) {
-        done = true;
-        req.pause();
-        reject(new TooLarge());
-        return;
-      }
-      parts.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length).slice());
-    });
-    req.on('error', (e) => {
-      if (!done) {
-        done = true;
-        reject(e);
-      }
-    });
-    req.on('end', () => {
-      if (done) return;
-      done = true;
-      const out = new Uint8Array(size);
-      let at = 0;
-      for (const p of parts) {
-        out.set(p, at);
-        at += p.length;
-      }
-      resolve(out);
-    });
-  });
-}
+export { readBody };
 
 /** The framework-free view of a node request (body already read). */
 export function toRpRequest(req: IncomingMessage, body: Uint8Array = new Uint8Array(0)): RpRequest {
@@ -80,7 +42,7 @@ export async function handleNode(rp: RelyingParty, req: IncomingMessage, res: Se
   try {
     body = await readBody(req, rp.maxBodyBytes);
   } catch (e) {
-    if (!(e instanceof TooLarge)) {
+    if (!(e instanceof BodyTooLargeError)) {
       res.destroy();
       return true;
     }
