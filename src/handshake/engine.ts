@@ -299,11 +299,8 @@ export class TlsEngine {
 
   /** Protect `data` as records no larger than the negotiated fragment limit. */
   #seal(type: ContentType, data: Uint8Array): Uint8Array {
-    const limit = this.#sendLimit;
-    if (limit === undefined || data.length <= limit) return this.#record.write(type, data);
-    const parts: Uint8Array[] = [];
-    for (let at = 0; at < data.length; at += limit) parts.push(this.#record.write(type, data.subarray(at, Math.min(data.length, at + limit))));
-    return concatBytes(...parts);
+    // The record layer splits at the limit itself and seals every record into one buffer.
+    return this.#record.write(type, data, this.#sendLimit);
   }
 
   #flushOut(): void {

@@ -254,15 +254,19 @@ export class RecordLayer {
   }
 
   /**
-   * Fragment `data` into records of at most maxPlaintext bytes (RFC 5246 §6.2.1), protect each
+   * Fragment `data` into records of at most maxPlaintext bytes (RFC 5246 §6.2.1), or `maxFragment`
+   * when smaller (the peer's max_fragment_length / record_size_limit), protect each
    * with the current write state and return the wire bytes. Empty application data yields one
    * empty record; empty handshake/alert/CCS data is a local bug (§6.2.1 forbids sending it).
    */
-  write(type: ContentType, data: Uint8Array): Uint8Array {
+  write(type: ContentType, data: Uint8Array, maxFragment?: number): Uint8Array {
     if (data.length === 0 && type !== ContentType.application_data) {
       throw new TypeError(`refusing to send a zero-length ${type} record (RFC 5246 §6.2.1)`);
     }
-    const max = this.#maxPlaintext;
+    if (maxFragment !== undefined && (!Number.isInteger(maxFragment) || maxFragment < 1)) {
+      throw new RangeError(`maxFragment must be a positive integer, got ${maxFragment}`);
+    }
+    const max = maxFragment === undefined ? this.#maxPlaintext : Math.min(maxFragment, this.#maxPlaintext);
     const count = Math.max(1, Math.ceil(data.length / max));
     const protection = this.#write.protection;
     const version = this.writeVersion;
