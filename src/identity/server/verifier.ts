@@ -9,6 +9,7 @@
 import { hexToBytes } from '../../codec/bytes.ts';
 import type { Clock } from '../../providers.ts';
 import { dayOf, G1_BYTES, HASH_ID_BYTES, type IdentityCrypto, type ServerVerifyResult } from '../crypto-port.ts';
+import { FailureCounter } from './failure-counter.ts';
 
 export interface VerifierOptions {
   readonly crypto: IdentityCrypto;
@@ -53,8 +54,7 @@ export class MpinVerifier {
   readonly #opts: VerifierOptions;
   readonly #maxFailures: number;
   readonly #skew: number;
-  readonly #maxTracked: number;
-  readonly #failures = new Map<string, number>();
+  readonly #failures: FailureCounter;
   /** V (hex) of accepted or rejected passes → time value, kept while inside the skew window. */
   readonly #seen = new Map<string, number>();
 
@@ -63,20 +63,20 @@ export class MpinVerifier {
     this.#opts = opts;
     this.#maxFailures = opts.maxFailures ?? 3;
     this.#skew = opts.maxClockSkewSeconds ?? 30;
-    this.#maxTracked = opts.maxTrackedIdentities ?? 100_000;
+    this.#failures = new FailureCounter(this.#maxFailures, opts.maxTrackedIdentities ?? 100_000);
   }
 
   failures(hashId: string): number {
-    return this.#failures.get(hashId) ?? 0;
+    return this.#failures.failures(hashId);
   }
 
   isLocked(hashId: string): boolean {
-    return this.failures(hashId) >= this.#maxFailures;
+    return this.#failures.isLocked(hashId);
   }
 
   /** Administrator reset of an identity's failure count (unlocks it). */
   reset(hashId: string): void {
-    this.#failures.delete(hashId);
+    this.#failures.reset(hashId);
   }
 
   /** Checks one pass. `msg` may come straight from JSON.parse: every field is validated here. */
@@ -133,20 +133,10 @@ export class MpinVerifier {
       if (r.ok) break;
     }
     if (result.ok) {
-      this.#failures.delete(hashId);
+      this.#failures.reset(hashId);
       return { ok: true, hashId };
     }
-    const count = failures + 1;
-    if (!this.#failures.has(hashId) && this.#failures.size >= this.#maxTracked) {
-      // Forget the oldest tracked identity that is not locked; locked ones stay locked.
-      for (const [h, n] of this.#failures) {
-        if (n < this.#maxFailures) {
-          this.#failures.delete(h);
-          break;
-        }
-      }
-    }
-    this.#failures.set(hashId, count);
+    const count = this.#failures.recordFailure(hashId);
     return {
       ok: false,
       reason: result.pinError !== undefined ? 'wrong-pin' : 'bad-credentials',

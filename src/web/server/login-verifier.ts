@@ -10,6 +10,7 @@
 import { bytesToHex, hexToBytes } from '../../codec/bytes.ts';
 import { decodeG1, encodeScalar } from '../../crypto/bncx/index.ts';
 import { dayOf, pinError, randomScalar, ServerSecret, server2, serverVerify } from '../../crypto/mpin.ts';
+import { FailureCounter } from '../../identity/server/failure-counter.ts';
 import type { Clock, RandomSource } from '../../providers.ts';
 import { isHex } from '../protocol.ts';
 
@@ -72,7 +73,7 @@ export class LoginVerifier {
   readonly #skew: number;
   readonly #ttl: number;
   readonly #max: number;
-  readonly #failures = new Map<string, number>();
+  readonly #failures: FailureCounter;
   /** V values seen in one-pass (hex) → time value; kept while inside the skew window. */
   readonly #seen = new Map<string, number>();
   readonly #challenges = new Map<string, Challenge>();
@@ -87,6 +88,7 @@ export class LoginVerifier {
     this.#skew = opts.maxClockSkewSeconds ?? 30;
     this.#ttl = opts.challengeTtlMs ?? 60_000;
     this.#max = opts.maxEntries ?? 100_000;
+    this.#failures = new FailureCounter(this.#maxFailures, this.#max);
   }
 
   get maxFailures(): number {
@@ -98,16 +100,16 @@ export class LoginVerifier {
   }
 
   failures(hashId: string): number {
-    return this.#failures.get(hashId) ?? 0;
+    return this.#failures.failures(hashId);
   }
 
   isLocked(hashId: string): boolean {
-    return this.failures(hashId) >= this.#maxFailures;
+    return this.#failures.isLocked(hashId);
   }
 
   /** Administrator unlock. */
   reset(hashId: string): void {
-    this.#failures.delete(hashId);
+    this.#failures.reset(hashId);
   }
 
   #points(p: PassPoints): { u: Uint8Array; point: Uint8Array } | string {
@@ -189,21 +191,11 @@ export class LoginVerifier {
    */
   #settle(hid: string, r: { readonly ok: boolean; readonly E?: Uint8Array; readonly F?: Uint8Array }): Verdict {
     if (r.ok) {
-      this.#failures.delete(hid);
+      this.#failures.reset(hid);
       return { ok: true, hashId: hid };
     }
     const delta = r.E !== undefined && r.F !== undefined ? pinError(r.E, r.F) : undefined;
-    const count = this.failures(hid) + 1;
-    if (!this.#failures.has(hid) && this.#failures.size >= this.#max) {
-      // Forget the oldest identity that is not locked; locked ones stay locked.
-      for (const [h, n] of this.#failures) {
-        if (n < this.#maxFailures) {
-          this.#failures.delete(h);
-          break;
-        }
-      }
-    }
-    this.#failures.set(hid, count);
+    const count = this.#failures.recordFailure(hid);
     if (count >= this.#maxFailures) return { ok: false, code: 'locked' };
     return { ok: false, code: delta !== undefined ? 'wrong_pin' : 'bad_credentials', attemptsLeft: this.#maxFailures - count, pinError: delta };
   }
