@@ -355,6 +355,11 @@ export async function runMilagroBench(opts: { json: boolean; quick?: boolean }):
     for (const [k, v] of Object.entries(report.max_event_loop_stall_ms)) console.log(`  longest event-loop stall, ${k.padEnd(63)} ${v.toFixed(2).padStart(9)} ms`);
     for (const [k, v] of Object.entries(report.main_thread_ms_per_handshake)) console.log(`  main-thread busy per handshake, ${k.padEnd(57)} ${v.toFixed(2).padStart(9)} ms`);
     console.log(`  load average (1 min) ${report.load_average} on ${availableParallelism()} cores`);
+    if (report.load_average > availableParallelism()) {
+      // Other jobs share the machine: wall-clock medians and stalls are inflated; compare with the
+      // ECDHE / node:tls rows of this same run, and with the CPU-time figures.
+      console.log(`  NOTE: the machine is loaded (load ${report.load_average} > ${availableParallelism()} cores); wall-clock figures are inflated for every row alike`);
+    }
     console.log('targets:');
     for (const [k, t] of Object.entries(report.targets)) console.log(`  ${k.padEnd(48)} ${String(t.value).padStart(9)}  target ${t.target}  ${t.met ? 'met' : 'NOT met'}`);
   }

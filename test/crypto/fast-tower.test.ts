@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bncx, R } from '../../src/crypto/bncx/index.ts';
-import { pairing, gtPow, G2Prepared } from '../../src/crypto/bncx/pairing.ts';
+import { pairing, gtPow, gsSplit, G2Prepared } from '../../src/crypto/bncx/pairing.ts';
 import {
   fp12Conjugate,
   fp12CyclotomicExp,
@@ -74,6 +74,20 @@ describe('fast tower (lazy reduction) agrees with noble tower12', () => {
     const v = fp12Mul(fp12(), fp12());
     for (const c6 of [v.c0, v.c1]) for (const c2 of [c6.c0, c6.c1, c6.c2]) for (const x of [c2.c0, c2.c1]) {
       expect(x >= 0n && x < bncx.Fp.ORDER).toBe(true);
+    }
+  });
+});
+
+describe('4-dimensional Galbraith–Scott split for GT exponentiation', () => {
+  it('k ≡ Σ kᵢ·(p mod r)ⁱ with |kᵢ| < 2⁶⁸, and gtPow agrees with a plain power', () => {
+    const lam = bncx.Fp.ORDER % R;
+    const g = pairing(bncx.G1.BASE, bncx.G2.BASE);
+    for (const k of [1n, 2n, R - 1n, R / 3n, 0x1234567890abcdef1234567890abcdefn, (1n << 253n) + 99n]) {
+      const parts = gsSplit(k);
+      const sum = parts.reduce((acc, v, i) => acc + v * lam ** BigInt(i), 0n);
+      expect((((sum - k) % R) + R) % R).toBe(0n);
+      for (const v of parts) expect(v < 0n ? -v : v).toBeLessThan(1n << 68n);
+      expect(F.eql(gtPow(g, k), F.pow(g, k % R))).toBe(true);
     }
   });
 });

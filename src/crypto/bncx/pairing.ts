@@ -5,7 +5,7 @@
  */
 import { bncx, P, R, type Fp12, type G1Point, type G2Point } from './curve.ts';
 import {
-  fp12CyclotomicSqr, fp12Mul, fp2Add, fp2Half, fp2Mul, fp2MulByB, fp2Neg, fp2Sqr, fp2Sub, fp2Triple, millerLoop, ONE12,
+  fp12Conjugate, fp12CyclotomicSqr, fp12Mul, fp2Add, fp2Half, fp2Mul, fp2MulByB, fp2Neg, fp2Sqr, fp2Sub, fp2Triple, millerLoop, ONE12,
   type Fp2, type Line, type Lines,
 } from './fast-tower.ts';
 import { U_ABS } from './params.ts';
@@ -132,27 +132,95 @@ export const Q_PREPARED = new G2Prepared(bncx.G2.BASE);
 const FROB_LAMBDA = P % R;
 
 /**
- * g^k for g ∈ GT (order r), k any non-negative integer (reduced mod r). 2-dimensional
- * Galbraith–Scott split k = k₀ + k₁·(p mod r) using g^p = Frobenius(g), with cyclotomic squaring.
- * Not constant-time (BigInt arithmetic never is; see spec §10 item 21).
+ * Galbraith–Scott 4-dimensional lattice for BN curves (GS 2008, §6; the basis AMCL's PAIR_gs
+ * uses): each row v satisfies Σ vᵢ·λⁱ ≡ 0 (mod r) for λ = p mod r, with entries of size |u|.
+ * Checked at load time (and in test/crypto/fast-tower.test.ts).
+ */
+const GS_BASIS: readonly (readonly bigint[])[] = (() => {
+  const x = -U_ABS;
+  const rows = [
+    [x + 1n, x, x, -2n * x],
+    [2n * x + 1n, -x, -(x + 1n), -x],
+    [2n * x, 2n * x + 1n, 2n * x + 1n, 2n * x + 1n],
+    [x - 1n, 4n * x + 2n, -2n * x + 1n, x - 1n],
+  ];
+  for (const v of rows) {
+    const [a = 0n, b = 0n, c = 0n, d = 0n] = v;
+    if ((((a + b * FROB_LAMBDA + c * FROB_LAMBDA ** 2n + d * FROB_LAMBDA ** 3n) % R) + R) % R !== 0n) {
+      throw new Error('GS basis row is not in the lattice');
+    }
+  }
+  return rows;
+})();
+
+function det3(m: readonly (readonly bigint[])[]): bigint {
+  const g = (i: number, j: number): bigint => m[i]?.[j] ?? 0n;
+  return (
+    g(0, 0) * (g(1, 1) * g(2, 2) - g(1, 2) * g(2, 1)) -
+    g(0, 1) * (g(1, 0) * g(2, 2) - g(1, 2) * g(2, 0)) +
+    g(0, 2) * (g(1, 0) * g(2, 1) - g(1, 1) * g(2, 0))
+  );
+}
+/** det(B) (= ±r) and the first row of adj(B), so that B⁻¹[0][j] = ADJ0[j] / DET (Babai rounding). */
+const [GS_DET, GS_ADJ0] = ((): [bigint, readonly bigint[]] => {
+  const minor = (row: number, col: number): bigint =>
+    det3(GS_BASIS.filter((_, i) => i !== row).map((r) => r.filter((_, j) => j !== col)));
+  const cof = (i: number, j: number): bigint => ((i + j) % 2 === 0 ? 1n : -1n) * minor(i, j);
+  const det = [0, 1, 2, 3].reduce((acc, j) => acc + (GS_BASIS[0]?.[j] ?? 0n) * cof(0, j), 0n);
+  return [det, [0, 1, 2, 3].map((j) => cof(j, 0))];
+})();
+
+/** round(n / d) for d ≠ 0 (half away from zero is fine: any nearby lattice point works). */
+function roundDiv(n: bigint, d: bigint): bigint {
+  const [nn, dd] = d < 0n ? [-n, -d] : [n, d];
+  return nn >= 0n ? (2n * nn + dd) / (2n * dd) : -((-2n * nn + dd) / (2n * dd));
+}
+
+/** e = Σ vᵢ·λⁱ (mod r) with |vᵢ| ≈ 2⁶⁵ (Babai rounding on the GS basis). Exported for tests. */
+export function gsSplit(e: bigint): readonly [bigint, bigint, bigint, bigint] {
+  const c = GS_ADJ0.map((a) => roundDiv(e * a, GS_DET));
+  const v = [e, 0n, 0n, 0n];
+  for (let j = 0; j < 4; j++) {
+    const cj = c[j] ?? 0n;
+    const row = GS_BASIS[j] ?? [];
+    for (let i = 0; i < 4; i++) v[i] = (v[i] ?? 0n) - cj * (row[i] ?? 0n);
+  }
+  return [v[0] ?? 0n, v[1] ?? 0n, v[2] ?? 0n, v[3] ?? 0n];
+}
+
+/**
+ * g^k for g ∈ GT (order r), k any integer (reduced mod r). 4-dimensional Galbraith–Scott split
+ * k ≡ Σ kᵢ·pⁱ (|kᵢ| ≈ 2⁶⁵) using g^(pⁱ) = Frobeniusⁱ(g) and g⁻¹ = conj(g) (cyclotomic subgroup),
+ * then one joint square-and-multiply over a 16-entry table: ~66 cyclotomic squarings instead of
+ * 254. Not constant-time (BigInt arithmetic never is; see spec §10 item 21).
  */
 export function gtPow(g: Fp12, k: bigint): Fp12 {
   const F = bncx.Fp12;
   const e = ((k % R) + R) % R;
   if (e === 0n) return F.ONE;
-  const k0 = e % FROB_LAMBDA;
-  const k1 = e / FROB_LAMBDA;
-  const gp = F.frobeniusMap(g, 1);
-  const both = fp12Mul(g, gp);
+  const parts = gsSplit(e);
+  const bases: Fp12[] = [];
+  let gi = g;
+  for (let i = 0; i < 4; i++) {
+    if (i > 0) gi = F.frobeniusMap(gi, 1);
+    bases.push((parts[i] ?? 0n) < 0n ? fp12Conjugate(gi) : gi);
+  }
+  const mags = parts.map((v) => (v < 0n ? -v : v));
+  const table: Fp12[] = [ONE12];
+  for (let m = 1; m < 16; m++) {
+    const low = 31 - Math.clz32(m & -m);
+    const rest = m & (m - 1);
+    const b = bases[low] ?? ONE12;
+    table.push(rest === 0 ? b : fp12Mul(table[rest] ?? ONE12, b));
+  }
+  const n = Math.max(...mags.map((v) => v.toString(2).length));
   let acc = ONE12;
-  const n = Math.max(k0.toString(2).length, k1.toString(2).length);
   for (let i = n - 1; i >= 0; i--) {
     acc = fp12CyclotomicSqr(acc);
-    const b0 = (k0 >> BigInt(i)) & 1n;
-    const b1 = (k1 >> BigInt(i)) & 1n;
-    if (b0 === 1n && b1 === 1n) acc = fp12Mul(acc, both);
-    else if (b0 === 1n) acc = fp12Mul(acc, g);
-    else if (b1 === 1n) acc = fp12Mul(acc, gp);
+    const sh = BigInt(i);
+    let m = 0;
+    for (let j = 0; j < 4; j++) if ((((mags[j] ?? 0n) >> sh) & 1n) === 1n) m |= 1 << j;
+    if (m !== 0) acc = fp12Mul(acc, table[m] ?? ONE12);
   }
   return acc;
 }
