@@ -204,6 +204,25 @@ export class TLSSocket extends Duplex {
     else run();
   }
 
+  /**
+   * Writes queued while the transport was busy arrive together: small ones are coalesced so they
+   * go out as full records (up to 2^14 bytes, RFC 5246 §6.2.1) rather than one short record each.
+   */
+  override _writev(chunks: ReadonlyArray<{ chunk: unknown; encoding: BufferEncoding }>, callback: (error?: Error | null) => void): void {
+    let data: Uint8Array;
+    try {
+      const views = chunks.map((c) => chunkToView(c.chunk, c.encoding));
+      data = views.length === 1 ? (views[0] as Uint8Array) : Buffer.concat(views);
+    } catch (e) {
+      callback(e as Error);
+      return;
+    }
+    const view = toView(data);
+    const run = (): void => this.#writeSlices(view, 0, callback);
+    if (this.#info === undefined) this.#pendingWrite = run;
+    else run();
+  }
+
   #writeSlices(data: Uint8Array, offset: number, callback: (error?: Error | null) => void): void {
     if (this.#failed || this.destroyed) {
       callback(new TlsSocketError('ERR_STREAM_DESTROYED', 'TLS connection is closed'));
