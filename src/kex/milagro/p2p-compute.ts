@@ -18,6 +18,7 @@ import {
   decodeG2OnCurve,
   decodeScalar,
   encodeG1,
+  gtPow,
   encodeG2,
   mulG1,
   mulG1Once,
@@ -154,7 +155,7 @@ const PEER_WINDOW = 6;
  *    small cache, smaller tables), the client's B′ on the server (map2 clears a large cofactor)
  *    with only its Miller-loop lines, so a stream of new client identities cannot make the
  *    server build large tables.
- * The receiver keeps its scalar on the fixed key by bilinearity: g = e([y + pib]·key, P′).
+ * The receiver pairs with its fixed key's cached lines: g = e(key, P′)^(y + pib) (bilinearity).
  * Tests check the bytes against wcc.ts and the spec vectors. Also the body of the worker
  * operations (one instance, so one set of caches, per thread).
  */
@@ -163,7 +164,7 @@ export class InProcessP2pCompute implements MilagroP2pCompute {
   readonly #ownReceiverPoints = new Lru<Reused<G2Point>>(4);
   readonly #peerReceiverPoints = new Lru<G2Prepared>(64);
   readonly #senderKeys = new Lru<Reused<G1Point>>(4);
-  readonly #receiverKeys = new Lru<Reused<G2Point>>(4);
+  readonly #receiverKeys = new Lru<G2Prepared>(4);
 
   /** A′ (§6.4): the server's own point on the server, the peer's on the client. */
   #A(hidA: Uint8Array, date: number): G1Point {
@@ -194,17 +195,16 @@ export class InProcessP2pCompute implements MilagroP2pCompute {
       .use();
   }
 
-  #receiverKey(key: Uint8Array, date: number, permit: Uint8Array | undefined): G2Point {
+  /** Our receiver key (+ permit), decoded and validated once, with its Miller-loop lines. */
+  #receiverKey(key: Uint8Array, date: number, permit: Uint8Array | undefined): G2Prepared {
     if (date > 0 && permit === undefined) throw new TypeError('date > 0 requires receiverPermit');
     const p = date > 0 ? permit : undefined;
-    return this.#receiverKeys
-      .get(`${bytesToHex(key)}:${p === undefined ? '' : bytesToHex(p)}`, () => {
-        const k = decodeG2(key);
-        const sum = p === undefined ? k : k.add(decodeG2(p));
-        if (sum.is0()) throw new PointError('infinity', 'receiver key plus permit is the point at infinity');
-        return new Reused(sum, OWN_WINDOW);
-      })
-      .use();
+    return this.#receiverKeys.get(`${bytesToHex(key)}:${p === undefined ? '' : bytesToHex(p)}`, () => {
+      const k = decodeG2(key);
+      const sum = p === undefined ? k : k.add(decodeG2(p));
+      if (sum.is0()) throw new PointError('infinity', 'receiver key plus permit is the point at infinity');
+      return new G2Prepared(sum);
+    });
   }
 
   senderEphemeral(input: P2pSenderEphemeralInput): Uint8Array {
@@ -266,9 +266,11 @@ export class InProcessP2pCompute implements MilagroP2pCompute {
     const PbG2 = encodeG2(mulG2(B, y));
     const pia = decodeScalar(piaOf(input.PaG1, PbG2, PgG1, input.idB));
     const pib = decodeScalar(pibOf(PbG2, input.PaG1, PgG1, input.idA));
-    // g = e([y + pib]·key, [pia]·A′ + PaG1).
+    // g = e([y + pib]·key, [pia]·A′ + PaG1) = e(key, [pia]·A′ + PaG1)^(y + pib): a pairing on
+    // the key's cached lines and a GT power (4-dim GLS) instead of a G2 multiplication and a
+    // fresh line precomputation.
     const p = mulG1Public(A, pia).add(PaG1);
-    const g = pairing(p, mulG2(key, y + pib));
+    const g = gtPow(pairing(p, key), y + pib);
     return { PgG1, PbG2, key: wccKdf(traceBytes(g), infinityCheck(mulG1Once(PaG1, w))) };
   }
 }
