@@ -10,7 +10,7 @@ import { Bench } from 'tinybench';
 import { bn254 } from '@noble/curves/bn254.js';
 import { pathToFileURL } from 'node:url';
 import {
-  bncx, R, pairing, pairing2, mulG1, mulG2, gtPow, encodeScalar, hashId, Q_PREPARED,
+  bncx, R, pairing, pairing2, mulG1, mulG1Once, mulG2, gtPow, encodeScalar, hashId, Q_PREPARED,
 } from '../src/crypto/bncx/index.ts';
 import * as mpin from '../src/crypto/mpin.ts';
 import * as wcc from '../src/crypto/wcc.ts';
@@ -93,6 +93,7 @@ export async function runCryptoBench(opts: CryptoBenchOptions): Promise<CryptoBe
     ['bncx pairing (prepared G2)', () => pairing(f.P, Q_PREPARED)],
     ['bncx 2-pairing product', () => pairing2(f.P, f.Q, f.P2, f.Q2)],
     ['G1 scalar mult', () => mulG1(f.P, k1)],
+    ['G1 scalar mult (mulG1Once)', () => mulG1Once(f.P, k1)],
     ['G2 scalar mult', () => mulG2(f.Q, k2)],
     ['GT exponentiation', () => gtPow(f.gt, k1)],
     ['mpin client pass', () => mpin.clientPass({ identity: f.id, pin: 1234, token: f.token, timePermit: { permit: f.permit, date: f.date }, timeValue: 1_800_000_000, x: encodeScalar(k1) })],
