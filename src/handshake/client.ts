@@ -20,7 +20,7 @@ import type {
   KexFlow,
   KeyExchangeProvider,
 } from '../kex/key-exchange.ts';
-import { checkServerIdentity, chooseScheme, parseCertificate, signTls, supportedSchemes, verifyChain } from '../x509/index.ts';
+import { checkServerIdentity, chooseScheme, signTls, supportedSchemes } from '../x509/index.ts';
 import type { Certificate } from '../x509/types.ts';
 import { decodeSessionState, type SessionState } from './session/state.ts';
 import type { ClientEngineConfig } from './config.ts';
@@ -40,6 +40,8 @@ import {
   installKeys,
   sendFinished,
   andThen,
+  storedPeerCertificates,
+  verifyPeerChain,
   verifyPeerFinished,
   type HandshakeInfo,
   type HandshakeIo,
@@ -343,7 +345,7 @@ export class ExpectServerHello extends ClientState {
       const secrets = installKeys(io, 'client', suite, old.master.slice(), h.clientRandom, sh.random, h.config.aeadProvider);
       const a: Authenticated = {
         ...n,
-        peerCertificates: parseStored(old.peerCertificates),
+        peerCertificates: storedPeerCertificates(old.peerCertificates),
         authorized: old.authorized,
         ...(old.authorized ? {} : { authorizationError: { code: 'SESSION_RESUMED', message: 'resumed a session whose server certificate did not verify' } }),
       };
@@ -359,14 +361,6 @@ function decodeUtf8(b: Uint8Array): string {
     return utf8Decoder.decode(b);
   } catch {
     throw new DecodeError('ALPN protocol name is not UTF-8');
-  }
-}
-
-function parseStored(ders: readonly Uint8Array[]): Certificate[] {
-  try {
-    return ders.map((d) => parseCertificate(d));
-  } catch {
-    return [];
   }
 }
 
@@ -406,22 +400,11 @@ export class ExpectCertificate extends ClientState {
     const { certificates } = decodeCertificate(new ByteReader(msg.body, 'certificate'));
     io.transcript.add(msg.raw);
     if (certificates.length === 0) throw new TlsError(AlertDescription.bad_certificate, 'server sent an empty certificate list');
-    let chain: Certificate[];
-    try {
-      chain = certificates.map((der) => parseCertificate(der));
-    } catch (e) {
-      throw new TlsError(AlertDescription.bad_certificate, 'server certificate does not parse', { cause: e });
-    }
+    const { config } = n;
+    const { chain, result } = verifyPeerChain(certificates, 'server', config);
     const leaf = chain[0];
     if (leaf === undefined) throw new TlsError(AlertDescription.bad_certificate, 'server sent an empty certificate list');
-    const { config } = n;
     let failure: { code: string; message: string } | undefined;
-    const result = verifyChain(chain, {
-      ca: config.ca,
-      now: new Date(config.clock()),
-      ...(config.signatures === undefined ? {} : { signatures: config.signatures }),
-      ...(config.certificateCache === undefined ? {} : { cache: config.certificateCache }),
-    });
     if (!result.authorized) {
       failure = { code: result.code, message: result.message };
     } else if (config.servername !== undefined && config.servername.length > 0) {

@@ -3,7 +3,7 @@
  * ask of the engine (`HandshakeIo`), the key-schedule glue (RFC 5246 §8.1, §6.3, §7.4.9;
  * RFC 7627), branded proof values, and the Traffic state.
  */
-import { AlertDescription, DecryptError } from '../alerts.ts';
+import { AlertDescription, DecryptError, TlsError } from '../alerts.ts';
 import { ByteReader } from '../codec/reader.ts';
 import { ByteWriter } from '../codec/writer.ts';
 import { bytesToHex, equalBytes } from '../codec/bytes.ts';
@@ -12,7 +12,9 @@ import type { AeadProvider } from '../crypto/aead/provider.ts';
 import { aeadProtection, type RecordProtection } from '../record/protection.ts';
 import type { CipherSuite } from '../suites.ts';
 import type { MaybePromise, PeerIdentity } from '../kex/key-exchange.ts';
+import { parseCertificate, verifyChain, type ChainResult, type VerifyChainOptions } from '../x509/index.ts';
 import type { Certificate } from '../x509/types.ts';
+import type { Clock } from '../providers.ts';
 import { decodeFinished, encodeFinished } from './messages/finished.ts';
 import { HandshakeType, type HandshakeMessage } from './messages/types.ts';
 import type { ClientStateName, ServerStateName } from './flows.ts';
@@ -116,6 +118,50 @@ export function alertForVerifyCode(code: string): AlertDescription {
       return AlertDescription.unknown_ca;
     default:
       return AlertDescription.bad_certificate;
+  }
+}
+
+/** What verifying a peer's chain reads from either role's engine config. */
+export interface PeerChainConfig {
+  readonly ca?: readonly Certificate[];
+  readonly clock: Clock;
+  readonly signatures?: VerifyChainOptions['signatures'];
+  readonly certificateCache?: VerifyChainOptions['cache'];
+}
+
+/**
+ * The peer's non-empty certificate_list (RFC 5246 §7.4.2 server, §7.4.6 client) parsed and checked
+ * against `config.ca` at the config's clock; the leaf must suit the peer's role (extKeyUsage
+ * serverAuth / clientAuth). A chain that does not parse is bad_certificate; whether an
+ * unverified chain is fatal is the caller's policy.
+ */
+export function verifyPeerChain(certificates: readonly Uint8Array[], peer: 'server' | 'client', config: PeerChainConfig): { chain: Certificate[]; result: ChainResult } {
+  let chain: Certificate[];
+  try {
+    chain = certificates.map((der) => parseCertificate(der));
+  } catch (e) {
+    throw new TlsError(AlertDescription.bad_certificate, `${peer} certificate does not parse`, { cause: e });
+  }
+  const result = verifyChain(chain, {
+    ca: config.ca ?? [],
+    now: new Date(config.clock()),
+    purpose: peer,
+    ...(config.signatures === undefined ? {} : { signatures: config.signatures }),
+    ...(config.certificateCache === undefined ? {} : { cache: config.certificateCache }),
+  });
+  return { chain, result };
+}
+
+/**
+ * The peer chain kept in a session being resumed (RFC 5246 §7.3): it was checked when the session
+ * was made (the outcome is stored with it), so it is only parsed; a stored chain that no longer
+ * parses yields none rather than failing the resumption.
+ */
+export function storedPeerCertificates(ders: readonly Uint8Array[]): Certificate[] {
+  try {
+    return ders.map((d) => parseCertificate(d));
+  } catch {
+    return [];
   }
 }
 

@@ -12,7 +12,7 @@ import {
   TlsError,
 } from '../alerts.ts';
 import { ByteReader } from '../codec/reader.ts';
-import { parseCertificate, supportedSchemes, verifyChain, verifyTls } from '../x509/index.ts';
+import { supportedSchemes, verifyTls } from '../x509/index.ts';
 import type { Certificate } from '../x509/types.ts';
 import type { SessionState } from './session/state.ts';
 import { decodeCertificate } from './messages/certificate.ts';
@@ -36,6 +36,8 @@ import {
   installKeys,
   sendFinished,
   andThen,
+  storedPeerCertificates,
+  verifyPeerChain,
   verifyPeerFinished,
   type HandshakeInfo,
   type HandshakeIo,
@@ -326,7 +328,7 @@ function resume(
   io.sendChangeCipherSpec();
   sendFinished(io, secrets, 'server finished');
   io.flush();
-  const peerCertificates = parseStored(r.state.peerCertificates);
+  const peerCertificates = storedPeerCertificates(r.state.peerCertificates);
   const info: HandshakeInfo = {
     suite: r.suite,
     protocol: 'TLSv1.2',
@@ -339,14 +341,6 @@ function resume(
     resumed: true,
   };
   return new ExpectResumedChangeCipherSpec(secrets, info);
-}
-
-function parseStored(ders: readonly Uint8Array[]): Certificate[] {
-  try {
-    return ders.map((d) => parseCertificate(d));
-  } catch {
-    return [];
-  }
 }
 
 /** RFC 5246 §7.4.6: the client's certificate chain after our CertificateRequest. */
@@ -373,19 +367,7 @@ export class ExpectCertificate extends ServerState {
       if (required) throw new HandshakeFailureError('client sent no certificate');
       return new ExpectClientKeyExchange({ ...n, authorizationError: { code: 'UNABLE_TO_GET_ISSUER_CERT', message: 'peer did not send a certificate' } });
     }
-    let chain: Certificate[];
-    try {
-      chain = certificates.map((der) => parseCertificate(der));
-    } catch (e) {
-      throw new TlsError(AlertDescription.bad_certificate, 'client certificate does not parse', { cause: e });
-    }
-    const result = verifyChain(chain, {
-      ca: config.ca ?? [],
-      now: new Date(config.clock()),
-      purpose: 'client',
-      ...(config.signatures === undefined ? {} : { signatures: config.signatures }),
-      ...(config.certificateCache === undefined ? {} : { cache: config.certificateCache }),
-    });
+    const { chain, result } = verifyPeerChain(certificates, 'client', config);
     if (!result.authorized && required) {
       throw new TlsError(alertForVerifyCode(result.code), `client certificate rejected: ${result.code}: ${result.message}`);
     }
