@@ -26,7 +26,7 @@ import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { connect, createServer, type TLSSocket } from '../src/index.ts';
+import { connect, createServer, type ConnectionOptions, type ServerOptions, type TLSSocket } from '../src/index.ts';
 import { bytesToHex } from '../src/codec/bytes.ts';
 import { generateEnrolmentKey, signRequest } from '../src/identity/auth.ts';
 import { registerIdentity } from '../src/identity/client/mpin-client.ts';
@@ -37,6 +37,9 @@ import { readHexKeyFile, writeHexKeyFile } from '../src/identity/hex-files.ts';
 import { MilagroCrypto } from '../src/identity/milagro-crypto.ts';
 import { systemClock, systemRandom } from '../src/providers.ts';
 import { freePort, PeerProcess, sleep } from './process.ts';
+
+const random = systemRandom;
+const clock = systemClock;
 
 export const PROGRAMS = ['tls_client', 'tls_server', 'TA_cs', 'TA_p2p'] as const;
 /** What the demo programs send (spec §8.2; the recorded plaintexts of test/vectors/tls-transcripts.json). */
@@ -116,31 +119,42 @@ async function readKeys(env: Env, dir: string): Promise<{ token: Uint8Array; tim
   };
 }
 
-/** Keys by their trust authority: run TA_cs in a fresh folder. */
-async function taKeys(env: Env): Promise<KeyFolder> {
-  const dir = await env.tempDir('ta-cs');
-  const ta = new PeerProcess(join(env.programs, 'TA_cs'), [], dir);
+/** Keys by their trust authority: run TA_cs or TA_p2p in a fresh folder; it writes the key files there. */
+async function runTa(env: Env, program: 'TA_cs' | 'TA_p2p', folder: string): Promise<KeyFolder> {
+  const dir = await env.tempDir(folder);
+  const ta = new PeerProcess(join(env.programs, program), [], dir);
   ta.endInput();
   const exit = await ta.waitExit(env.timeoutMs);
-  if (exit.code !== 0) throw new Error(`TA_cs failed (code ${String(exit.code)}):\n${ta.transcript()}`);
-  return { label: 'keys by TA_cs', dir };
+  if (exit.code !== 0) throw new Error(`${program} failed (code ${String(exit.code)}):\n${ta.transcript()}`);
+  return { label: `keys by ${program}`, dir };
 }
 
-/** Keys by three of our DTAs (PIN 0 so the token equals the client secret, as their default build expects). */
-async function dtaKeys(env: Env): Promise<KeyFolder> {
-  const random = systemRandom;
-  const clock = systemClock;
+const taKeys = (env: Env): Promise<KeyFolder> => runTa(env, 'TA_cs', 'ta-cs');
+
+type Sign = (params: Parameters<typeof signRequest>[1]) => ReturnType<typeof signRequest>;
+
+/** Three of our DTAs on loopback trusting a fresh enrolment key, for the duration of `f`. */
+async function withDtas<T>(env: Env, prefix: string, f: (urls: readonly string[], sign: Sign) => Promise<T>): Promise<T> {
   const enrolment = generateEnrolmentKey(random);
-  const sign = (params: Parameters<typeof signRequest>[1]) => signRequest(enrolment, params, { clock, random });
+  const sign: Sign = (params) => signRequest(enrolment, params, { clock, random });
   const dtas: DtaService[] = [];
   try {
     const urls: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const dataDir = await env.tempDir(`dta${i}`);
+      const dataDir = await env.tempDir(`${prefix}${i}`);
       const dta = await DtaService.open({ dataDir, crypto: env.crypto, trustedKeys: [bytesToHex(enrolment.publicKey)], clock, random });
       dtas.push(dta);
       urls.push(`http://127.0.0.1:${await dta.listen(0)}`);
     }
+    return await f(urls, sign);
+  } finally {
+    await Promise.all(dtas.map((d) => d.close()));
+  }
+}
+
+/** Keys by three of our DTAs (PIN 0 so the token equals the client secret, as their default build expects). */
+function dtaKeys(env: Env): Promise<KeyFolder> {
+  return withDtas(env, 'dta', async (urls, sign) => {
     const hashId = bytesToHex(env.crypto.hashId(new TextEncoder().encode(CLIENT_IDENTITY)));
     const server = await fetchServerSecret({ crypto: env.crypto, dtas: urls, request: sign({ op: 'server-secret' }) });
     const ks = await registerIdentity({
@@ -158,174 +172,34 @@ async function dtaKeys(env: Env): Promise<KeyFolder> {
     await writeHexKeyFile(join(dir, 'CSClientKey'), 'CSClientKey', ks.token, env.crypto, random);
     await writeHexKeyFile(join(dir, 'CSTimePermit'), 'CSTimePermit', permit, env.crypto, random);
     return { label: 'keys by our DTAs', dir };
-  } finally {
-    await Promise.all(dtas.map((d) => d.close()));
-  }
-}
-
-/** Our client ↔ their tls_server. */
-async function ourClientTheirServer(env: Env, keys: KeyFolder): Promise<string[]> {
-  const problems: string[] = [];
-  const k = await readKeys(env, keys.dir);
-  const port = await freePort();
-  const server = new PeerProcess(join(env.programs, 'tls_server'), [`server_port=${port}`], keys.dir);
-  try {
-    await waitForPort(port, env.timeoutMs, server);
-    const socket = connect({
-      port,
-      host: '127.0.0.1',
-      ciphers: CS_CIPHER,
-      milagro: { identity: CLIENT_IDENTITY, token: k.token, pin: 0, timePermit: k.timePermit },
-    });
-    const reply = await new Promise<string>((res, rej) => {
-      const chunks: Buffer[] = [];
-      const timer = setTimeout(() => rej(new Error(`no reply within ${env.timeoutMs} ms`)), env.timeoutMs);
-      socket.once('secureConnect', () => socket.write(CLIENT_LINE));
-      socket.on('data', (d: Buffer) => {
-        chunks.push(d);
-        if (Buffer.concat(chunks).toString().includes(SERVER_LINE)) {
-          clearTimeout(timer);
-          socket.end();
-          res(Buffer.concat(chunks).toString());
-        }
-      });
-      socket.once('error', (e) => {
-        clearTimeout(timer);
-        rej(e);
-      });
-      socket.once('close', () => {
-        clearTimeout(timer);
-        res(Buffer.concat(chunks).toString());
-      });
-    }).catch((e: unknown) => {
-      problems.push(`our client: ${(e as Error).message}`);
-      return '';
-    });
-    if (problems.length === 0 && reply !== SERVER_LINE) problems.push(`our client got ${JSON.stringify(reply)}, expected ${JSON.stringify(SERVER_LINE)}`);
-    if (socket.getCipher()?.standardName !== 'TLS_MILAGRO_CS_WITH_AES_128_GCM_SHA256' && problems.length === 0) {
-      problems.push(`negotiated ${socket.getCipher()?.name ?? 'nothing'}`);
-    }
-  } catch (e) {
-    problems.push((e as Error).message);
-  } finally {
-    server.kill(); // the demo server loops until killed
-    await server.exited;
-  }
-  if (problems.length > 0) problems.push(`their server said:\n${server.transcript()}`);
-  return problems;
-}
-
-/** Their tls_client ↔ our server. */
-async function theirClientOurServer(env: Env, keys: KeyFolder): Promise<string[]> {
-  const problems: string[] = [];
-  const k = await readKeys(env, keys.dir);
-  const expectedHash = bytesToHex(env.crypto.hashId(new TextEncoder().encode(CLIENT_IDENTITY)));
-  const seen: { identity?: string | undefined; got: string } = { got: "" };
-  const server = createServer({ ciphers: CS_CIPHER, milagro: { serverSecret: k.serverSecret, timePermits: true, workers: 1 } }, (s: TLSSocket) => {
-    seen.identity = s.getPeerIdentity()?.hashId;
-    s.on('error', () => undefined);
-    s.on('data', (d: Buffer) => {
-      seen.got += d.toString();
-      if (seen.got.includes(CLIENT_LINE)) s.end(SERVER_LINE);
-    });
   });
-  const errors: string[] = [];
-  server.on('tlsClientError', (e: Error) => errors.push(e.message));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  const client = new PeerProcess(join(env.programs, 'tls_client'), ['server_addr=127.0.0.1', `server_port=${port}`], keys.dir);
-  client.endInput();
-  try {
-    const exit = await client.waitExit(env.timeoutMs);
-    if (exit.timedOut) problems.push(`their client did not finish within ${env.timeoutMs} ms`);
-    else if (exit.code !== 0) problems.push(`their client exited with code ${String(exit.code)}`);
-    if (!seen.got.includes(CLIENT_LINE)) problems.push(`our server got ${JSON.stringify(seen.got)}, expected the CLIENT line`);
-    if (seen.identity !== expectedHash) problems.push(`our server authenticated ${seen.identity ?? 'nobody'}, expected SHA-256("${CLIENT_IDENTITY}")`);
-    if (!client.stdout.includes('SERVER: Hi Client')) problems.push('their client did not print our reply');
-    for (const e of errors) problems.push(`our server: ${e}`);
-  } finally {
-    await new Promise<void>((r) => server.close(() => r()));
-  }
-  if (problems.length > 0) problems.push(`their client said:\n${client.transcript()}`);
-  return problems;
 }
 
-function csCases(source: 'ta' | 'dta'): InteropCase[] {
-  const make = source === 'ta' ? taKeys : dtaKeys;
-  // One key folder per source, made on first use and shared by both directions.
-  let keys: Promise<KeyFolder> | undefined;
-  const get = (env: Env): Promise<KeyFolder> => (keys ??= make(env));
-  const label = source === 'ta' ? 'keys by TA_cs' : 'keys by our DTAs';
-  return [
-    { name: `MILAGRO_CS, ${label}: milagro-ts client ↔ tls_server`, run: async (env) => ourClientTheirServer(env, await get(env)) },
-    { name: `MILAGRO_CS, ${label}: tls_client ↔ milagro-ts server`, run: async (env) => theirClientOurServer(env, await get(env)) },
-  ];
-}
-
-const P2P_CIPHER = 'MILAGRO-P2P-AES128-GCM-SHA256';
-/** What their programs take to select MILAGRO_P2P (spec §8.2). */
-const P2P_FORCE = 'force_ciphersuite=TLS-MILAGRO-P2P-WITH-AES-128-GCM-SHA256';
-export const SERVER_IDENTITY = 'server.miracl.com';
-
-/** Keys by their trust authority: run TA_p2p in a fresh folder (P2PServerKey, P2PClientKey). */
-async function taP2pKeys(env: Env): Promise<KeyFolder> {
-  const dir = await env.tempDir('ta-p2p');
-  const ta = new PeerProcess(join(env.programs, 'TA_p2p'), [], dir);
-  ta.endInput();
-  const exit = await ta.waitExit(env.timeoutMs);
-  if (exit.code !== 0) throw new Error(`TA_p2p failed (code ${String(exit.code)}):\n${ta.transcript()}`);
-  return { label: 'keys by TA_p2p', dir };
-}
-
-/** WCC sender key for server.miracl.com and receiver key for client@miracl.com from three of our DTAs. */
-async function dtaP2pKeys(env: Env): Promise<KeyFolder> {
-  const random = systemRandom;
-  const clock = systemClock;
-  const enrolment = generateEnrolmentKey(random);
-  const sign = (params: Parameters<typeof signRequest>[1]) => signRequest(enrolment, params, { clock, random });
-  const dtas: DtaService[] = [];
-  try {
-    const urls: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const dataDir = await env.tempDir(`p2p-dta${i}`);
-      const dta = await DtaService.open({ dataDir, crypto: env.crypto, trustedKeys: [bytesToHex(enrolment.publicKey)], clock, random });
-      dtas.push(dta);
-      urls.push(`http://127.0.0.1:${await dta.listen(0)}`);
-    }
-    const idHash = (id: string): string => bytesToHex(env.crypto.hashId(new TextEncoder().encode(id)));
-    const sender = await fetchWccKey({ crypto: env.crypto, dtas: urls, role: 'sender', hashId: idHash(SERVER_IDENTITY), request: sign({ op: 'wcc-sender', hashId: idHash(SERVER_IDENTITY) }) });
-    const receiver = await fetchWccKey({ crypto: env.crypto, dtas: urls, role: 'receiver', hashId: idHash(CLIENT_IDENTITY), request: sign({ op: 'wcc-receiver', hashId: idHash(CLIENT_IDENTITY) }) });
-    const dir = await env.tempDir('p2p-dta-keys');
-    await writeHexKeyFile(join(dir, 'P2PServerKey'), 'P2PServerKey', sender.key, env.crypto, random);
-    await writeHexKeyFile(join(dir, 'P2PClientKey'), 'P2PClientKey', receiver.key, env.crypto, random);
-    return { label: 'keys by our DTAs', dir };
-  } finally {
-    await Promise.all(dtas.map((d) => d.close()));
-  }
-}
-
-/** Our client ↔ their tls_server, MILAGRO_P2P: the client requires the identity server.miracl.com. */
-async function p2pOurClientTheirServer(env: Env, keys: KeyFolder): Promise<string[]> {
+/**
+ * Our client against their tls_server (started with `serverArgs`, killed afterwards): send the
+ * CLIENT line once secure, expect the SERVER line and `suite`; `check` adds what else the case
+ * requires of the connection once nothing else went wrong.
+ */
+async function ourClientTheirs(
+  env: Env,
+  keys: KeyFolder,
+  serverArgs: readonly string[],
+  options: ConnectionOptions,
+  suite: string,
+  check: (socket: TLSSocket) => string | undefined = () => undefined,
+): Promise<string[]> {
   const problems: string[] = [];
-  const receiverKey = await readHexKeyFile(join(keys.dir, 'P2PClientKey'), 'P2PClientKey', env.crypto);
   const port = await freePort();
-  const server = new PeerProcess(join(env.programs, 'tls_server'), [`server_port=${port}`, P2P_FORCE], keys.dir);
+  const server = new PeerProcess(join(env.programs, 'tls_server'), [`server_port=${port}`, ...serverArgs], keys.dir);
   try {
     await waitForPort(port, env.timeoutMs, server);
-    const socket = connect({
-      port,
-      host: '127.0.0.1',
-      ciphers: P2P_CIPHER,
-      milagroP2p: { identity: CLIENT_IDENTITY, receiverKey, serverIdentity: SERVER_IDENTITY },
-    });
-    let peer: string | undefined;
+    const socket = connect({ ...options, port, host: '127.0.0.1' });
+    let checked: string | undefined;
     const reply = await new Promise<string>((res, rej) => {
       const chunks: Buffer[] = [];
       const timer = setTimeout(() => rej(new Error(`no reply within ${env.timeoutMs} ms`)), env.timeoutMs);
       socket.once('secureConnect', () => {
-        peer = socket.getPeerIdentity()?.identity;
+        checked = check(socket);
         socket.write(CLIENT_LINE);
       });
       socket.on('data', (d: Buffer) => {
@@ -349,8 +223,8 @@ async function p2pOurClientTheirServer(env: Env, keys: KeyFolder): Promise<strin
       return '';
     });
     if (problems.length === 0 && reply !== SERVER_LINE) problems.push(`our client got ${JSON.stringify(reply)}, expected ${JSON.stringify(SERVER_LINE)}`);
-    if (problems.length === 0 && socket.getCipher()?.standardName !== 'TLS_MILAGRO_P2P_WITH_AES_128_GCM_SHA256') problems.push(`negotiated ${socket.getCipher()?.name ?? 'nothing'}`);
-    if (problems.length === 0 && peer !== SERVER_IDENTITY) problems.push(`our client authenticated ${peer ?? 'nobody'}, expected ${SERVER_IDENTITY}`);
+    if (problems.length === 0 && socket.getCipher()?.standardName !== suite) problems.push(`negotiated ${socket.getCipher()?.name ?? 'nothing'}`);
+    if (problems.length === 0 && checked !== undefined) problems.push(checked);
   } catch (e) {
     problems.push((e as Error).message);
   } finally {
@@ -361,36 +235,44 @@ async function p2pOurClientTheirServer(env: Env, keys: KeyFolder): Promise<strin
   return problems;
 }
 
-/** Their tls_client ↔ our server, MILAGRO_P2P: our server is server.miracl.com and admits only client@miracl.com. */
-async function p2pTheirClientOurServer(env: Env, keys: KeyFolder): Promise<string[]> {
+/**
+ * Their tls_client (with `clientArgs`) against our server: it must finish, we must receive the
+ * CLIENT line and answer with the SERVER line, and our server must have authenticated `expected`
+ * (read by `identityOf`, described as `expectedText` in the problem).
+ */
+async function theirClientOurs(
+  env: Env,
+  keys: KeyFolder,
+  options: ServerOptions,
+  clientArgs: readonly string[],
+  identityOf: (s: TLSSocket) => string | undefined,
+  expected: string,
+  expectedText: string,
+): Promise<string[]> {
   const problems: string[] = [];
-  const senderKey = await readHexKeyFile(join(keys.dir, 'P2PServerKey'), 'P2PServerKey', env.crypto);
   const seen: { identity?: string | undefined; got: string } = { got: '' };
-  const server = createServer(
-    { ciphers: P2P_CIPHER, milagroP2p: { identity: SERVER_IDENTITY, senderKey, allowedClients: [CLIENT_IDENTITY], workers: 1 } },
-    (s: TLSSocket) => {
-      seen.identity = s.getPeerIdentity()?.identity;
-      s.on('error', () => undefined);
-      s.on('data', (d: Buffer) => {
-        seen.got += d.toString();
-        if (seen.got.includes(CLIENT_LINE)) s.end(SERVER_LINE);
-      });
-    },
-  );
+  const server = createServer(options, (s: TLSSocket) => {
+    seen.identity = identityOf(s);
+    s.on('error', () => undefined);
+    s.on('data', (d: Buffer) => {
+      seen.got += d.toString();
+      if (seen.got.includes(CLIENT_LINE)) s.end(SERVER_LINE);
+    });
+  });
   const errors: string[] = [];
   server.on('tlsClientError', (e: Error) => errors.push(e.message));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
-  const client = new PeerProcess(join(env.programs, 'tls_client'), ['server_addr=127.0.0.1', `server_port=${port}`, P2P_FORCE], keys.dir);
+  const client = new PeerProcess(join(env.programs, 'tls_client'), ['server_addr=127.0.0.1', `server_port=${port}`, ...clientArgs], keys.dir);
   client.endInput();
   try {
     const exit = await client.waitExit(env.timeoutMs);
     if (exit.timedOut) problems.push(`their client did not finish within ${env.timeoutMs} ms`);
     else if (exit.code !== 0) problems.push(`their client exited with code ${String(exit.code)}`);
     if (!seen.got.includes(CLIENT_LINE)) problems.push(`our server got ${JSON.stringify(seen.got)}, expected the CLIENT line`);
-    if (seen.identity !== CLIENT_IDENTITY) problems.push(`our server authenticated ${seen.identity ?? 'nobody'}, expected ${CLIENT_IDENTITY}`);
+    if (seen.identity !== expected) problems.push(`our server authenticated ${seen.identity ?? 'nobody'}, expected ${expectedText}`);
     if (!client.stdout.includes('SERVER: Hi Client')) problems.push('their client did not print our reply');
     for (const e of errors) problems.push(`our server: ${e}`);
   } finally {
@@ -398,6 +280,71 @@ async function p2pTheirClientOurServer(env: Env, keys: KeyFolder): Promise<strin
   }
   if (problems.length > 0) problems.push(`their client said:\n${client.transcript()}`);
   return problems;
+}
+
+/** Our client ↔ their tls_server. */
+async function ourClientTheirServer(env: Env, keys: KeyFolder): Promise<string[]> {
+  const k = await readKeys(env, keys.dir);
+  const milagro = { identity: CLIENT_IDENTITY, token: k.token, pin: 0, timePermit: k.timePermit };
+  return ourClientTheirs(env, keys, [], { ciphers: CS_CIPHER, milagro }, 'TLS_MILAGRO_CS_WITH_AES_128_GCM_SHA256');
+}
+
+/** Their tls_client ↔ our server. */
+async function theirClientOurServer(env: Env, keys: KeyFolder): Promise<string[]> {
+  const k = await readKeys(env, keys.dir);
+  const expectedHash = bytesToHex(env.crypto.hashId(new TextEncoder().encode(CLIENT_IDENTITY)));
+  const options = { ciphers: CS_CIPHER, milagro: { serverSecret: k.serverSecret, timePermits: true, workers: 1 } };
+  return theirClientOurs(env, keys, options, [], (s) => s.getPeerIdentity()?.hashId, expectedHash, `SHA-256("${CLIENT_IDENTITY}")`);
+}
+
+function csCases(source: 'ta' | 'dta'): InteropCase[] {
+  const make = source === 'ta' ? taKeys : dtaKeys;
+  // One key folder per source, made on first use and shared by both directions.
+  let keys: Promise<KeyFolder> | undefined;
+  const get = (env: Env): Promise<KeyFolder> => (keys ??= make(env));
+  const label = source === 'ta' ? 'keys by TA_cs' : 'keys by our DTAs';
+  return [
+    { name: `MILAGRO_CS, ${label}: milagro-ts client ↔ tls_server`, run: async (env) => ourClientTheirServer(env, await get(env)) },
+    { name: `MILAGRO_CS, ${label}: tls_client ↔ milagro-ts server`, run: async (env) => theirClientOurServer(env, await get(env)) },
+  ];
+}
+
+const P2P_CIPHER = 'MILAGRO-P2P-AES128-GCM-SHA256';
+/** What their programs take to select MILAGRO_P2P (spec §8.2). */
+const P2P_FORCE = 'force_ciphersuite=TLS-MILAGRO-P2P-WITH-AES-128-GCM-SHA256';
+export const SERVER_IDENTITY = 'server.miracl.com';
+
+/** Keys by their trust authority: TA_p2p writes P2PServerKey and P2PClientKey. */
+const taP2pKeys = (env: Env): Promise<KeyFolder> => runTa(env, 'TA_p2p', 'ta-p2p');
+
+/** WCC sender key for server.miracl.com and receiver key for client@miracl.com from three of our DTAs. */
+function dtaP2pKeys(env: Env): Promise<KeyFolder> {
+  return withDtas(env, 'p2p-dta', async (urls, sign) => {
+    const idHash = (id: string): string => bytesToHex(env.crypto.hashId(new TextEncoder().encode(id)));
+    const sender = await fetchWccKey({ crypto: env.crypto, dtas: urls, role: 'sender', hashId: idHash(SERVER_IDENTITY), request: sign({ op: 'wcc-sender', hashId: idHash(SERVER_IDENTITY) }) });
+    const receiver = await fetchWccKey({ crypto: env.crypto, dtas: urls, role: 'receiver', hashId: idHash(CLIENT_IDENTITY), request: sign({ op: 'wcc-receiver', hashId: idHash(CLIENT_IDENTITY) }) });
+    const dir = await env.tempDir('p2p-dta-keys');
+    await writeHexKeyFile(join(dir, 'P2PServerKey'), 'P2PServerKey', sender.key, env.crypto, random);
+    await writeHexKeyFile(join(dir, 'P2PClientKey'), 'P2PClientKey', receiver.key, env.crypto, random);
+    return { label: 'keys by our DTAs', dir };
+  });
+}
+
+/** Our client ↔ their tls_server, MILAGRO_P2P: the client requires the identity server.miracl.com. */
+async function p2pOurClientTheirServer(env: Env, keys: KeyFolder): Promise<string[]> {
+  const receiverKey = await readHexKeyFile(join(keys.dir, 'P2PClientKey'), 'P2PClientKey', env.crypto);
+  const options = { ciphers: P2P_CIPHER, milagroP2p: { identity: CLIENT_IDENTITY, receiverKey, serverIdentity: SERVER_IDENTITY } };
+  return ourClientTheirs(env, keys, [P2P_FORCE], options, 'TLS_MILAGRO_P2P_WITH_AES_128_GCM_SHA256', (socket) => {
+    const peer = socket.getPeerIdentity()?.identity;
+    return peer === SERVER_IDENTITY ? undefined : `our client authenticated ${peer ?? 'nobody'}, expected ${SERVER_IDENTITY}`;
+  });
+}
+
+/** Their tls_client ↔ our server, MILAGRO_P2P: our server accepts client@miracl.com only. */
+async function p2pTheirClientOurServer(env: Env, keys: KeyFolder): Promise<string[]> {
+  const senderKey = await readHexKeyFile(join(keys.dir, 'P2PServerKey'), 'P2PServerKey', env.crypto);
+  const options = { ciphers: P2P_CIPHER, milagroP2p: { identity: SERVER_IDENTITY, senderKey, allowedClients: [CLIENT_IDENTITY], workers: 1 } };
+  return theirClientOurs(env, keys, options, [P2P_FORCE], (s) => s.getPeerIdentity()?.identity, CLIENT_IDENTITY, CLIENT_IDENTITY);
 }
 
 /**
