@@ -21,7 +21,7 @@ import * as nodeTls from 'node:tls';
 import { pathToFileURL } from 'node:url';
 import { connect, createServer, InProcessCsCompute, InProcessP2pCompute, MilagroWorkerPool, PooledCsCompute, type MilagroCsCompute, type Server } from '../src/index.ts';
 import { clientSecretShare, dayOf, extractPin, hashId, masterSecretShare, serverSecretShare, timePermitShare } from '../src/crypto/mpin.ts';
-import { clientConfig, serverConfig } from '../src/handshake/config.ts';
+import { clientConfig, serverConfig, type ClientEngineConfig, type ServerEngineConfig } from '../src/handshake/config.ts';
 import { TlsEngine, type EngineEvents } from '../src/handshake/engine.ts';
 import { KexRegistry } from '../src/kex/registry.ts';
 import { milagroCs } from '../src/kex/milagro-cs.ts';
@@ -171,50 +171,50 @@ async function nodeCase(): Promise<HandshakeCase> {
 }
 
 /**
- * Server CPU per handshake, measured on the sans-I/O engines with in-process compute: every
- * `receive` of the server engine runs its whole step synchronously, so process CPU time around
- * those calls is exactly the server's work (key exchange, record layer, PRF).
+ * One handshake between two sans-I/O engines; returns the CPU ms spent in the server's `receive`
+ * calls. With in-process compute every `receive` runs the server's whole step synchronously, so
+ * process CPU time around those calls is exactly the server's work (key exchange, record layer, PRF).
  */
+function serverCpuOfHandshake(clientCfg: ClientEngineConfig, serverCfg: ServerEngineConfig, what: string): number {
+  const toServer: Uint8Array[] = [];
+  const toClient: Uint8Array[] = [];
+  const ev = (box: Uint8Array[]): EngineEvents => ({
+    onOutgoing: (b) => box.push(b),
+    onData: () => undefined,
+    onSecure: () => undefined,
+    onKeylog: () => undefined,
+    onPeerClose: () => undefined,
+    onError: (e) => {
+      throw e;
+    },
+  });
+  const client = TlsEngine.client(clientCfg, ev(toServer));
+  const server = TlsEngine.server(serverCfg, ev(toClient));
+  client.start();
+  let cpu = 0;
+  for (let step = 0; step < 10 && (toServer.length > 0 || toClient.length > 0); step++) {
+    for (const b of toServer.splice(0)) {
+      const c0 = process.cpuUsage();
+      server.receive(b);
+      const d = process.cpuUsage(c0);
+      cpu += (d.user + d.system) / 1000;
+    }
+    for (const b of toClient.splice(0)) client.receive(b);
+  }
+  if (server.state !== 'open') throw new Error(`bench ${what} did not complete (server ${server.state})`);
+  return cpu;
+}
+
+/** Server CPU per MILAGRO_CS handshake (median of `rounds`). */
 function serverCpuPerHandshake(keys: Keys, rounds: number): number {
   const clientCompute = new InProcessCsCompute();
   const serverProvider = milagroCs({ server: { serverSecret: keys.serverSecret, timePermits: true } });
+  const suites = [Suites.MILAGRO_CS_WITH_AES_128_GCM_SHA256];
   const samples: number[] = [];
   for (let i = 0; i < rounds; i++) {
-    const toServer: Uint8Array[] = [];
-    const toClient: Uint8Array[] = [];
-    const ev = (box: Uint8Array[]): EngineEvents => ({
-      onOutgoing: (b) => box.push(b),
-      onData: () => undefined,
-      onSecure: () => undefined,
-      onKeylog: () => undefined,
-      onPeerClose: () => undefined,
-      onError: (e) => {
-        throw e;
-      },
-    });
-    const client = TlsEngine.client(
-      clientConfig({
-        ca: [],
-        rejectUnauthorized: true,
-        suites: [Suites.MILAGRO_CS_WITH_AES_128_GCM_SHA256],
-        kex: KexRegistry.of(milagroCs({ client: { identity: keys.identity, token: keys.token, pin: keys.pin, timePermit: keys.timePermit }, compute: clientCompute })),
-      }),
-      ev(toServer),
-    );
-    const server = TlsEngine.server(serverConfig({ suites: [Suites.MILAGRO_CS_WITH_AES_128_GCM_SHA256], kex: KexRegistry.of(serverProvider) }), ev(toClient));
-    client.start();
-    let cpu = 0;
-    for (let step = 0; step < 10 && (toServer.length > 0 || toClient.length > 0); step++) {
-      for (const b of toServer.splice(0)) {
-        const c0 = process.cpuUsage();
-        server.receive(b);
-        const d = process.cpuUsage(c0);
-        cpu += (d.user + d.system) / 1000;
-      }
-      for (const b of toClient.splice(0)) client.receive(b);
-    }
-    if (server.state !== 'open') throw new Error(`bench handshake did not complete (server ${server.state})`);
-    samples.push(cpu);
+    const clientProvider = milagroCs({ client: { identity: keys.identity, token: keys.token, pin: keys.pin, timePermit: keys.timePermit }, compute: clientCompute });
+    const clientCfg = clientConfig({ ca: [], rejectUnauthorized: true, suites, kex: KexRegistry.of(clientProvider) });
+    samples.push(serverCpuOfHandshake(clientCfg, serverConfig({ suites, kex: KexRegistry.of(serverProvider) }), 'handshake'));
   }
   return median(samples);
 }
@@ -223,35 +223,11 @@ function serverCpuPerHandshake(keys: Keys, rounds: number): number {
 function p2pServerCpuPerHandshake(keys: ReturnType<typeof issueP2p>, rounds: number): number {
   const clientProvider = milagroP2p({ client: { identity: keys.client, receiverKey: keys.receiverKey, serverIdentity: keys.server } });
   const serverProvider = milagroP2p({ server: { identity: keys.server, senderKey: keys.senderKey } });
+  const suites = [Suites.MILAGRO_P2P_WITH_AES_128_GCM_SHA256];
   const samples: number[] = [];
   for (let i = 0; i < rounds + 1; i++) {
-    const toServer: Uint8Array[] = [];
-    const toClient: Uint8Array[] = [];
-    const ev = (box: Uint8Array[]): EngineEvents => ({
-      onOutgoing: (b) => box.push(b),
-      onData: () => undefined,
-      onSecure: () => undefined,
-      onKeylog: () => undefined,
-      onPeerClose: () => undefined,
-      onError: (e) => {
-        throw e;
-      },
-    });
-    const suites = [Suites.MILAGRO_P2P_WITH_AES_128_GCM_SHA256];
-    const client = TlsEngine.client(clientConfig({ ca: [], rejectUnauthorized: true, suites, kex: KexRegistry.of(clientProvider) }), ev(toServer));
-    const server = TlsEngine.server(serverConfig({ suites, kex: KexRegistry.of(serverProvider) }), ev(toClient));
-    client.start();
-    let cpu = 0;
-    for (let step = 0; step < 10 && (toServer.length > 0 || toClient.length > 0); step++) {
-      for (const b of toServer.splice(0)) {
-        const c0 = process.cpuUsage();
-        server.receive(b);
-        const d = process.cpuUsage(c0);
-        cpu += (d.user + d.system) / 1000;
-      }
-      for (const b of toClient.splice(0)) client.receive(b);
-    }
-    if (server.state !== 'open') throw new Error(`bench P2P handshake did not complete (server ${server.state})`);
+    const clientCfg = clientConfig({ ca: [], rejectUnauthorized: true, suites, kex: KexRegistry.of(clientProvider) });
+    const cpu = serverCpuOfHandshake(clientCfg, serverConfig({ suites, kex: KexRegistry.of(serverProvider) }), 'P2P handshake');
     if (i > 0) samples.push(cpu); // the first one builds the server's cached tables
   }
   return median(samples);
