@@ -16,6 +16,8 @@ import { encodeSessionState } from '../handshake/session/state.ts';
 
 /** Largest slice handed to the engine per write, so huge writes interleave with 'drain'. */
 const WRITE_SLICE = 256 * 1024;
+/** A full TLS 1.2 record's plaintext (RFC 5246 §6.2.1): smaller queued writes are joined up to it. */
+const FULL_RECORD = 1 << 14;
 
 export interface CipherInfo {
   /** OpenSSL name, as node:tls reports it. */
@@ -209,16 +211,55 @@ export class TLSSocket extends Duplex {
    * go out as full records (up to 2^14 bytes, RFC 5246 §6.2.1) rather than one short record each.
    */
   override _writev(chunks: ReadonlyArray<{ chunk: unknown; encoding: BufferEncoding }>, callback: (error?: Error | null) => void): void {
-    let data: Uint8Array;
+    const parts: Uint8Array[] = [];
     try {
-      const views = chunks.map((c) => chunkToView(c.chunk, c.encoding));
-      data = views.length === 1 ? (views[0] as Uint8Array) : Buffer.concat(views);
+      // Runs of small writes are joined (one copy) until they fill a record; writes of a record
+      // or more go to the engine as they are, uncopied.
+      let small: Uint8Array[] = [];
+      let smallLen = 0;
+      const flush = (): void => {
+        if (small.length === 1) parts.push(small[0] as Uint8Array);
+        else if (small.length > 1) parts.push(toView(Buffer.concat(small, smallLen)));
+        small = [];
+        smallLen = 0;
+      };
+      for (const c of chunks) {
+        const v = chunkToView(c.chunk, c.encoding);
+        if (v.length >= FULL_RECORD) {
+          flush();
+          parts.push(v);
+          continue;
+        }
+        small.push(v);
+        smallLen += v.length;
+        if (smallLen >= FULL_RECORD) flush();
+      }
+      flush();
     } catch (e) {
       callback(e as Error);
       return;
     }
-    const view = toView(data);
-    const run = (): void => this.#writeSlices(view, 0, callback);
+    // Iterative while parts complete synchronously (no stack growth with thousands of parts);
+    // a part that waits for 'drain' resumes the loop from its callback.
+    let i = 0;
+    const run = (): void => {
+      for (;;) {
+        const part = parts[i++];
+        if (part === undefined) {
+          callback();
+          return;
+        }
+        let sync = true;
+        let done = false;
+        this.#writeSlices(part, 0, (err) => {
+          if (err) callback(err);
+          else if (sync) done = true;
+          else run();
+        });
+        sync = false;
+        if (!done) return; // failed, or waiting for 'drain'
+      }
+    };
     if (this.#info === undefined) this.#pendingWrite = run;
     else run();
   }
