@@ -11,51 +11,16 @@ import { bytesToHex, hexToBytes } from '../../src/codec/bytes.ts';
 import type { MilagroCsEvent } from '../../src/kex/milagro-cs.ts';
 import type { MilagroCsCompute } from '../../src/kex/milagro/cs-compute.ts';
 import { MilagroWorkerPool, PooledCsCompute } from '../../src/kex/milagro/pool.ts';
-import { collector, feed, loadRecording, traceHex, type Recording, type RecordedRecord } from './recording.ts';
+import { collector, feed, loadRecording, playRecording, traceHex, type Recording, type Role } from './recording.ts';
 import { csClientEngine as clientEngine, csServerEngine as serverEngine } from './cs-engines.ts';
 
-type Role = 'client' | 'server';
-
-function isOurs(r: RecordedRecord, role: Role): boolean {
-  return (r.direction === 'client_to_server') === (role === 'client');
-}
-
-/**
- * Play `role` through the whole recording: peer records are fed in order; each of our records
- * must appear in our output exactly, triggered by the handshake itself or — for the first
- * ClientHello, application data and a close we initiate — by start()/write()/close().
- */
+/** Play `role` through the whole recording (see playRecording). */
 async function replay(rec: Recording, role: Role, compute?: MilagroCsCompute): Promise<{ secure: boolean; data: string[]; log: MilagroCsEvent[] }> {
   const c = collector();
   const log: MilagroCsEvent[] = [];
   const over = compute === undefined ? {} : { compute };
   const engine = role === 'client' ? clientEngine(rec, c.events, over) : serverEngine(rec, c.events, log, over);
-  let out = '';
-  const ours: string[] = [];
-  for (const r of rec.records) {
-    if (!isOurs(r, role)) {
-      await feed(engine, [r]);
-      out += c.take();
-      if (r.content_type === 23) expect(bytesToHex(c.data.at(-1) ?? new Uint8Array())).toBe(r.plaintext_hex);
-      continue;
-    }
-    const want = r.record_hex;
-    const have = (): string => out.slice(ours.join('').length, ours.join('').length + want.length);
-    if (have() !== want) {
-      if (r.index === 0) engine.start();
-      else if (r.content_type === 23) engine.write(hexToBytes(r.plaintext_hex ?? ''));
-      else if (r.content_type === 21) engine.close();
-      await engine.idle;
-      out += c.take();
-    }
-    expect(have(), `record ${r.index} (${r.direction})`).toBe(want);
-    ours.push(want);
-  }
-  expect(out).toBe(ours.join(''));
-  expect(c.errors).toEqual([]);
-  expect(c.peerClosed).toBe(true);
-  // Every recorded random value was drawn, in the recorded order.
-  expect(engine.randomLeft()).toBe(0);
+  await playRecording(rec, role, engine, c);
   return { secure: c.secure !== undefined, data: c.data.map(bytesToHex), log };
 }
 

@@ -5,6 +5,7 @@
  * emits. Shared by the MILAGRO_CS and MILAGRO_P2P replay tests.
  */
 import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import { hexToBytes, bytesToHex } from '../../src/codec/bytes.ts';
 import type { RandomSource } from '../../src/providers.ts';
 import type { EngineEvents, HandshakeInfo, TlsEngine } from '../../src/handshake/engine.ts';
@@ -124,4 +125,45 @@ export function collector(): Collected {
 export async function feed(engine: TlsEngine, records: readonly RecordedRecord[]): Promise<void> {
   for (const r of records) engine.receive(recordBytes(r));
   await engine.idle;
+}
+
+export type Role = 'client' | 'server';
+
+/** Whether `role` sent this record. */
+export function isOurs(r: RecordedRecord, role: Role): boolean {
+  return (r.direction === 'client_to_server') === (role === 'client');
+}
+
+/**
+ * Play `role` through the whole recording: peer records are fed in order (recorded application
+ * data must come out as recorded); each of our records must appear in our output exactly,
+ * triggered by the handshake itself or — for the first ClientHello, application data and a close
+ * we initiate — by start()/write()/close(). Afterwards nothing else was sent, no error was raised,
+ * the peer closed, and every recorded random value was drawn, in the recorded order.
+ */
+export async function playRecording(rec: Recording, role: Role, engine: TlsEngine & { randomLeft(): number }, c: Collected): Promise<void> {
+  let out = '';
+  let matched = 0;
+  for (const r of rec.records) {
+    if (!isOurs(r, role)) {
+      await feed(engine, [r]);
+      out += c.take();
+      if (r.content_type === 23) expect(bytesToHex(c.data.at(-1) ?? new Uint8Array())).toBe(r.plaintext_hex);
+      continue;
+    }
+    const want = r.record_hex;
+    if (out.slice(matched, matched + want.length) !== want) {
+      if (r.index === 0) engine.start();
+      else if (r.content_type === 23) engine.write(hexToBytes(r.plaintext_hex ?? ''));
+      else if (r.content_type === 21) engine.close();
+      await engine.idle;
+      out += c.take();
+    }
+    expect(out.slice(matched, matched + want.length), `record ${r.index} (${r.direction})`).toBe(want);
+    matched += want.length;
+  }
+  expect(out.length).toBe(matched);
+  expect(c.errors).toEqual([]);
+  expect(c.peerClosed).toBe(true);
+  expect(engine.randomLeft()).toBe(0);
 }
