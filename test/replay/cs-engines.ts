@@ -1,17 +1,15 @@
 /** Engines set up to play one side of a recorded milagro-tls MILAGRO_CS session (replay and bad-input tests). */
 import { hexToBytes } from '../../src/codec/bytes.ts';
-import { clientConfig, serverConfig } from '../../src/handshake/config.ts';
-import { TlsEngine, type EngineEvents } from '../../src/handshake/engine.ts';
-import { KexRegistry } from '../../src/kex/registry.ts';
+import type { EngineEvents } from '../../src/handshake/engine.ts';
 import { milagroCs, type MilagroCsEvent, type MilagroCsOptions, type MilagroCsServerCredentials } from '../../src/kex/milagro-cs.ts';
 import { Suites } from '../../src/suites.ts';
-import { scriptedRandom, traceHex, traceNumber, type Recording } from './recording.ts';
+import { replayEngine, scriptedRandom, traceHex, traceNumber, type Recording, type ReplayEngine } from './recording.ts';
 
 export function csClientEngine(
   rec: Recording,
   events: EngineEvents,
   over: Partial<MilagroCsOptions> = {},
-): TlsEngine & { randomLeft(): number } {
+): ReplayEngine {
   const c = rec.milagro_values_from_amcl_call_trace.client;
   const date = traceNumber(rec, 'client', 'date');
   const permit = c['time_permit_in'];
@@ -30,20 +28,7 @@ export function csClientEngine(
     },
     ...over,
   });
-  const engine = TlsEngine.client(
-    clientConfig({
-      ca: [],
-      rejectUnauthorized: true,
-      suites: [Suites.MILAGRO_CS_WITH_AES_128_GCM_SHA256],
-      kex: KexRegistry.of(provider),
-      random,
-      clock: () => timeValue * 1000 + 250,
-      extendedMasterSecret: false,
-      recordPerHandshakeMessage: true,
-    }),
-    events,
-  );
-  return Object.assign(engine, { randomLeft: random.remaining });
+  return replayEngine('client', Suites.MILAGRO_CS_WITH_AES_128_GCM_SHA256, provider, random, () => timeValue * 1000 + 250, events);
 }
 
 export function csServerEngine(
@@ -51,7 +36,7 @@ export function csServerEngine(
   events: EngineEvents,
   log: MilagroCsEvent[],
   over: Partial<MilagroCsOptions> & { readonly serverCredentials?: Partial<MilagroCsServerCredentials> } = {},
-): TlsEngine & { randomLeft(): number } {
+): ReplayEngine {
   const s = rec.milagro_values_from_amcl_call_trace.server;
   const timeValue = traceNumber(rec, 'server', 'timevalue_used');
   const random = scriptedRandom([
@@ -68,17 +53,6 @@ export function csServerEngine(
     logger: (e) => log.push(e),
     ...(over.compute === undefined ? {} : { compute: over.compute }),
   });
-  const engine = TlsEngine.server(
-    serverConfig({
-      suites: [Suites.MILAGRO_CS_WITH_AES_128_GCM_SHA256],
-      kex: KexRegistry.of(provider),
-      random,
-      clock: () => timeValue * 1000 + 250,
-      extendedMasterSecret: false,
-      recordPerHandshakeMessage: true,
-    }),
-    events,
-  );
-  return Object.assign(engine, { randomLeft: random.remaining });
+  return replayEngine('server', Suites.MILAGRO_CS_WITH_AES_128_GCM_SHA256, provider, random, () => timeValue * 1000 + 250, events);
 }
 

@@ -10,12 +10,9 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AccessDeniedError, AlertDescription } from '../../src/alerts.ts';
 import { bytesToHex, hexToBytes } from '../../src/codec/bytes.ts';
-import { clientConfig, serverConfig } from '../../src/handshake/config.ts';
-import { TlsEngine } from '../../src/handshake/engine.ts';
-import { KexRegistry } from '../../src/kex/registry.ts';
 import { milagroP2p, type MilagroP2pEvent, type MilagroP2pOptions } from '../../src/kex/milagro-p2p.ts';
 import { Suites } from '../../src/suites.ts';
-import { collector, feed, loadRecording, playRecording, scriptedRandom, type Recording, type Role } from './recording.ts';
+import { collector, feed, loadRecording, playRecording, replayEngine, scriptedRandom, type Recording, type ReplayEngine, type Role } from './recording.ts';
 
 
 const rec = loadRecording('p2p_default');
@@ -37,14 +34,12 @@ function keyFile(name: string): Uint8Array {
   return hexToBytes(v);
 }
 
-type Engine = TlsEngine & { randomLeft(): number };
-
 function clientEngine(
   r: Recording,
   events: ReturnType<typeof collector>['events'],
   log: MilagroP2pEvent[],
   client: Partial<NonNullable<MilagroP2pOptions['client']>> = {},
-): Engine {
+): ReplayEngine {
   const random = scriptedRandom([
     hexToBytes(r.debug_output_values.client_random),
     hexField(trace.client_receiver, 'w'),
@@ -54,20 +49,7 @@ function clientEngine(
     client: { identity: 'client@miracl.com', receiverKey: keyFile('P2PClientKey'), serverIdentity: 'server.miracl.com', ...client },
     logger: (e) => log.push(e),
   });
-  const engine = TlsEngine.client(
-    clientConfig({
-      ca: [],
-      rejectUnauthorized: true,
-      suites: [Suites.MILAGRO_P2P_WITH_AES_128_GCM_SHA256],
-      kex: KexRegistry.of(provider),
-      random,
-      clock: CLOCK,
-      extendedMasterSecret: false,
-      recordPerHandshakeMessage: true,
-    }),
-    events,
-  );
-  return Object.assign(engine, { randomLeft: random.remaining });
+  return replayEngine('client', Suites.MILAGRO_P2P_WITH_AES_128_GCM_SHA256, provider, random, CLOCK, events);
 }
 
 function serverEngine(
@@ -75,7 +57,7 @@ function serverEngine(
   events: ReturnType<typeof collector>['events'],
   log: MilagroP2pEvent[],
   server: Partial<NonNullable<MilagroP2pOptions['server']>> = {},
-): Engine {
+): ReplayEngine {
   const random = scriptedRandom([
     hexToBytes(r.debug_output_values.server_random ?? ''),
     hexToBytes(r.debug_output_values.session_id ?? ''),
@@ -85,18 +67,7 @@ function serverEngine(
     server: { identity: 'server.miracl.com', senderKey: keyFile('P2PServerKey'), ...server },
     logger: (e) => log.push(e),
   });
-  const engine = TlsEngine.server(
-    serverConfig({
-      suites: [Suites.MILAGRO_P2P_WITH_AES_128_GCM_SHA256],
-      kex: KexRegistry.of(provider),
-      random,
-      clock: CLOCK,
-      extendedMasterSecret: false,
-      recordPerHandshakeMessage: true,
-    }),
-    events,
-  );
-  return Object.assign(engine, { randomLeft: random.remaining });
+  return replayEngine('server', Suites.MILAGRO_P2P_WITH_AES_128_GCM_SHA256, provider, random, CLOCK, events);
 }
 
 /** Play `role` through the whole recording (see playRecording). */

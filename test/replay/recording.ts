@@ -8,7 +8,11 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { hexToBytes, bytesToHex } from '../../src/codec/bytes.ts';
 import type { RandomSource } from '../../src/providers.ts';
-import type { EngineEvents, HandshakeInfo, TlsEngine } from '../../src/handshake/engine.ts';
+import { clientConfig, serverConfig } from '../../src/handshake/config.ts';
+import { TlsEngine, type EngineEvents, type HandshakeInfo } from '../../src/handshake/engine.ts';
+import type { KeyExchangeProvider } from '../../src/kex/key-exchange.ts';
+import { KexRegistry } from '../../src/kex/registry.ts';
+import type { CipherSuite } from '../../src/suites.ts';
 
 export interface RecordedRecord {
   readonly index: number;
@@ -166,4 +170,24 @@ export async function playRecording(rec: Recording, role: Role, engine: TlsEngin
   expect(c.errors).toEqual([]);
   expect(c.peerClosed).toBe(true);
   expect(engine.randomLeft()).toBe(0);
+}
+
+export type ReplayEngine = TlsEngine & { randomLeft(): number };
+
+/**
+ * An engine configured like the recorded milagro-tls peer: only `suite`, no extended master secret
+ * (the recorded builds predate RFC 7627), one record per handshake message (as mbedTLS sends
+ * them), the scripted randomness and a fixed clock; `randomLeft` counts the values not drawn.
+ */
+export function replayEngine(
+  role: Role,
+  suite: CipherSuite,
+  provider: KeyExchangeProvider,
+  random: ReturnType<typeof scriptedRandom>,
+  clock: () => number,
+  events: EngineEvents,
+): ReplayEngine {
+  const common = { suites: [suite], kex: KexRegistry.of(provider), random, clock, extendedMasterSecret: false, recordPerHandshakeMessage: true };
+  const engine = role === 'client' ? TlsEngine.client(clientConfig({ ca: [], rejectUnauthorized: true, ...common }), events) : TlsEngine.server(serverConfig(common), events);
+  return Object.assign(engine, { randomLeft: random.remaining });
 }
