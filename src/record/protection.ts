@@ -28,6 +28,8 @@ export interface RecordProtection {
    * write from `overhead`, so it only uses this when `overhead` is given).
    */
   protectInto?(type: ContentType, version: number, plaintext: Uint8Array, seq: bigint, out: Uint8Array, at: number): number;
+  /** Optional: n bytes the record layer will overwrite entirely (the provider's `allocate`). */
+  allocate?(n: number): Uint8Array;
   /** Returns the plaintext; throws BadRecordMacError on any failure (one identical message). */
   unprotect(type: ContentType, version: number, fragment: Uint8Array, seq: bigint): Uint8Array;
   /** Best-effort wipe of keys and IVs when the state is left (style.md §10). */
@@ -56,6 +58,7 @@ class GcmProtection implements RecordProtection {
   readonly overhead: number;
   readonly encrypted = true;
   readonly #aead: ReturnType<AeadProvider['create']>;
+  readonly #provider: AeadProvider;
   readonly #explicit: number;
   readonly #tag: number;
   // Per-instance scratch (synchronous use only): salt ‖ explicit nonce, and the 13-byte AAD.
@@ -66,6 +69,7 @@ class GcmProtection implements RecordProtection {
 
   constructor(desc: AeadDescriptor, key: Uint8Array, fixedIv: Uint8Array, provider: AeadProvider) {
     this.#aead = provider.create(desc.name, key);
+    this.#provider = provider;
     this.#explicit = desc.explicitNonceLength;
     this.#tag = desc.tagLength;
     this.overhead = this.#explicit + this.#tag;
@@ -78,6 +82,10 @@ class GcmProtection implements RecordProtection {
     const out = new Uint8Array(plaintext.length + this.overhead);
     this.protectInto(type, version, plaintext, seq, out, 0);
     return out;
+  }
+
+  allocate(n: number): Uint8Array {
+    return this.#provider.allocate?.(n) ?? new Uint8Array(n);
   }
 
   protectInto(type: ContentType, version: number, plaintext: Uint8Array, seq: bigint, out: Uint8Array, at: number): number {
@@ -117,6 +125,7 @@ class ChaChaProtection implements RecordProtection {
   readonly overhead: number;
   readonly encrypted = true;
   readonly #aead: ReturnType<AeadProvider['create']>;
+  readonly #provider: AeadProvider;
   readonly #iv: Uint8Array;
   readonly #ivTail: bigint;
   readonly #tag: number;
@@ -127,6 +136,7 @@ class ChaChaProtection implements RecordProtection {
 
   constructor(desc: AeadDescriptor, key: Uint8Array, fixedIv: Uint8Array, provider: AeadProvider) {
     this.#aead = provider.create(desc.name, key);
+    this.#provider = provider;
     this.#iv = fixedIv.slice();
     this.#ivTail = new DataView(this.#iv.buffer).getBigUint64(4);
     this.#tag = desc.tagLength;
@@ -143,6 +153,10 @@ class ChaChaProtection implements RecordProtection {
   protect(type: ContentType, version: number, plaintext: Uint8Array, seq: bigint): Uint8Array {
     writeAad(this.#aad, this.#aadView, seq, type, version, plaintext.length);
     return this.#aead.seal(this.#nonceFor(seq), this.#aad, plaintext);
+  }
+
+  allocate(n: number): Uint8Array {
+    return this.#provider.allocate?.(n) ?? new Uint8Array(n);
   }
 
   protectInto(type: ContentType, version: number, plaintext: Uint8Array, seq: bigint, out: Uint8Array, at: number): number {

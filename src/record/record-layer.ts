@@ -274,7 +274,8 @@ export class RecordLayer {
     if (protection.protectInto !== undefined && overhead !== undefined) {
       // Bulk path: every record sealed straight into one buffer for the whole write (one
       // allocation, no per-record copies), handed to the transport as a single write.
-      const out = new Uint8Array(data.length + count * (RECORD_HEADER_LENGTH + overhead));
+      const total = data.length + count * (RECORD_HEADER_LENGTH + overhead);
+      const out = protection.allocate?.(total) ?? new Uint8Array(total);
       let at = 0;
       for (let i = 0; i < count; i++) {
         const piece = data.subarray(i * max, Math.min(data.length, (i + 1) * max));

@@ -43,6 +43,16 @@ function layer(write: RecordProtection, read?: RecordProtection): RecordLayer {
 }
 
 describe('bulk record write path', () => {
+  it('node provider allocate: exact-size own memory, never a view into the Buffer pool', () => {
+    for (const n of [1, 29, 4096, 65652]) {
+      const b = nodeAeadProvider.allocate?.(n);
+      expect(b).toBeInstanceOf(Uint8Array);
+      expect(b?.length).toBe(n);
+      expect(b?.byteOffset).toBe(0);
+      expect(b?.buffer.byteLength).toBe(n);
+    }
+  });
+
   const data = new Uint8Array(3 * 16384 + 1234).map((_, i) => (i * 31) ^ (i >> 8));
   for (const provider of providers) {
     for (const d of descs) {

@@ -95,4 +95,10 @@ export const nodeAeadProvider: AeadProvider = Object.freeze({
     checkAeadKey(alg, key);
     return new NodeAead(nodeName(alg), key);
   },
+  allocate(n: number): Uint8Array {
+    // allocUnsafeSlow: never from the shared pool, and no zero-fill (a record buffer is fully
+    // overwritten; profiling put zero-filling 64 KiB writes at ~3% of bulk CPU).
+    const b = Buffer.allocUnsafeSlow(n);
+    return new Uint8Array(b.buffer, b.byteOffset, n);
+  },
 });

@@ -25,6 +25,11 @@ export interface Aead {
 export interface AeadProvider {
   readonly name: string;
   create(alg: AeadName, key: Uint8Array): Aead;
+  /**
+   * Optional: a buffer of n bytes that the caller will overwrite entirely (no zero-filling), for
+   * record-sized outputs. Must never be a view into shared memory (e.g. Node's Buffer pool).
+   */
+  allocate?(n: number): Uint8Array;
 }
 
 export const AEAD_TAG_LENGTH = 16;
