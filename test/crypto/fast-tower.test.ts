@@ -91,3 +91,19 @@ describe('4-dimensional Galbraith–Scott split for GT exponentiation', () => {
     }
   });
 });
+
+describe('mulG1Once (GLV + joint fixed window, secret scalars)', () => {
+  it('agrees with noble multiply for edge and random scalars, any sign pattern of the GLV halves', async () => {
+    const { mulG1Once } = await import('../../src/crypto/bncx/pairing.ts');
+    const p = bncx.G1.BASE.multiply(0xc0ffeen);
+    const ks = [1n, 2n, 15n, 16n, R - 1n, R - 2n, R / 2n, (1n << 127n) - 1n, 1n << 127n, R + 5n, 3n * R + 1n];
+    for (let i = 0; i < 24; i++) ks.push(rnd() % R);
+    for (const k of ks) {
+      const e = ((k % R) + R) % R;
+      const want = e === 0n ? bncx.G1.ZERO : p.multiply(e);
+      expect(mulG1Once(p, k).equals(want)).toBe(true);
+    }
+    expect(mulG1Once(p, R).is0()).toBe(true);
+    expect(mulG1Once(bncx.G1.ZERO, 5n).is0()).toBe(true);
+  });
+});

@@ -99,9 +99,10 @@ function buildBncx() {
     const [[a, b]] = bases.forLam;
     return Fn.create(a + b * lam) === 0n ? bases.forLam : bases.forOther;
   };
+  const g1Basis = basisFor(lamG1);
   const G1 = weierstrass<bigint>(
     { p: P, n: R, h: 1n, a: 0n, b: 2n, Gx: P - 1n, Gy: 1n },
-    { Fp, Fn, endo: { beta: CUBE_ROOT, basises: basisFor(lamG1) } },
+    { Fp, Fn, endo: { beta: CUBE_ROOT, basises: g1Basis } },
   );
 
   const G2_CURVE = {
@@ -269,7 +270,7 @@ function buildBncx() {
 
   return Object.freeze({
     Fp, Fp2, Fp6, Fp12, Fn, G1, G2, pair, psi, psiPoint, mulAnyUnsafe, clearCofactorG2, isTorsionFreeG2, isTorsionFreeG2Slow,
-    isSquare, lamG1, lamG2,
+    isSquare, lamG1, lamG2, g1Basis, beta: CUBE_ROOT,
   });
 }
 
