@@ -240,7 +240,8 @@ export class RecordLayer {
       this.#consume(n);
       return out;
     }
-    const out = new Uint8Array(n);
+    // Filled completely below (n <= #avail is checked by the callers), so no zero-fill needed.
+    const out = this.#read.protection.allocate?.(n) ?? new Uint8Array(n);
     let at = 0;
     while (at < n) {
       const c = this.#chunks[0];
@@ -250,6 +251,8 @@ export class RecordLayer {
       at += k;
       this.#consume(k);
     }
+    // Never hand out unwritten (possibly uninitialised) bytes if the accounting were ever wrong.
+    if (at !== n) throw new TlsError(AlertDescription.internal_error, 'record buffer accounting');
     return out;
   }
 
