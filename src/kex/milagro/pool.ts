@@ -35,7 +35,9 @@ export interface WorkerPoolOptions {
    * unsupported), default 10. The pool usually has as many busy workers as there are cores; at
    * the same priority the OS then time-slices the event-loop thread with them and every
    * connection waits tens of ms. Lower-priority workers yield to it whenever it has work (it
-   * only needs a few ms per handshake), while still getting all idle CPU. 0 = no change.
+   * only needs a few ms per handshake), while still getting all idle CPU. Trade-off: on a host
+   * where *other processes* keep the cores busy, niced workers also yield to those, and pooled
+   * handshakes slow down; there, 0 (no change) favours pairing latency over event-loop latency.
    */
   readonly niceness?: number | undefined;
 }
