@@ -1,4 +1,4 @@
-/** Test helpers: load copied vectors from test/vectors (never from ../shared). */
+/** Test helpers: load the vectors copied into test/vectors (the project stands alone). */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { hexToBytes, bytesToHex } from '../../src/codec/bytes.ts';
