@@ -20,9 +20,9 @@
  *
  * The pairings can run in a worker pool (`compute`); by default they run in-process.
  */
-import { AccessDeniedError, HandshakeFailureError, IllegalParameterError } from '../alerts.ts';
-import { bytesToHex, concatBytes } from '../codec/bytes.ts';
-import { randomScalar, encodeScalar, decodeG1, PointError } from '../crypto/bncx/index.ts';
+import { AccessDeniedError, HandshakeFailureError } from '../alerts.ts';
+import { bytesToHex } from '../codec/bytes.ts';
+import { randomScalar, encodeScalar, decodeG1 } from '../crypto/bncx/index.ts';
 import { dayOf, MAX_PIN } from '../crypto/mpin.ts';
 import type { Extension, ClientHello } from '../handshake/messages/types.ts';
 import { findExtension } from '../handshake/messages/extensions/index.ts';
@@ -46,6 +46,7 @@ import {
   type CsHelloValues,
 } from './milagro/cs-wire.ts';
 import { InProcessCsCompute, type MilagroCsCompute } from './milagro/cs-compute.ts';
+import { andThen, guardPoints, premasterOf } from './milagro/common.ts';
 
 export { MILAGRO_CS_EXTENSION };
 
@@ -124,30 +125,7 @@ export const milagroCsFlow: KexFlow = Object.freeze({
 const DEFAULT_WINDOW_SECONDS = 5;
 const DEFAULT_REPLAY_CACHE = 4096;
 
-/** Run `f`, turning point-decoding failures (sync or async, in-process or from a worker) into illegal_parameter. */
-function guardPoints<T>(what: string, f: () => MaybePromise<T>): MaybePromise<T> {
-  const wrap = (e: unknown): never => {
-    if (e instanceof PointError || (e instanceof Error && e.name === 'PointError')) {
-      throw new IllegalParameterError(`milagro_cs: invalid ${what}: ${e.message}`, { cause: e });
-    }
-    throw e;
-  };
-  try {
-    const v = f();
-    return v instanceof Promise ? v.catch(wrap) : v;
-  } catch (e) {
-    return wrap(e);
-  }
-}
-
-function then<T, U>(v: MaybePromise<T>, f: (t: T) => MaybePromise<U>): MaybePromise<U> {
-  return v instanceof Promise ? v.then(f) : f(v);
-}
-
-function premasterOf(key: Uint8Array): Uint8Array {
-  // §7.6: premaster = BE16(16) ‖ K.
-  return concatBytes(new Uint8Array([0, key.length]), key);
-}
+const guard = <T>(what: string, f: () => MaybePromise<T>): MaybePromise<T> => guardPoints('milagro_cs', what, f);
 
 /** Bounded (HID, t, V) cache; entries leave when they fall out of the time window. Per provider. */
 export class ReplayCache {
@@ -202,7 +180,7 @@ class CsClientSession implements ClientKeyExchangeSession {
     const x = encodeScalar(randomScalar(this.#ctx.random));
     const identity = typeof c.identity === 'string' ? new TextEncoder().encode(c.identity) : c.identity;
     const timePermit = c.timePermit === undefined ? undefined : { permit: c.timePermit, date: c.date ?? dayOf(now) };
-    return then(this.#compute.clientHello({ identity, pin: c.pin, token: c.token, timePermit, x, timeValue }), (out) => {
+    return andThen(this.#compute.clientHello({ identity, pin: c.pin, token: c.token, timePermit, x, timeValue }), (out) => {
       this.#sent = { hashId: out.hashId, point: out.point, V: out.V, y: out.y, x };
       return [{ type: this.#ext, data: encodeCsExtension({ hashId: out.hashId, point: out.point, V: out.V, timeValue }) }];
     });
@@ -210,7 +188,7 @@ class CsClientSession implements ClientKeyExchangeSession {
 
   processServerKeyExchange(body: Uint8Array): void {
     const W = decodeCsKeyExchange(body, 'server_key_exchange');
-    guardPoints('W', () => decodeG1(W));
+    guard('W', () => decodeG1(W));
     this.#W = W;
   }
 
@@ -220,7 +198,7 @@ class CsClientSession implements ClientKeyExchangeSession {
     if (sent === undefined || W === undefined) throw new HandshakeFailureError('milagro_cs: ClientKeyExchange before the hello values and W');
     const c = this.#creds;
     const r = encodeScalar(randomScalar(this.#ctx.random));
-    const result = guardPoints('W', () =>
+    const result = guard('W', () =>
       this.#compute.clientKeyExchange({
         token: c.token,
         hashId: sent.hashId,
@@ -233,7 +211,7 @@ class CsClientSession implements ClientKeyExchangeSession {
         r,
       }),
     );
-    return then(result, ({ R, key }) => ({ body: encodeCsKeyExchange(R), premaster: premasterOf(key) }));
+    return andThen(result, ({ R, key }) => ({ body: encodeCsKeyExchange(R), premaster: premasterOf(key) }));
   }
 }
 
@@ -309,7 +287,7 @@ class CsServerSession implements ServerKeyExchangeSession {
     };
     const verify = (date: number): MaybePromise<Verdict> => {
       try {
-        const v = guardPoints('U/UT or V', () =>
+        const v = guard('U/UT or V', () =>
           p.compute.serverVerify({
             serverSecret: creds.serverSecret,
             hashId: values.hashId,
@@ -328,7 +306,7 @@ class CsServerSession implements ServerKeyExchangeSession {
     const accept = (res: Verdict, date: number): MaybePromise<boolean> => {
       const name = creds.resolveIdentity?.(values.hashId);
       const identity: PeerIdentity = Object.freeze({ kind: 'mpin' as const, hashId: values.hashId, ...(name === undefined ? {} : { identity: name }) });
-      return then(creds.authorize?.(identity) ?? true, (allowed) => {
+      return andThen(creds.authorize?.(identity) ?? true, (allowed) => {
         if (!allowed) {
           p.log({ kind: 'rejected', reason: 'not-authorized', message: 'valid proof, refused by the authorize policy', hashId });
           throw new AccessDeniedError('milagro_cs: identity not authorized');
@@ -346,10 +324,10 @@ class CsServerSession implements ServerKeyExchangeSession {
       p.log({ kind: 'rejected', reason: 'bad-credentials', message, hashId, ...(pe === undefined ? {} : { pinError: pe }) });
       throw new AccessDeniedError(`milagro_cs: ${message}`);
     };
-    return then(verify(today), (res) => {
+    return andThen(verify(today), (res) => {
       if (res.ok) return accept(res, today);
       if (neighbour === undefined) return reject(res);
-      return then(verify(neighbour), (again) => (again.ok ? accept(again, neighbour) : reject(res)));
+      return andThen(verify(neighbour), (again) => (again.ok ? accept(again, neighbour) : reject(res)));
     });
   }
 
@@ -359,7 +337,7 @@ class CsServerSession implements ServerKeyExchangeSession {
     const w = encodeScalar(randomScalar(this.#ctx.random));
     this.#w = w;
     const compute = this.#provider.compute;
-    return then(compute.serverEphemeral({ hashId: a.values.hashId, date: a.date, w }), (W) => {
+    return andThen(compute.serverEphemeral({ hashId: a.values.hashId, date: a.date, w }), (W) => {
       this.#W = W;
       // Overlap [w]·UT with the client's own work (asynchronous backends only); a failure
       // surfaces when ClientKeyExchange is processed.
@@ -381,8 +359,8 @@ class CsServerSession implements ServerKeyExchangeSession {
       throw new HandshakeFailureError('milagro_cs: ClientKeyExchange out of order');
     }
     const R = decodeCsKeyExchange(body, 'client_key_exchange');
-    const key = guardPoints('R', () =>
-      then(this.#keyPoint, (keyPoint) => this.#provider.compute.serverKey({
+    const key = guard('R', () =>
+      andThen(this.#keyPoint, (keyPoint) => this.#provider.compute.serverKey({
         serverSecret: creds.serverSecret,
         hashId: a.values.hashId,
         point: a.values.point,
@@ -395,7 +373,7 @@ class CsServerSession implements ServerKeyExchangeSession {
         keyPoint,
       })),
     );
-    return then(key, premasterOf);
+    return andThen(key, premasterOf);
   }
 }
 

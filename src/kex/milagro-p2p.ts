@@ -25,9 +25,9 @@
  * The pairing runs wherever `compute` says: in-process by default, or in the Milagro worker pool
  * (`PooledP2pCompute`) on servers.
  */
-import { AccessDeniedError, HandshakeFailureError, IllegalParameterError } from '../alerts.ts';
-import { bytesToHex, concatBytes, equalBytes } from '../codec/bytes.ts';
-import { decodeG1, decodeG2, encodeScalar, PointError, randomScalar } from '../crypto/bncx/index.ts';
+import { AccessDeniedError, HandshakeFailureError } from '../alerts.ts';
+import { bytesToHex, equalBytes } from '../codec/bytes.ts';
+import { decodeG1, decodeG2, encodeScalar, randomScalar } from '../crypto/bncx/index.ts';
 import { dayOf } from '../crypto/mpin.ts';
 import { hashId } from '../crypto/wcc.ts';
 import type {
@@ -42,6 +42,7 @@ import type {
   ServerKeyExchangeSession,
 } from './key-exchange.ts';
 import { InProcessP2pCompute, type MilagroP2pCompute } from './milagro/p2p-compute.ts';
+import { andThen, guardPoints, premasterOf } from './milagro/common.ts';
 import {
   checkIdentityLength,
   decodeP2pClientKeyExchange,
@@ -192,29 +193,8 @@ function permitFor(permits: readonly WccTimePermit[] | undefined, nowMs: number)
 }
 
 /** Run `f`, turning point-decoding failures (sync or async, in-process or from a worker) into illegal_parameter. */
-function guardPoints<T>(what: string, onInvalid: (e: Error) => void, f: () => MaybePromise<T>): MaybePromise<T> {
-  const wrap = (e: unknown): never => {
-    if (e instanceof PointError || (e instanceof Error && e.name === 'PointError')) {
-      onInvalid(e as Error);
-      throw new IllegalParameterError(`milagro_p2p: invalid ${what}: ${(e as Error).message}`, { cause: e });
-    }
-    throw e;
-  };
-  try {
-    const v = f();
-    return v instanceof Promise ? v.catch(wrap) : v;
-  } catch (e) {
-    return wrap(e);
-  }
-}
-
-function then<T, U>(v: MaybePromise<T>, f: (t: T) => MaybePromise<U>): MaybePromise<U> {
-  return v instanceof Promise ? v.then(f) : f(v);
-}
-
-function premasterOf(key: Uint8Array): Uint8Array {
-  // §7.6: premaster = BE16(16) ‖ K.
-  return concatBytes(new Uint8Array([0, key.length]), key);
+function guard<T>(what: string, onInvalid: (e: Error) => void, f: () => MaybePromise<T>): MaybePromise<T> {
+  return guardPoints('milagro_p2p', what, f, onInvalid);
 }
 
 function peerIdentityOf(peer: WccClaimedIdentity): PeerIdentity {
@@ -262,7 +242,7 @@ class P2pClientSession implements ClientKeyExchangeSession {
       p.log({ kind: 'rejected', role: 'client', reason: 'unexpected-identity', message, peer: name });
       throw new AccessDeniedError(`milagro_p2p: ${message}`);
     }
-    guardPoints('PaG1', (e) => p.log({ kind: 'rejected', role: 'client', reason: 'invalid-point', message: e.message, peer: name }), () => decodeG1(v.PaG1));
+    guard('PaG1', (e) => p.log({ kind: 'rejected', role: 'client', reason: 'invalid-point', message: e.message, peer: name }), () => decodeG1(v.PaG1));
     this.#server = v;
     this.#peer = peer;
   }
@@ -284,7 +264,7 @@ class P2pClientSession implements ClientKeyExchangeSession {
     const y = encodeScalar(randomScalar(this.#ctx.random));
     const idB = p.clientIdentity;
     const name = describe(server.identity);
-    const out = guardPoints(
+    const out = guard(
       'PaG1',
       (e) => p.log({ kind: 'rejected', role: 'client', reason: 'invalid-point', message: e.message, peer: name }),
       () =>
@@ -299,7 +279,7 @@ class P2pClientSession implements ClientKeyExchangeSession {
           receiverPermit: permit.permit,
         }),
     );
-    return then(out, ({ PgG1, PbG2, key }) => {
+    return andThen(out, ({ PgG1, PbG2, key }) => {
       this.#identity = peerIdentityOf(peer);
       p.log({ kind: 'accepted', role: 'client', peer: name });
       return { body: encodeP2pClientKeyExchange({ identity: idB, PgG1, PbG2 }), premaster: premasterOf(key) };
@@ -347,7 +327,7 @@ class P2pServerSession implements ServerKeyExchangeSession {
     // §7.5: x is drawn when ServerKeyExchange is written.
     const x = encodeScalar(randomScalar(this.#ctx.random));
     this.#x = x;
-    return then(p.compute.senderEphemeral({ hashIdA: p.serverHashId, date: permit.date, x }), (PaG1) => {
+    return andThen(p.compute.senderEphemeral({ hashIdA: p.serverHashId, date: permit.date, x }), (PaG1) => {
       this.#PaG1 = PaG1;
       return encodeP2pServerKeyExchange({ identity: p.serverIdentity, PaG1 });
     });
@@ -377,7 +357,7 @@ class P2pServerSession implements ServerKeyExchangeSession {
       p.log({ kind: 'rejected', role: 'server', reason: 'unexpected-identity', message, peer: name });
       throw new AccessDeniedError(`milagro_p2p: ${message}`);
     }
-    const key = guardPoints(
+    const key = guard(
       'PgG1 or PbG2',
       (e) => p.log({ kind: 'rejected', role: 'server', reason: 'invalid-point', message: e.message, peer: name }),
       () =>
@@ -393,7 +373,7 @@ class P2pServerSession implements ServerKeyExchangeSession {
           idB: v.identity,
         }),
     );
-    return then(key, (k) => {
+    return andThen(key, (k) => {
       this.#identity = peerIdentityOf(peer);
       p.log({ kind: 'accepted', role: 'server', peer: name });
       return premasterOf(k);

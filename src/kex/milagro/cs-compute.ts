@@ -38,6 +38,7 @@ import {
 import { mulG1Public } from '../../crypto/bncx/pairing.ts';
 import { bytesToHex } from '../../codec/bytes.ts';
 import type { MaybePromise } from '../key-exchange.ts';
+import { Lru } from './common.ts';
 
 export interface CsClientHelloInput {
   /** Raw identity bytes (hashed by the client pass). */
@@ -123,30 +124,6 @@ export interface MilagroCsCompute {
    * exchange instead of after ClientKeyExchange arrives. In-process compute leaves it to serverKey.
    */
   serverKeyPoint?(input: { readonly point: Uint8Array; readonly w: Uint8Array }): Promise<Uint8Array>;
-}
-
-/** A tiny insertion-ordered LRU (per instance; no module state). */
-class Lru<V> {
-  readonly #max: number;
-  readonly #map = new Map<string, V>();
-  constructor(max: number) {
-    this.#max = max;
-  }
-  get(key: string, make: () => V): V {
-    const hit = this.#map.get(key);
-    if (hit !== undefined) {
-      this.#map.delete(key);
-      this.#map.set(key, hit);
-      return hit;
-    }
-    const v = make();
-    this.#map.set(key, v);
-    if (this.#map.size > this.#max) {
-      const oldest = this.#map.keys().next();
-      if (oldest.done !== true) this.#map.delete(oldest.value);
-    }
-    return v;
-  }
 }
 
 /** Fixed-base window for identity points reused across handshakes (noble wNAF tables, ~0.6 MB each). */

@@ -34,6 +34,7 @@ import {
 } from '../../crypto/bncx/index.ts';
 import { pia as piaOf, pib as pibOf, hashId, receiverPoint, senderPoint } from '../../crypto/wcc.ts';
 import type { MaybePromise } from '../key-exchange.ts';
+import { Lru } from './common.ts';
 
 export interface P2pSenderEphemeralInput {
   /** SHA-256(IdA). */
@@ -90,30 +91,6 @@ export interface MilagroP2pCompute {
   senderKey(input: P2pSenderKeyInput): MaybePromise<Uint8Array>;
   /** PgG1, PbG2, pia, pib and the receiver key (§6.2, §6.3). */
   receiverKeyExchange(input: P2pReceiverInput): MaybePromise<P2pReceiverOutput>;
-}
-
-/** A tiny insertion-ordered LRU (per instance; no module state). */
-class Lru<V> {
-  readonly #max: number;
-  readonly #map = new Map<string, V>();
-  constructor(max: number) {
-    this.#max = max;
-  }
-  get(key: string, make: () => V): V {
-    const hit = this.#map.get(key);
-    if (hit !== undefined) {
-      this.#map.delete(key);
-      this.#map.set(key, hit);
-      return hit;
-    }
-    const v = make();
-    this.#map.set(key, v);
-    if (this.#map.size > this.#max) {
-      const oldest = this.#map.keys().next();
-      if (oldest.done !== true) this.#map.delete(oldest.value);
-    }
-    return v;
-  }
 }
 
 /**
