@@ -148,8 +148,11 @@ async function p2pDemo(
   info(green(`✔ handshake complete in ${ok.ms.toFixed(0)} ms (cold: worker threads start, tables for the fixed keys are built), suite TLS_MILAGRO_P2P_WITH_AES_128_GCM_SHA256, no certificates`));
   info(`client authenticated the server as: ${ok.peer ?? '?'}`);
   info(`server replied: ${ok.reply}`);
+  // The compute layer builds multiplication tables for a fixed key on its second use, so the
+  // second handshake still pays for them; the third shows the steady state.
+  const second = await dial(P2P_CLIENT);
   const warm = await dial(P2P_CLIENT);
-  info(`a second handshake (warm): ${warm.ms.toFixed(0)} ms`);
+  info(`a second handshake (building tables for the fixed keys): ${second.ms.toFixed(0)} ms; a third (warm): ${warm.ms.toFixed(0)} ms`);
   const stranger = await dial('intruder@plant.example');
   info(red(`✘ a client claiming "intruder@plant.example" is refused: ${refusal(stranger.error)}`));
 }
