@@ -46,7 +46,7 @@ import {
   type CsHelloValues,
 } from './milagro/cs-wire.ts';
 import { InProcessCsCompute, type MilagroCsCompute } from './milagro/cs-compute.ts';
-import { andThen, guardPoints, premasterOf } from './milagro/common.ts';
+import { andThen, guardPoints, milagroFlow, premasterOf } from './milagro/common.ts';
 
 export { MILAGRO_CS_EXTENSION };
 
@@ -115,12 +115,7 @@ export interface MilagroCsOptions {
 }
 
 /** §7.2: no Certificate, unsigned ServerKeyExchange, no CertificateRequest. */
-export const milagroCsFlow: KexFlow = Object.freeze({
-  serverCertificate: false,
-  serverKeyExchange: true,
-  signedServerKeyExchange: false,
-  certificateRequestAllowed: false,
-});
+export const milagroCsFlow: KexFlow = milagroFlow;
 
 const DEFAULT_WINDOW_SECONDS = 5;
 const DEFAULT_REPLAY_CACHE = 4096;

@@ -42,7 +42,7 @@ import type {
   ServerKeyExchangeSession,
 } from './key-exchange.ts';
 import { InProcessP2pCompute, type MilagroP2pCompute } from './milagro/p2p-compute.ts';
-import { andThen, guardPoints, premasterOf } from './milagro/common.ts';
+import { andThen, guardPoints, milagroFlow, premasterOf } from './milagro/common.ts';
 import {
   checkIdentityLength,
   decodeP2pClientKeyExchange,
@@ -122,12 +122,7 @@ export interface MilagroP2pOptions {
 }
 
 /** §7.2: no Certificate, unsigned ServerKeyExchange, no CertificateRequest. */
-export const milagroP2pFlow: KexFlow = Object.freeze({
-  serverCertificate: false,
-  serverKeyExchange: true,
-  signedServerKeyExchange: false,
-  certificateRequestAllowed: false,
-});
+export const milagroP2pFlow: KexFlow = milagroFlow;
 
 const utf8 = new TextEncoder();
 

@@ -4,7 +4,7 @@
 import { IllegalParameterError } from '../../alerts.ts';
 import { concatBytes } from '../../codec/bytes.ts';
 import { PointError } from '../../crypto/bncx/index.ts';
-import type { MaybePromise } from '../key-exchange.ts';
+import type { KexFlow, MaybePromise } from '../key-exchange.ts';
 
 /**
  * Run `f`, turning point-decoding failures (sync or async, in-process or from a worker, where the
@@ -66,3 +66,11 @@ export class Lru<V> {
     return v;
   }
 }
+
+/** milagro.md §7.2, both Milagro suites: no Certificate, unsigned ServerKeyExchange, no CertificateRequest. */
+export const milagroFlow: KexFlow = Object.freeze({
+  serverCertificate: false,
+  serverKeyExchange: true,
+  signedServerKeyExchange: false,
+  certificateRequestAllowed: false,
+});
