@@ -84,6 +84,23 @@ interface Endpoint {
 /** Receives `total` bytes on the server side of the next connection. */
 type Sink = { expect: number; done: () => void; got: number };
 
+/**
+ * Bulk timing shared by both endpoints: write `bytes` in 64 KiB chunks (honouring backpressure)
+ * until the server's sink, armed through `arm`, has counted them all.
+ */
+async function timeBulk(c: NodeJS.WritableStream & { once: NodeJS.EventEmitter['once'] }, bytes: number, arm: (s: Sink | undefined) => void): Promise<number> {
+  const chunk = Buffer.alloc(64 * 1024, 0xab);
+  const received = new Promise<void>((done) => arm({ expect: bytes, done, got: 0 }));
+  const t0 = performance.now();
+  for (let sent = 0; sent < bytes; sent += chunk.length) {
+    if (!c.write(chunk)) await once(c, 'drain');
+  }
+  await received;
+  const t = performance.now() - t0;
+  arm(undefined);
+  return t;
+}
+
 async function oursEndpoint(provider: 'noble' | 'node', shareContext = true): Promise<Endpoint> {
   let sink: Sink | undefined;
   const server = createServer({ key, cert, ciphers: SUITE, ecdhCurve: CURVES, cryptoProvider: provider }, (s) => {
@@ -128,17 +145,9 @@ async function oursEndpoint(provider: 'noble' | 'node', shareContext = true): Pr
     async bulk(bytes) {
       const c = connect(opts);
       await once(c, 'secureConnect');
-      const chunk = Buffer.alloc(64 * 1024, 0xab);
-      const received = new Promise<void>((done) => {
-        sink = { expect: bytes, done, got: 0 };
+      const t = await timeBulk(c, bytes, (next) => {
+        sink = next;
       });
-      const t0 = performance.now();
-      for (let sent = 0; sent < bytes; sent += chunk.length) {
-        if (!c.write(chunk)) await once(c, 'drain');
-      }
-      await received;
-      const t = performance.now() - t0;
-      sink = undefined;
       c.destroy();
       return t;
     },
@@ -192,17 +201,9 @@ async function nodeTlsEndpoint(): Promise<Endpoint> {
     async bulk(bytes) {
       const c = nodeTls.connect(opts);
       await once(c, 'secureConnect');
-      const chunk = Buffer.alloc(64 * 1024, 0xab);
-      const received = new Promise<void>((done) => {
-        sink = { expect: bytes, done, got: 0 };
+      const t = await timeBulk(c, bytes, (next) => {
+        sink = next;
       });
-      const t0 = performance.now();
-      for (let sent = 0; sent < bytes; sent += chunk.length) {
-        if (!c.write(chunk)) await once(c, 'drain');
-      }
-      await received;
-      const t = performance.now() - t0;
-      sink = undefined;
       c.destroy();
       return t;
     },
