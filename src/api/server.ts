@@ -5,7 +5,7 @@
  * Events: 'secureConnection' (TLSSocket), 'tlsClientError' (err, TLSSocket) for any failure
  * before the handshake completes — the socket is destroyed, the server keeps serving —
  * 'keylog' (line: Buffer, TLSSocket), and the net.Server events 'listening', 'close', 'error',
- * 'connection' (raw socket).
+ * 'connection' (raw socket), 'drop' (a connection refused by maxConnections).
  */
 import { EventEmitter } from 'node:events';
 import { createServer as netCreateServer, type AddressInfo, type ListenOptions, type Server as NetServer, type Socket } from 'node:net';
@@ -15,7 +15,9 @@ import { TLSSocket } from './tls-socket.ts';
 
 export class Server extends EventEmitter {
   readonly #net: NetServer;
-  readonly #resolved: ResolvedServer;
+  #resolved: ResolvedServer;
+  /** Disposers of configurations replaced by setSecureContext, run at close(). */
+  readonly #retired = new Set<() => Promise<void>>();
 
   constructor(options: ServerOptions, secureConnectionListener?: (socket: TLSSocket) => void) {
     super();
@@ -24,6 +26,7 @@ export class Server extends EventEmitter {
     this.#net.on('listening', () => this.emit('listening'));
     this.#net.on('close', () => this.emit('close'));
     this.#net.on('error', (err) => this.emit('error', err));
+    this.#net.on('drop', (data) => this.emit('drop', data));
     if (secureConnectionListener !== undefined) this.on('secureConnection', secureConnectionListener);
   }
 
@@ -68,10 +71,31 @@ export class Server extends EventEmitter {
     this.#resolved.sessionStore.setTicketKeys(keys);
   }
 
+  /**
+   * node:tls: replace the configuration (keys, certificates, Milagro credentials, time permits)
+   * for connections accepted from now on; open connections keep theirs. The new options are
+   * validated first, so a bad reload throws and leaves the server as it was. A worker pool owned
+   * by the previous options is closed once its handshakes in flight have timed out (or at
+   * close()); pass a shared `workers: MilagroWorkerPool` when reloading often.
+   */
+  setSecureContext(options: ServerOptions): void {
+    const next = resolveServerOptions(options);
+    const prev = this.#resolved;
+    this.#resolved = next;
+    const dispose = prev.dispose;
+    if (dispose === undefined) return;
+    this.#retired.add(dispose);
+    setTimeout(() => {
+      if (this.#retired.delete(dispose)) void dispose();
+    }, prev.handshakeTimeout).unref();
+  }
+
   close(callback?: (err?: Error) => void): this {
     this.#net.close(callback);
     // Stop the Milagro worker pool (if the options own one); running handshakes fail.
     void this.#resolved.dispose?.();
+    for (const d of this.#retired) void d();
+    this.#retired.clear();
     return this;
   }
 
@@ -86,6 +110,15 @@ export class Server extends EventEmitter {
   getConnections(cb: (error: Error | null, count: number) => void): this {
     this.#net.getConnections(cb);
     return this;
+  }
+
+  /** net.Server: refuse (close at once, emitting 'drop') connections beyond this many open ones. */
+  get maxConnections(): number {
+    return this.#net.maxConnections;
+  }
+
+  set maxConnections(n: number) {
+    this.#net.maxConnections = n;
   }
 
   ref(): this {
