@@ -4,7 +4,7 @@
  *   /login   a plain HTML password form (login.html) that knows nothing of M-Pin. The site adds
  *            one <script> tag (as a CMS plugin would) and the override swaps the password field
  *            for a PIN pad; POST /login accepts a one-time M-Pin login token where it would accept a
- *            password: `rp.redeemProof(user, password) || passwords.get(user) === password`.
+ *            password: `(await rp.redeemToken(user, password)) || passwords.get(user) === password`.
  *            `/login?plain` serves the page without the script.
  *   /signin  a page with the <mpin-login> component (session cookie from the relying party).
  *   /        who is signed in, by either route.
