@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { login } from '../../src/cli/identity-login.ts';
-import { buildWebAssets } from '../../src/web/build.ts';
+import { buildWebAssets } from '../../scripts/web-bundle.ts';
 import { WebFixture } from './helpers.ts';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';

@@ -8,7 +8,7 @@ import { CliError } from '../../src/cli/common.ts';
 import { login } from '../../src/cli/identity-login.ts';
 import { MpinWebClient } from '../../src/web/browser/client.ts';
 import { MemoryStore } from '../../src/web/browser/store.ts';
-import { buildWebAssets } from '../../src/web/build.ts';
+import { buildWebAssets } from '../../scripts/web-bundle.ts';
 import { ACCESS_NUMBER_DIGITS, formatAccessNumber, luhnCheckDigit, makeAccessNumber, parseAccessNumber } from '../../src/web/protocol.ts';
 import { jarFetch, WebFixture } from './helpers.ts';
 
