@@ -11,11 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { AlertDescription, DecodeError, TlsError, UnexpectedMessageError } from '../../src/alerts.ts';
 import { DEFAULT_MAX_HANDSHAKE_BUFFER, HandshakeReassembler, messageSizeLimit } from '../../src/handshake/messages/handshake.ts';
 import { HandshakeType } from '../../src/handshake/messages/types.ts';
-import type { KeyExchangeProvider } from '../../src/kex/key-exchange.ts';
-import { defaultKexRegistry } from '../../src/kex/registry.ts';
 import { ContentType } from '../../src/record/content-type.ts';
 import { Suites } from '../../src/suites.ts';
-import { fakeMilagro } from './fake-kex.ts';
+import { gatedFakeMilagro } from './fake-kex.ts';
 import { defaultClient, defaultServer, wire, type Side } from './helpers.ts';
 import { lastAlertRecord, record } from './wire-tools.ts';
 
@@ -82,33 +80,8 @@ describe('handshake reassembly: type and size checked from the 4-byte header', (
 describe('input while an asynchronous key-exchange step is pending', () => {
   const suite = Suites.MILAGRO_P2P_WITH_AES_128_GCM_SHA256;
 
-  /** The fake Milagro kex whose server acceptance waits until `open()` (a pairing that takes forever). */
-  function gated(): { kex: ReturnType<typeof defaultKexRegistry>; open: () => void; entered: Promise<void> } {
-    let open!: () => void;
-    let entered!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
-    const enteredP = new Promise<void>((r) => (entered = r));
-    const base = fakeMilagro();
-    const provider: KeyExchangeProvider = {
-      ...base,
-      server(ctx) {
-        const session = base.server(ctx);
-        const accept = session.acceptClient?.bind(session);
-        // Keeps the session object itself (its peerIdentity getter), replacing only acceptClient.
-        return Object.assign(session, {
-          acceptClient: async (hello: Parameters<NonNullable<typeof accept>>[0]) => {
-            entered();
-            await gate;
-            return accept === undefined ? true : accept(hello);
-          },
-        });
-      },
-    };
-    return { kex: defaultKexRegistry().withProvider(provider), open, entered: enteredP };
-  }
-
   it('is capped: past maxHandshakeBuffer the server sends unexpected_message and stops buffering', async () => {
-    const g = gated();
+    const g = gatedFakeMilagro();
     const w = wire(defaultClient({ suites: [suite], kex: g.kex }), defaultServer({ suites: [suite], kex: g.kex }));
     w.client.engine.start();
     await w.client.engine.idle;
@@ -129,7 +102,7 @@ describe('input while an asynchronous key-exchange step is pending', () => {
   });
 
   it('under the cap, queued input is processed in order once the step completes (and the engine reports it is waiting)', async () => {
-    const g = gated();
+    const g = gatedFakeMilagro();
     const w = wire(defaultClient({ suites: [suite], kex: g.kex }), defaultServer({ suites: [suite], kex: g.kex }));
     w.client.engine.start();
     const settled = w.settle();
