@@ -63,6 +63,9 @@ export class Lru<V> {
   constructor(max: number) {
     this.#max = max;
   }
+  get size(): number {
+    return this.#map.size;
+  }
   /** The cached value without creating one (and without refreshing its age). */
   peek(key: string): V | undefined {
     return this.#map.get(key);

@@ -190,6 +190,11 @@ export class InProcessCsCompute implements MilagroCsCompute {
   readonly #secs = new Lru<G1Point>(16);
   readonly #gPins = new Lru<Fp12>(16);
 
+  /** Identities whose points (and multiplication tables) are cached: proven or our own (diagnostics, tests). */
+  get cachedIdentities(): number {
+    return this.#identityA.size;
+  }
+
   #secret(b: Uint8Array): ServerSecret {
     return this.#secrets.get(bytesToHex(b), () => ServerSecret.fromBytes(b));
   }
