@@ -9,10 +9,12 @@
  */
 import type { Clock } from '../providers.ts';
 import { MemoryStore } from './memory.ts';
+import { SqliteStore } from './sqlite.ts';
 import { type KeyValueStore, StoreError, checkKey } from './types.ts';
 
 export { type KeyValueStore, StoreError, StoreDependencyError, MAX_KEY_BYTES, MAX_VALUE_BYTES, MAX_TTL_MS } from './types.ts';
 export { MemoryStore, type MemoryStoreOptions } from './memory.ts';
+export { SqliteStore, SQLITE_SCHEMA_VERSION, type SqliteStoreOptions } from './sqlite.ts';
 
 export interface OpenStoreOptions {
   /**
@@ -20,7 +22,7 @@ export interface OpenStoreOptions {
    * database or SQLite file without seeing each other's replay caches or counters.
    */
   readonly prefix?: string;
-  /** Clock for the memory backend's TTLs (tests). */
+  /** Clock for the memory and SQLite backends' TTLs (tests); Redis uses the server's clock. */
   readonly clock?: Clock;
 }
 
@@ -38,8 +40,11 @@ export async function openStore(spec: string, opts: OpenStoreOptions = {}): Prom
 
 async function openBackend(spec: string, opts: OpenStoreOptions): Promise<KeyValueStore> {
   if (spec === 'memory:' || spec === 'memory') return new MemoryStore(opts.clock === undefined ? {} : { clock: opts.clock });
-  if (spec.startsWith('sqlite:') || spec.startsWith('redis://') || spec.startsWith('rediss://') || spec.startsWith('valkey://')) {
-    throw new StoreError(`store backend for '${spec}' is not available yet in this version; use 'memory:'`);
+  if (spec.startsWith('sqlite:')) {
+    return SqliteStore.open(spec.slice('sqlite:'.length), opts.clock === undefined ? {} : { clock: opts.clock });
+  }
+  if (spec.startsWith('redis://') || spec.startsWith('rediss://') || spec.startsWith('valkey://')) {
+    throw new StoreError(`store backend for '${spec}' is not available yet in this version; use 'sqlite:PATH' or 'memory:'`);
   }
   throw new StoreError(`unknown store '${spec}': expected ${STORE_SPEC_HELP}`);
 }
