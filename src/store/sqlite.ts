@@ -16,6 +16,7 @@
  */
 import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { type Clock, systemClock } from '../providers.ts';
+import { importOptional } from './optional.ts';
 import { type KeyValueStore, StoreDependencyError, StoreError, checkKey, checkTtl, checkValue } from './types.ts';
 
 /** The schema this code reads and writes (PRAGMA user_version). */
@@ -297,17 +298,6 @@ async function openDriver(path: string, which: SqliteStoreOptions['driver']): Pr
   }
   const Database = ((mod as { default?: unknown }).default ?? mod) as new (p: string) => SqlDatabase;
   return new Database(path);
-}
-
-/** Imports a module by name, or undefined when it is not installed (any other failure throws). */
-export async function importOptional(name: string): Promise<unknown> {
-  try {
-    return (await import(name)) as unknown;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || code === 'ERR_UNKNOWN_BUILTIN_MODULE') return undefined;
-    throw new StoreDependencyError(`cannot load ${name}: ${e instanceof Error ? e.message : String(e)} (reinstall it: 'npm rebuild ${name}')`);
-  }
 }
 
 function wrap(e: unknown, path: string): StoreError {

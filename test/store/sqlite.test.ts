@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SQLITE_SCHEMA_VERSION, SqliteStore, StoreDependencyError, StoreError, openStore } from '../../src/store/index.ts';
-import { importOptional } from '../../src/store/sqlite.ts';
+import { importOptional } from '../../src/store/optional.ts';
 import { raceProcesses } from './race.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'milagro-sqlite-'));
