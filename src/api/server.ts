@@ -9,6 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer as netCreateServer, type AddressInfo, type ListenOptions, type Server as NetServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { resolveServerOptions, type ResolvedServer } from './config.ts';
 import type { ServerOptions } from './options.ts';
 import { TLSSocket } from './tls-socket.ts';
@@ -29,6 +30,19 @@ export class Server extends EventEmitter {
 
   #accept(raw: Socket): void {
     this.emit('connection', raw);
+    this.upgrade(raw);
+  }
+
+  /**
+   * Starts the server side of TLS on a transport that is already connected — StartTLS (LDAP,
+   * SMTP, ...) upgrading a plain socket after its own protocol agreed to, or a socket accepted
+   * elsewhere (node:tls does this for `server.emit('connection', socket)`). The returned socket
+   * behaves like an accepted one: 'secureConnection' on this server when the handshake completes
+   * (the TLSSocket itself emits 'secure'), 'tlsClientError' and a closed socket when it fails.
+   * The server need not be listening. Undefined when the socket could not even be set up
+   * (reported as 'tlsClientError'; the transport is destroyed).
+   */
+  upgrade(raw: Duplex): TLSSocket | undefined {
     let tls: TLSSocket;
     try {
       tls = new TLSSocket(raw, {
@@ -41,10 +55,11 @@ export class Server extends EventEmitter {
       // Never let one connection take the server down.
       raw.destroy();
       this.emit('tlsClientError', e instanceof Error ? e : new Error(String(e)), undefined);
-      return;
+      return undefined;
     }
     tls.on('secure', () => this.emit('secureConnection', tls));
     tls.on('keylog', (line: Buffer) => this.emit('keylog', line, tls));
+    return tls;
   }
 
   /** Same forms as net.Server#listen. */
