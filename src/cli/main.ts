@@ -22,6 +22,7 @@ export const commands: Readonly<Record<string, CommandEntry>> = Object.freeze({
   client: { summary: 'TLS client like `openssl s_client`: stdin to the server, server data to stdout', load: () => import('./client.ts') },
   dta: { summary: 'Milagro distributed trusted authority (issues key and time-permit shares)', load: sibling('dta') },
   identity: { summary: 'Milagro identities: enrolment keys, registration, key export', load: sibling('identity') },
+  'ldap-proxy': { summary: 'LDAP proxy accepting one-time M-Pin login tokens as bind passwords', load: sibling('ldap-proxy') },
 });
 
 export function usage(): string {
