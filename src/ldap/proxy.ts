@@ -271,7 +271,7 @@ class ProxyConnection {
             this.#resume('work');
             this.#pump();
           },
-          (e: unknown) => this.#fatal(e),
+          (e: unknown) => this.#protocolError(e),
         );
       }
     }
