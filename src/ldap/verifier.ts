@@ -4,9 +4,9 @@
  * proxy runs apart from the relying party, or by calling it directly when both share a process.
  * A successful verification consumes the token.
  */
-// Until the relying party's token work is on main: the contract's prefix (switch to the import
-// from ../web/protocol.ts when it lands).
-export const LOGIN_TOKEN_PREFIX = 'mpin-token:';
+import { LOGIN_TOKEN_PREFIX } from '../web/protocol.ts';
+
+export { LOGIN_TOKEN_PREFIX };
 
 export interface TokenVerifyRequest {
   readonly token: string;
