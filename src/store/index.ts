@@ -9,10 +9,14 @@
  */
 import type { Clock } from '../providers.ts';
 import { MemoryStore } from './memory.ts';
+import { RedisStore } from './redis.ts';
+import { SqliteStore } from './sqlite.ts';
 import { type KeyValueStore, StoreError, checkKey } from './types.ts';
 
 export { type KeyValueStore, StoreError, StoreDependencyError, MAX_KEY_BYTES, MAX_VALUE_BYTES, MAX_TTL_MS } from './types.ts';
 export { MemoryStore, type MemoryStoreOptions } from './memory.ts';
+export { SqliteStore, SQLITE_SCHEMA_VERSION, type SqliteStoreOptions } from './sqlite.ts';
+export { RedisStore, type RedisStoreOptions, type RedisClientLike } from './redis.ts';
 
 export interface OpenStoreOptions {
   /**
@@ -20,7 +24,7 @@ export interface OpenStoreOptions {
    * database or SQLite file without seeing each other's replay caches or counters.
    */
   readonly prefix?: string;
-  /** Clock for the memory backend's TTLs (tests). */
+  /** Clock for the memory and SQLite backends' TTLs (tests); Redis uses the server's clock. */
   readonly clock?: Clock;
 }
 
@@ -29,18 +33,40 @@ export const STORE_SPEC_HELP = "'memory:', 'sqlite:PATH' or 'redis://HOST:PORT/D
 
 /**
  * Opens a store from a spec string: 'memory:', 'sqlite:PATH' or 'redis://[user:pass@]HOST:PORT/DB'
- * (also 'rediss://' for TLS and 'valkey://' as an alias). The caller owns the store and closes it.
+ * (also 'rediss://' for TLS and 'valkey://' as an alias; '?prefix=NAME:' sets the deployment
+ * prefix). The caller owns the store and closes it.
  */
 export async function openStore(spec: string, opts: OpenStoreOptions = {}): Promise<KeyValueStore> {
-  const store = await openBackend(spec, opts);
-  return opts.prefix === undefined || opts.prefix === '' ? store : new PrefixedStore(store, opts.prefix, true);
+  const { url, prefix: fromUrl } = splitPrefix(spec);
+  const prefix = opts.prefix ?? fromUrl;
+  const store = await openBackend(url, opts);
+  return prefix === undefined || prefix === '' ? store : new PrefixedStore(store, prefix, true);
+}
+
+function isRedisSpec(spec: string): boolean {
+  return spec.startsWith('redis://') || spec.startsWith('rediss://') || spec.startsWith('valkey://');
+}
+
+/** 'redis://h:p/0?prefix=prod:' → the URL without the prefix parameter, and the prefix. */
+function splitPrefix(spec: string): { url: string; prefix: string | undefined } {
+  if (!isRedisSpec(spec) || !spec.includes('?')) return { url: spec, prefix: undefined };
+  let u: URL;
+  try {
+    u = new URL(spec);
+  } catch {
+    throw new StoreError(`cannot parse the store URL '${spec}': expected ${STORE_SPEC_HELP}`);
+  }
+  const prefix = u.searchParams.get('prefix') ?? undefined;
+  u.searchParams.delete('prefix');
+  return { url: u.toString(), prefix };
 }
 
 async function openBackend(spec: string, opts: OpenStoreOptions): Promise<KeyValueStore> {
   if (spec === 'memory:' || spec === 'memory') return new MemoryStore(opts.clock === undefined ? {} : { clock: opts.clock });
-  if (spec.startsWith('sqlite:') || spec.startsWith('redis://') || spec.startsWith('rediss://') || spec.startsWith('valkey://')) {
-    throw new StoreError(`store backend for '${spec}' is not available yet in this version; use 'memory:'`);
+  if (spec.startsWith('sqlite:')) {
+    return SqliteStore.open(spec.slice('sqlite:'.length), opts.clock === undefined ? {} : { clock: opts.clock });
   }
+  if (isRedisSpec(spec)) return RedisStore.open(spec);
   throw new StoreError(`unknown store '${spec}': expected ${STORE_SPEC_HELP}`);
 }
 
