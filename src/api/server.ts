@@ -45,10 +45,11 @@ export class Server extends EventEmitter {
   upgrade(raw: Duplex): TLSSocket | undefined {
     let tls: TLSSocket;
     try {
+      // The remote address lets key exchanges queue expensive work per source (issue 11 §3).
+      const peerAddress = (raw as Partial<Socket>).remoteAddress;
       tls = new TLSSocket(raw, {
         isServer: true,
-        // The remote address lets key exchanges queue expensive work per source (issue 11 §3).
-        engine: raw.remoteAddress === undefined ? this.#resolved.engine : { ...this.#resolved.engine, peerAddress: raw.remoteAddress },
+        engine: peerAddress === undefined ? this.#resolved.engine : { ...this.#resolved.engine, peerAddress },
         handshakeTimeout: this.#resolved.handshakeTimeout,
         onHandshakeError: (err, s) => this.emit('tlsClientError', err, s),
       });
