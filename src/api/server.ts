@@ -14,7 +14,7 @@
  * `handshakeTimeout`, which frees its slot.
  */
 import { EventEmitter } from 'node:events';
-import { createServer as netCreateServer, type AddressInfo, type ListenOptions, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as netCreateServer, Socket as NetSocket, type AddressInfo, type ListenOptions, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { resolveServerOptions, type ResolvedServer } from './config.ts';
 import type { ServerOptions } from './options.ts';
@@ -83,7 +83,7 @@ export class Server extends EventEmitter {
     const release = this.#claimHandshakeSlot(raw);
     if (release === false) return;
     this.emit('connection', raw);
-    this.upgrade(raw);
+    this.#startTls(raw, release);
   }
 
   /**
@@ -91,11 +91,17 @@ export class Server extends EventEmitter {
    * SMTP, ...) upgrading a plain socket after its own protocol agreed to, or a socket accepted
    * elsewhere (node:tls does this for `server.emit('connection', socket)`). The returned socket
    * behaves like an accepted one: 'secureConnection' on this server when the handshake completes
-   * (the TLSSocket itself emits 'secure'), 'tlsClientError' and a closed socket when it fails.
-   * The server need not be listening. Undefined when the socket could not even be set up
-   * (reported as 'tlsClientError'; the transport is destroyed).
+   * (the TLSSocket itself emits 'secure'), 'tlsClientError' and a closed socket when it fails,
+   * and it counts against `maxHandshakesPerSource`. The server need not be listening. Undefined
+   * when the socket was refused or could not even be set up (the transport is destroyed).
    */
   upgrade(raw: Duplex): TLSSocket | undefined {
+    const release = raw instanceof NetSocket ? this.#claimHandshakeSlot(raw) : undefined;
+    if (release === false) return undefined;
+    return this.#startTls(raw, release);
+  }
+
+  #startTls(raw: Duplex, release: (() => void) | undefined): TLSSocket | undefined {
     let tls: TLSSocket;
     try {
       // The remote address lets key exchanges queue expensive work per source (issue 11 §3).
