@@ -69,6 +69,15 @@ const alwaysFatal: ReadonlySet<number> = new Set<number>([
   AlertDescription.unsupported_extension,
 ]);
 
+/**
+ * Consecutive warning alerts accepted before the connection is aborted with unexpected_message:
+ * a peer must not keep us busy with alerts that carry no obligation (CVE-2016-8610 class).
+ * OpenSSL's MAX_WARN_ALERT_COUNT is 5.
+ */
+export const MAX_CONSECUTIVE_WARNINGS = 5;
+/** Consecutive empty records accepted (RFC 5246 §6.2.1 allows empty application data); OpenSSL's MAX_EMPTY_RECORDS is 32. */
+export const MAX_CONSECUTIVE_EMPTY_RECORDS = 32;
+
 /** Placeholder before the client has written its hello (start() not yet called). */
 class NotStarted implements State {
   readonly name = 'ExpectServerHello';
@@ -106,6 +115,9 @@ export class TlsEngine {
   #sessionStore: ServerEngineConfig['sessionStore'];
   /** Largest plaintext we put in one record (RFC 6066 §4 / RFC 8449 §4); undefined: the record layer's. */
   #sendLimit: number | undefined;
+  /** Warning alerts / empty records received in a row (see MAX_CONSECUTIVE_*). */
+  #warningsInRow = 0;
+  #emptyInRow = 0;
 
   private constructor(
     role: 'client' | 'server',
@@ -390,6 +402,12 @@ export class TlsEngine {
   }
 
   #onRecord(rec: PlainRecord): void {
+    if (rec.type !== ContentType.alert) this.#warningsInRow = 0;
+    if (rec.data.length > 0) {
+      this.#emptyInRow = 0;
+    } else if (++this.#emptyInRow > MAX_CONSECUTIVE_EMPTY_RECORDS) {
+      throw new UnexpectedMessageError(`more than ${MAX_CONSECUTIVE_EMPTY_RECORDS} empty records in a row`);
+    }
     switch (rec.type) {
       case ContentType.handshake:
         this.#reassembler.push(rec.data);
@@ -441,7 +459,10 @@ export class TlsEngine {
     // §7.2.2 lists alerts that are "always fatal": treat them so even at warning level.
     if (level === AlertLevel.fatal || alwaysFatal.has(description)) throw new PeerAlertError(description);
     // Other warnings (user_canceled, no_renegotiation, certificate_* at warning level) carry no
-    // obligation for us; we go on. We never renegotiate, so no_renegotiation cannot stall us.
+    // obligation for us; we go on — but not forever (OpenSSL: SSL_R_TOO_MANY_WARN_ALERTS).
+    if (++this.#warningsInRow > MAX_CONSECUTIVE_WARNINGS) {
+      throw new UnexpectedMessageError(`more than ${MAX_CONSECUTIVE_WARNINGS} warning alerts in a row`);
+    }
   }
 
   #sendCloseNotify(): void {
