@@ -11,7 +11,6 @@ import {
   AlertDescription,
   AlertLevel,
   DecodeError,
-  IllegalParameterError,
   PeerAlertError,
   UnexpectedMessageError,
   alertFor,
@@ -430,8 +429,9 @@ export class TlsEngine {
   }
 
   #onChangeCipherSpec(data: Uint8Array): void {
-    // RFC 5246 §7.1: a single byte of value 1.
-    if (data.length !== 1 || data[0] !== 1) throw new DecodeError('ChangeCipherSpec must be the single byte 1');
+    // RFC 5246 §7.1: a single byte of value 1. The alert is not specified; OpenSSL and GnuTLS send
+    // unexpected_message (src/handshake/README.md, "Alerts where RFC 5246 leaves the choice open").
+    if (data.length !== 1 || data[0] !== 1) throw new UnexpectedMessageError('ChangeCipherSpec must be the single byte 1');
     // §7.1 / style.md §5: only in its own state, and never in the middle of a handshake message.
     if (this.#reassembler.hasPartial) throw new UnexpectedMessageError('ChangeCipherSpec inside a fragmented handshake message');
     const state = this.#state;
@@ -443,10 +443,11 @@ export class TlsEngine {
 
   #onAlert(data: Uint8Array): void {
     // RFC 5246 §7.2: struct { AlertLevel level; AlertDescription description; }
-    if (data.length !== 2) throw new DecodeError(`alert record of ${data.length} bytes`);
+    // A malformed alert is answered with unexpected_message, as OpenSSL and GnuTLS do.
+    if (data.length !== 2) throw new UnexpectedMessageError(`alert record of ${data.length} bytes`);
     const level = data[0] as number;
     const description = data[1] as number;
-    if (level !== AlertLevel.warning && level !== AlertLevel.fatal) throw new IllegalParameterError(`alert level ${level}`);
+    if (level !== AlertLevel.warning && level !== AlertLevel.fatal) throw new UnexpectedMessageError(`alert level ${level}`);
     if (description === AlertDescription.close_notify) {
       // §7.2.1: answer with our own close_notify and stop reading.
       this.#receivedClose = true;

@@ -99,8 +99,11 @@ function negotiateOptions(config: ServerEngineConfig, ch: ClientHello, io: Hands
   let alpnProtocol: string | undefined;
   const alpnExt = findExtension(ch.extensions, ExtensionType.application_layer_protocol_negotiation);
   const ours = config.alpnProtocols ?? [];
-  if (alpnExt !== undefined && ours.length > 0) {
-    const theirs = decodeAlpn(alpnExt.data).map((b) => {
+  // Checked even when we do not use ALPN (a malformed list, e.g. an empty name, is decode_error,
+  // as OpenSSL and GnuTLS answer).
+  const offered = alpnExt === undefined ? undefined : decodeAlpn(alpnExt.data);
+  if (offered !== undefined && ours.length > 0) {
+    const theirs = offered.map((b) => {
       try {
         return utf8Decoder.decode(b);
       } catch {

@@ -318,3 +318,75 @@ describe('large ClientHellos are parsed, not refused', () => {
     expect(ms).toBeLessThan(2000);
   });
 });
+
+describe('alerts where RFC 5246 leaves the choice open: as OpenSSL s_server and gnutls-serv answer (interop/alert-probes.ts)', () => {
+  const ccs = record(ContentType.change_cipher_spec, Uint8Array.of(1));
+  /** Replace the client's ChangeCipherSpec record (sent after ClientKeyExchange) with `bad`. */
+  const replaceCcs =
+    (bad: Uint8Array): Tamper =>
+    (dir, bytes) => {
+      if (dir !== 'c2s') return bytes;
+      const out: Uint8Array[] = [];
+      for (let at = 0; at + 5 <= bytes.length; ) {
+        const len = ((bytes[at + 3] as number) << 8) | (bytes[at + 4] as number);
+        const r = bytes.subarray(at, at + 5 + len);
+        out.push(r.length === ccs.length && r.every((b, i) => b === ccs[i]) ? bad : r);
+        at += 5 + len;
+      }
+      return concatBytes(...out);
+    };
+
+  async function serverAlertFor(bytes: Uint8Array): Promise<number | undefined> {
+    const w = wire(defaultClient(), defaultServer());
+    w.server.engine.receive(bytes);
+    await w.server.engine.idle;
+    expect(w.server.errors[0]).toBeInstanceOf(TlsError);
+    return sentAlert(w.server)?.description;
+  }
+
+  function helloWith(ext: Extension): Uint8Array {
+    const w = new ByteWriter();
+    encodeClientHello(w, {
+      version: 0x0303,
+      random: new Uint8Array(32).fill(4),
+      sessionId: new Uint8Array(0),
+      cipherSuites: [Suites.ECDHE_ECDSA_WITH_AES_128_GCM_SHA256.id],
+      compressionMethods: [0],
+      extensions: [
+        { type: ExtensionType.supported_groups, data: encodeSupportedGroups([NamedGroup.x25519, NamedGroup.secp256r1]) },
+        { type: ExtensionType.signature_algorithms, data: encodeSignatureAlgorithms([0x0403]) },
+        ext,
+      ],
+    });
+    return record(ContentType.handshake, handshakeMsg(HandshakeType.client_hello, w.finish()), 0x0301);
+  }
+
+  it('a ChangeCipherSpec of two bytes, or of value 2, in its place → unexpected_message', async () => {
+    for (const bad of [Uint8Array.of(1, 1), Uint8Array.of(2)]) {
+      const w = await handshake(defaultClient(), defaultServer(), replaceCcs(record(ContentType.change_cipher_spec, bad)));
+      expect(w.server.errors[0]).toBeInstanceOf(TlsError);
+      expect(sentAlert(w.server)).toEqual({ level: AlertLevel.fatal, description: AlertDescription.unexpected_message });
+    }
+  });
+
+  it('malformed alert records (3 bytes, level 3) → unexpected_message', async () => {
+    expect(await serverAlertFor(record(ContentType.alert, Uint8Array.of(1, 0, 0)))).toBe(AlertDescription.unexpected_message);
+    expect(await serverAlertFor(record(ContentType.alert, Uint8Array.of(3, 0)))).toBe(AlertDescription.unexpected_message);
+  });
+
+  it('a zero-length handshake record → unexpected_message', async () => {
+    expect(await serverAlertFor(record(ContentType.handshake, new Uint8Array(0), 0x0301))).toBe(AlertDescription.unexpected_message);
+  });
+
+  it('ec_point_formats without uncompressed → illegal_parameter (RFC 8422 §5.1.2 MUST)', async () => {
+    expect(await serverAlertFor(helloWith({ type: ExtensionType.ec_point_formats, data: encodeEcPointFormats([1, 2]) }))).toBe(AlertDescription.illegal_parameter);
+  });
+
+  it('an ALPN list with an empty name → decode_error, even when the server does not use ALPN', async () => {
+    expect(await serverAlertFor(helloWith({ type: ExtensionType.application_layer_protocol_negotiation, data: Uint8Array.of(0, 1, 0) }))).toBe(AlertDescription.decode_error);
+  });
+
+  it('server_name with two host_names → decode_error', async () => {
+    expect(await serverAlertFor(helloWith({ type: ExtensionType.server_name, data: Uint8Array.of(0, 8, 0, 0, 1, 0x61, 0, 0, 1, 0x62) }))).toBe(AlertDescription.decode_error);
+  });
+});
