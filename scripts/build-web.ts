@@ -1,9 +1,9 @@
 /**
- * `npm run build:web`: writes the browser bundles to dist/web/ (mpin-web.js, ESM; mpin-override.js,
- * classic script) for sites that serve them from their own static files. The demo and the tests
- * build the same bundles in memory (src/web/build.ts).
+ * `npm run build:web [DIR]` (part of `npm run build`): writes the browser bundles to DIR (default
+ * dist/web/): mpin-web.js (ESM) and mpin-override.js (classic script), served by sites from their
+ * own static files or read by `loadWebAssets()`.
  */
-import { buildWebAssets } from '../src/web/build.ts';
+import { buildWebAssets } from './web-bundle.ts';
 
 const outDir = process.argv[2] ?? 'dist/web';
 const a = await buildWebAssets({ outDir });

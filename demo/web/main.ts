@@ -17,7 +17,7 @@ import { registerIdentity } from '../../src/identity/client/mpin-client.ts';
 import { DtaService } from '../../src/identity/dta/server.ts';
 import { MilagroCrypto } from '../../src/identity/milagro-crypto.ts';
 import { systemClock, systemRandom } from '../../src/providers.ts';
-import { buildWebAssets } from '../../src/web/build.ts';
+import { buildWebAssets } from '../../scripts/web-bundle.ts';
 import { RelyingParty } from '../../src/web/server/relying-party.ts';
 import { DemoSite } from './site.ts';
 

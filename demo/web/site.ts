@@ -3,8 +3,8 @@
  *
  *   /login   a plain HTML password form (login.html) that knows nothing of M-Pin. The site adds
  *            one <script> tag (as a CMS plugin would) and the override swaps the password field
- *            for a PIN pad; POST /login accepts a one-time M-Pin proof where it would accept a
- *            password: `rp.redeemProof(user, password) || passwords.get(user) === password`.
+ *            for a PIN pad; POST /login accepts a one-time M-Pin login token where it would accept a
+ *            password: `(await rp.redeemToken(user, password)) || passwords.get(user) === password`.
  *            `/login?plain` serves the page without the script.
  *   /signin  a page with the <mpin-login> component (session cookie from the relying party).
  *   /        who is signed in, by either route.
@@ -44,7 +44,7 @@ export class DemoSite {
   readonly server: Server;
   readonly #opts: SiteOptions;
   readonly #random: RandomSource;
-  /** The site's own sessions (password or proof log-ins through /login). */
+  /** The site's own sessions (password or login-token log-ins through /login). */
   readonly #sessions = new Map<string, string>();
   readonly #login = file('login.html');
   readonly #mpin = file('mpin.html');
@@ -150,8 +150,8 @@ export class DemoSite {
     const form = new URLSearchParams(new TextDecoder().decode(body));
     const user = form.get('log') ?? '';
     const password = form.get('pwd') ?? '';
-    // The only M-Pin-aware line of the site: a proof is accepted where a password would be.
-    const ok = user !== '' && (this.#opts.rp.redeemProof(user, password) || (password !== '' && this.#opts.passwords?.get(user) === password));
+    // The only M-Pin-aware line of the site: a login token is accepted where a password would be.
+    const ok = user !== '' && ((await this.#opts.rp.redeemToken(user, password)) || (password !== '' && this.#opts.passwords?.get(user) === password));
     if (!ok) {
       this.#page(res, 401, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Log-in failed</title><link rel="stylesheet" href="/site.css"></head><body><main><p class="error" id="login-error">Wrong user name or password.</p><p><a href="/login">Try again</a></p></main></body></html>`);
       return;

@@ -33,7 +33,8 @@ export class Server extends EventEmitter {
     try {
       tls = new TLSSocket(raw, {
         isServer: true,
-        engine: this.#resolved.engine,
+        // The remote address lets key exchanges queue expensive work per source (issue 11 §3).
+        engine: raw.remoteAddress === undefined ? this.#resolved.engine : { ...this.#resolved.engine, peerAddress: raw.remoteAddress },
         handshakeTimeout: this.#resolved.handshakeTimeout,
         onHandshakeError: (err, s) => this.emit('tlsClientError', err, s),
       });

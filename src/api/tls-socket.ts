@@ -64,6 +64,9 @@ function chunkToView(chunk: unknown, encoding: BufferEncoding): Uint8Array {
   throw new TypeError('TLSSocket: write() takes a string, Buffer or Uint8Array');
 }
 
+/** The server's own 'error' listener on accepted sockets: the socket is already being destroyed. */
+function swallowAcceptedSocketError(): void {}
+
 export class TLSSocket extends Duplex {
   /** Always true, like node:tls. */
   readonly encrypted = true as const;
@@ -107,6 +110,13 @@ export class TLSSocket extends Duplex {
       onError: (err) => this.#fail(err),
     };
     this.#engine = setup.isServer ? TlsEngine.server(setup.engine, events) : TlsEngine.client(setup.engine, events);
+    if (setup.isServer) {
+      // As node:tls (TLSSocket#_tlsError): an accepted socket always has an 'error' listener, so a
+      // client that corrupts a record or resets TCP after the handshake destroys its own socket
+      // instead of raising an unhandled 'error' that kills a server written without one (the
+      // README's `(s) => s.pipe(s)`). Failures before the handshake go to 'tlsClientError'.
+      this.on('error', swallowAcceptedSocketError);
+    }
 
     transport.on('data', (d: Buffer | string) => this.#onTransportData(typeof d === 'string' ? Buffer.from(d, 'latin1') : d));
     transport.on('end', () => this.#onTransportEnd());

@@ -21,7 +21,7 @@ export const LOGIN_USAGE = `usage: milagro-ts identity login --access-number N -
   Signs in the browser that shows access number N on the site at URL, with the identity in
   FILE (written by \`milagro-ts identity register\`). PIN from MILAGRO_PIN or stdin.`;
 
-async function readPin(): Promise<string> {
+export async function readPin(): Promise<string> {
   const env = process.env['MILAGRO_PIN'];
   if (env !== undefined) return env;
   if (process.stdin.isTTY) process.stderr.write('PIN: ');
@@ -33,7 +33,7 @@ async function readPin(): Promise<string> {
   throw new CliError('no PIN on stdin: pipe it in (echo 1234 | ...) or set MILAGRO_PIN');
 }
 
-async function getJson(url: string, init: RequestInit = {}): Promise<{ status: number; body: Record<string, unknown>; res: Response }> {
+export async function getJson(url: string, init: RequestInit = {}): Promise<{ status: number; body: Record<string, unknown>; res: Response }> {
   let res: Response;
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
@@ -51,7 +51,7 @@ async function getJson(url: string, init: RequestInit = {}): Promise<{ status: n
   return { status: res.status, body: body as Record<string, unknown>, res };
 }
 
-function errorOf(body: Record<string, unknown>): { code: string; message: string; attemptsLeft: number | undefined } {
+export function errorOf(body: Record<string, unknown>): { code: string; message: string; attemptsLeft: number | undefined } {
   const e = (body['error'] ?? {}) as Record<string, unknown>;
   return {
     code: typeof e['code'] === 'string' ? e['code'] : 'unknown',
@@ -60,17 +60,18 @@ function errorOf(body: Record<string, unknown>): { code: string; message: string
   };
 }
 
-/** Today's permit through the relying party (it relays to the DTAs), when the keystore has none. */
-async function permitFromSite(base: string, identity: string, day: number): Promise<Uint8Array> {
+/** A CSRF token and its cookie from GET {prefix}/session, for the endpoints browsers use. */
+export async function csrfHeaders(base: string): Promise<Record<string, string>> {
   const s = await getJson(`${base}${ENDPOINTS.session}`);
   const csrf = s.body['csrf'];
   const cookie = s.res.headers.getSetCookie().map((c) => c.split(';', 1)[0]).join('; ');
   if (typeof csrf !== 'string') throw new CliError('the site gave no CSRF token', 1);
-  const p = await getJson(`${base}${ENDPOINTS.permit}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', [CSRF_HEADER]: csrf, cookie },
-    body: JSON.stringify({ identity }),
-  });
+  return { 'content-type': 'application/json', [CSRF_HEADER]: csrf, cookie };
+}
+
+/** Today's permit through the relying party (it relays to the DTAs), when the keystore has none. */
+async function permitFromSite(base: string, identity: string, day: number): Promise<Uint8Array> {
+  const p = await getJson(`${base}${ENDPOINTS.permit}`, { method: 'POST', headers: await csrfHeaders(base), body: JSON.stringify({ identity }) });
   if (p.status !== 200) {
     const e = errorOf(p.body);
     throw new CliError(e.code === 'revoked' ? `${identity} has been revoked: no time permit` : `no time permit from the site: ${e.message}`, 1);
@@ -98,17 +99,53 @@ export async function login(argv: string[]): Promise<number> {
   if (accessNumber === undefined) throw new CliError(`access number ${raw} is not valid: check the digits (the last one is a check digit)`);
   if (values.site === undefined) throw new CliError(`login needs --site URL (e.g. http://127.0.0.1:8080)\n\n${LOGIN_USAGE}`);
   if (values.keystore === undefined) throw new CliError(`login needs --keystore FILE\n\n${LOGIN_USAGE}`);
+  const base = siteBase(values.site, values.prefix);
+  const { identity, pass } = await onePass(base, values.keystore);
+  const r = await getJson(`${base}${ENDPOINTS.oobAuthenticate}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ accessNumber, identity, ...pass }),
+  });
+  if (r.status === 200 && r.body['ok'] === true) {
+    process.stdout.write(`signed in as ${identity}: the browser showing ${formatAccessNumber(accessNumber)} is now signed in\n`);
+    return 0;
+  }
+  const e = errorOf(r.body);
+  if (e.code === 'unknown_access_number') throw new CliError(`no browser is waiting with access number ${formatAccessNumber(accessNumber)} (expired or already used)`, 1);
+  throw refusal(identity, r.status, e);
+}
+
+/** `--site URL [--prefix P]` → the relying party's endpoint base. */
+export function siteBase(siteArg: string, prefix: string | undefined): string {
   let site: URL;
   try {
-    site = new URL(values.site);
+    site = new URL(siteArg);
   } catch {
-    throw new CliError(`--site ${values.site} is not a URL; write it like http://127.0.0.1:8080`);
+    throw new CliError(`--site ${siteArg} is not a URL; write it like http://127.0.0.1:8080`);
   }
-  const base = `${site.origin}${(values.prefix ?? DEFAULT_PREFIX).replace(/\/+$/, '')}`;
-  const crypto = new MilagroCrypto();
-  const ks = await loadKeystore(values.keystore, crypto);
-  const pin = parsePin(await readPin(), ks.pinDigits);
+  return `${site.origin}${(prefix ?? DEFAULT_PREFIX).replace(/\/+$/, '')}`;
+}
 
+/** The error to show for a refused sign-in. */
+export function refusal(identity: string, status: number, e: ReturnType<typeof errorOf>): CliError {
+  switch (e.code) {
+    case 'wrong_pin':
+      return new CliError(`wrong PIN; ${e.attemptsLeft ?? 0} attempt(s) left before ${identity} is locked`, 1);
+    case 'locked':
+      return new CliError(`${identity} is locked after too many failed sign-ins`, 1);
+    default:
+      return new CliError(`the site refused the sign-in (HTTP ${status} ${e.code}): ${e.message}`, 1);
+  }
+}
+
+/**
+ * One-pass M-Pin values for the site's current time (spec §5.5) from a keystore and the PIN
+ * (MILAGRO_PIN or stdin): the fields u, ut, v, timeValue of the sign-in endpoints.
+ */
+export async function onePass(base: string, keystore: string): Promise<{ readonly identity: string; readonly pass: Record<string, string | number> }> {
+  const crypto = new MilagroCrypto();
+  const ks = await loadKeystore(keystore, crypto);
+  const pin = parsePin(await readPin(), ks.pinDigits);
   // The relying party's clock decides the day and the time value (spec §3.5, §5.5).
   const t = await getJson(`${base}${ENDPOINTS.time}`);
   const now = t.body['now'];
@@ -123,31 +160,8 @@ export async function login(argv: string[]): Promise<number> {
     timeValue: Math.floor(now / 1000),
     random: systemRandom,
   });
-  const r = await getJson(`${base}${ENDPOINTS.oobAuthenticate}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      accessNumber,
-      identity: ks.identity,
-      u: bytesToHex(pass.u),
-      ...(pass.ut !== undefined ? { ut: bytesToHex(pass.ut) } : {}),
-      v: bytesToHex(pass.v),
-      timeValue: pass.timeValue,
-    }),
-  });
-  if (r.status === 200 && r.body['ok'] === true) {
-    process.stdout.write(`signed in as ${ks.identity}: the browser showing ${formatAccessNumber(accessNumber)} is now signed in\n`);
-    return 0;
-  }
-  const e = errorOf(r.body);
-  switch (e.code) {
-    case 'wrong_pin':
-      throw new CliError(`wrong PIN; ${e.attemptsLeft ?? 0} attempt(s) left before ${ks.identity} is locked`, 1);
-    case 'locked':
-      throw new CliError(`${ks.identity} is locked after too many failed sign-ins`, 1);
-    case 'unknown_access_number':
-      throw new CliError(`no browser is waiting with access number ${formatAccessNumber(accessNumber)} (expired or already used)`, 1);
-    default:
-      throw new CliError(`the site refused the sign-in (HTTP ${r.status} ${e.code}): ${e.message}`, 1);
-  }
+  return {
+    identity: ks.identity,
+    pass: { u: bytesToHex(pass.u), ...(pass.ut !== undefined ? { ut: bytesToHex(pass.ut) } : {}), v: bytesToHex(pass.v), timeValue: pass.timeValue },
+  };
 }

@@ -51,6 +51,8 @@ user:
   hash ID                                print SHA-256(ID), the only form of ID the DTAs see
   login --access-number N --site URL --keystore FILE
                                          sign in the browser showing access number N (M-Pin web login)
+  token --site URL --keystore FILE [--audience A]
+                                         sign in to the site and print a one-time login token
 
 DTAs can also be listed in MILAGRO_DTAS (comma-separated) instead of --dta.`;
 
@@ -384,6 +386,7 @@ const SUBCOMMANDS: Readonly<Record<string, (argv: string[]) => Promise<number>>>
   verify,
   hash,
   login: async (argv) => (await import('./identity-login.ts')).login(argv),
+  token: async (argv) => (await import('./identity-token.ts')).token(argv),
 };
 
 export async function main(argv: string[]): Promise<number> {

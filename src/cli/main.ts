@@ -5,6 +5,8 @@
  * one-line change here plus its own file.
  */
 
+import { readFileSync } from 'node:fs';
+
 export type CommandMain = (argv: string[]) => Promise<number>;
 
 export interface CommandEntry {
@@ -12,16 +14,11 @@ export interface CommandEntry {
   readonly load: () => Promise<unknown>;
 }
 
-/** Resolves a sibling module at run time (subcommands owned by other modules may be absent). */
-function sibling(name: string): () => Promise<unknown> {
-  return () => import(new URL(`./${name}.ts`, import.meta.url).href);
-}
-
 export const commands: Readonly<Record<string, CommandEntry>> = Object.freeze({
   server: { summary: 'TLS server like `openssl s_server`: echo, or a small HTTP page with --www', load: () => import('./server.ts') },
   client: { summary: 'TLS client like `openssl s_client`: stdin to the server, server data to stdout', load: () => import('./client.ts') },
-  dta: { summary: 'Milagro distributed trusted authority (issues key and time-permit shares)', load: sibling('dta') },
-  identity: { summary: 'Milagro identities: enrolment keys, registration, key export', load: sibling('identity') },
+  dta: { summary: 'Milagro distributed trusted authority (issues key and time-permit shares)', load: () => import('./dta.ts') },
+  identity: { summary: 'Milagro identities: enrolment keys, registration, key export', load: () => import('./identity.ts') },
 });
 
 export function usage(): string {
@@ -33,8 +30,15 @@ export function usage(): string {
     'commands:',
     ...lines,
     '',
-    'Run `milagro-ts <command> --help` for the options of a command.',
+    'Run `milagro-ts <command> --help` for the options of a command, `milagro-ts --version` for the version.',
   ].join('\n');
+}
+
+/** The package version, from the package.json two levels up (src/cli/ or dist/cli/). */
+export function packageVersion(): string {
+  const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const v = typeof pkg === 'object' && pkg !== null && 'version' in pkg ? pkg.version : undefined;
+  return typeof v === 'string' ? v : 'unknown';
 }
 
 function isCommandModule(m: unknown): m is { main: CommandMain } {
@@ -46,6 +50,10 @@ export async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? process.stderr : process.stdout).write(`${usage()}\n`);
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`milagro-ts ${packageVersion()}\n`);
+    return 0;
   }
   const entry = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (entry === undefined) {

@@ -130,12 +130,23 @@ export interface PeerChainConfig {
 }
 
 /**
+ * Most certificates we parse from one peer Certificate message (issue 11 §4). Real chains carry
+ * 2–5; parsing costs ~0.1 ms each on the event loop, so a list of hundreds of look-alike
+ * intermediates is refused (bad_certificate) before any of it is parsed or verified.
+ */
+export const MAX_PEER_CERTIFICATES = 16;
+
+/**
  * The peer's non-empty certificate_list (RFC 5246 §7.4.2 server, §7.4.6 client) parsed and checked
  * against `config.ca` at the config's clock; the leaf must suit the peer's role (extKeyUsage
- * serverAuth / clientAuth). A chain that does not parse is bad_certificate; whether an
- * unverified chain is fatal is the caller's policy.
+ * serverAuth / clientAuth). A chain that does not parse, or longer than MAX_PEER_CERTIFICATES, is
+ * bad_certificate; path building runs within the x509 chain budget (DEFAULT_CHAIN_BUDGET);
+ * whether an unverified chain is fatal is the caller's policy.
  */
 export function verifyPeerChain(certificates: readonly Uint8Array[], peer: 'server' | 'client', config: PeerChainConfig): { chain: Certificate[]; result: ChainResult } {
+  if (certificates.length > MAX_PEER_CERTIFICATES) {
+    throw new TlsError(AlertDescription.bad_certificate, `${peer} sent ${certificates.length} certificates; at most ${MAX_PEER_CERTIFICATES} are accepted`);
+  }
   let chain: Certificate[];
   try {
     chain = certificates.map((der) => parseCertificate(der));

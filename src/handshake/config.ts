@@ -84,6 +84,11 @@ export interface ServerEngineConfig extends CommonEngineConfig {
   readonly ca?: readonly Certificate[];
   /** Session-ID cache and ticket keys shared by a server's connections; none → no resumption. */
   readonly sessionStore?: SessionStore;
+  /**
+   * This connection's remote address (set per connection by the API): key exchanges queue their
+   * worker-pool jobs under it (fair scheduling, issue 11 §3).
+   */
+  readonly peerAddress?: string | undefined;
 }
 
 export const defaultGroups: readonly NamedGroup[] = Object.freeze([NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1]);

@@ -21,6 +21,8 @@ export const ENDPOINTS = {
   oobStart: '/oob/start',
   oobPoll: '/oob/poll',
   oobAuthenticate: '/oob/authenticate',
+  /** Server-to-server check of a one-time login token (bearer secret; CONTRACTS.md). */
+  tokenVerify: '/token/verify',
   time: '/time',
   clientScript: '/static/mpin-web.js',
   overrideScript: '/static/mpin-override.js',
@@ -29,11 +31,25 @@ export const ENDPOINTS = {
 /** Header carrying the double-submit CSRF token (its twin is the CSRF cookie). */
 export const CSRF_HEADER = 'x-mpin-csrf';
 
-/** Prefix of the one-time proof the password-form override puts in the password field. */
-export const PROOF_PREFIX = 'mpin-proof:';
+/**
+ * Prefix of a one-time login token (issue 15 §1): what the password-form override puts in the
+ * password field and what `milagro-ts identity token` prints. Followed by base64url(32 bytes).
+ */
+export const LOGIN_TOKEN_PREFIX = 'mpin-token:';
 
-/** What a successful authentication is for. */
-export type Purpose = 'session' | 'proof';
+/**
+ * What a successful authentication is for: "session" sets the session cookie (and returns a login
+ * token too); "token" only returns a login token (password-form override, CLI). "proof" is the
+ * older name of "token".
+ */
+export type Purpose = 'session' | 'token';
+
+export type LoginTokenError = 'invalid_token' | 'expired' | 'replayed' | 'wrong_audience' | 'wrong_identity';
+
+/** Answer of `verifyLoginToken` and body of `POST {prefix}/token/verify` (200 / 403). */
+export type LoginTokenVerdict =
+  | { readonly ok: true; readonly identity: string; readonly audience: string }
+  | { readonly ok: false; readonly error: LoginTokenError };
 
 export type ErrorCode =
   | 'bad_json'
@@ -59,6 +75,7 @@ export type ErrorCode =
   | 'unknown_access_number'
   | 'expired'
   | 'not_signed_in'
+  | 'unauthorized'
   | 'internal';
 
 export interface ErrorBody {
@@ -108,8 +125,9 @@ export interface StartResponse {
 export interface AuthSuccess {
   readonly ok: true;
   readonly identity: string;
-  /** Only for purpose "proof": the value to put in the password field. */
-  readonly proof?: string;
+  /** One-time login token (LOGIN_TOKEN_PREFIX…) for the requested audience. */
+  readonly token: string;
+  readonly audience: string;
 }
 
 export interface OobStartResponse {
@@ -119,7 +137,7 @@ export interface OobStartResponse {
   readonly expiresAt: number;
 }
 
-export type OobPollResponse = { readonly status: 'pending' } | { readonly status: 'signed-in'; readonly identity: string };
+export type OobPollResponse = { readonly status: 'pending' } | { readonly status: 'signed-in'; readonly identity: string; readonly token: string; readonly audience: string };
 
 /** Identities: 1–256 characters of printable text (an e-mail address in practice). */
 export const MAX_IDENTITY_CHARS = 256;

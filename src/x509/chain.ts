@@ -8,6 +8,13 @@
  * leaf's direct issuer works. Checks then follow OpenSSL's order: chain rules (critical
  * extensions, CA flags, path length, purposes, key sizes), then per certificate from the anchor
  * down: signature, validity period; finally the host name.
+ *
+ * Bounded work (issue 11 §4): the peer chooses the certificates, so path building runs within a
+ * budget, as Go's crypto/x509 (100 signature checks) and rustls/webpki do: at most
+ * `maxCandidatesPerDepth` issuer candidates are tried per link, an issuer key already refused for
+ * a certificate is not tried again, and the whole verification stops after `maxSignatureChecks`
+ * signature verifications with CHAIN_BUDGET_EXCEEDED (→ bad_certificate). Our defaults are lower
+ * than Go's because the checks run on the event loop (noble ECDSA P-256 ≈ 1–2 ms each).
  */
 import { bytesToHex, equalBytes } from '../codec/bytes.ts';
 import { EkuOid } from './certificate.ts';
@@ -32,13 +39,33 @@ export interface VerifyChainOptions {
   readonly cache?: SignatureCache;
   /** Arithmetic for the signature checks; default `nobleSignatures` (node:crypto: signature-node.ts). */
   readonly signatures?: SignatureBackend;
+  /** Work limits for this verification; defaults in `DEFAULT_CHAIN_BUDGET`. */
+  readonly budget?: Partial<ChainBudget>;
 }
+
+/** Limits on the work one chain verification may do (the peer chooses the certificates). */
+export interface ChainBudget {
+  /** Signature verifications per chain (cache hits are free). Go uses 100; default 16. */
+  readonly maxSignatureChecks: number;
+  /** Issuer candidates with the right name tried per link; default 4. */
+  readonly maxCandidatesPerDepth: number;
+}
+
+export const DEFAULT_CHAIN_BUDGET: ChainBudget = Object.freeze({ maxSignatureChecks: 16, maxCandidatesPerDepth: 4 });
 
 /** What the path builder needs besides the certificates. */
 interface LinkCheck {
   readonly cache: SignatureCache | undefined;
   readonly signatures: SignatureBackend;
+  readonly budget: ChainBudget;
+  /** Signature verifications done so far (this verification). */
+  checks: number;
+  /** Issuer keys (SPKI hex) already refused per certificate (raw hex): never retried. */
+  readonly refused: Map<Certificate, Set<string>>;
 }
+
+/** Thrown inside path building when the budget is spent; becomes CHAIN_BUDGET_EXCEEDED. */
+class BudgetExceeded extends Error {}
 
 /**
  * A bounded memo of certificate signatures already verified: a client reconnecting to the same
@@ -90,6 +117,8 @@ const messages = {
   EE_KEY_TOO_SMALL: 'EE certificate key too weak',
   CA_KEY_TOO_SMALL: 'CA certificate key too weak',
   CERT_CHAIN_TOO_LONG: 'certificate chain too long',
+  // Not an OpenSSL code: path building gave up within its work budget (bad_certificate).
+  CHAIN_BUDGET_EXCEEDED: 'certificate path building exceeded its work budget',
   NO_PEER_CERTIFICATE: 'peer did not present a certificate',
 } as const;
 type ChainCode = keyof typeof messages;
@@ -202,8 +231,17 @@ const sameCert = (a: Certificate, b: Certificate): boolean => equalBytes(a.raw, 
 function linkVerifies(cert: Certificate, issuer: Certificate, check: LinkCheck): boolean {
   const { cache } = check;
   if (cache?.has(cert, issuer) === true) return true;
+  // The same key over the same TBS gives the same answer: a look-alike issuer with a key already
+  // refused for this certificate costs nothing.
+  const key = hex(issuer.spki);
+  const refused = check.refused.get(cert);
+  if (refused?.has(key) === true) return false;
+  if (check.checks >= check.budget.maxSignatureChecks) throw new BudgetExceeded();
+  check.checks++;
   const ok = verifyCertificateSignature(cert, issuer.publicKey, check.signatures);
   if (ok) cache?.add(cert, issuer);
+  else if (refused === undefined) check.refused.set(cert, new Set([key]));
+  else refused.add(key);
   return ok;
 }
 
@@ -216,7 +254,7 @@ function findIssuer(
   candidates: readonly Certificate[],
   check: LinkCheck,
 ): { issuer: Certificate; verified: boolean } | undefined {
-  const named = candidates.filter((c) => sameName(c.subject, cert.issuer) && !sameCert(c, cert));
+  const named = candidates.filter((c) => sameName(c.subject, cert.issuer) && !sameCert(c, cert)).slice(0, check.budget.maxCandidatesPerDepth);
   const first = named[0];
   if (first === undefined) return undefined;
   if (named.length === 1) return { issuer: first, verified: false };
@@ -292,7 +330,17 @@ function checkLeaf(leaf: Certificate, purpose: 'server' | 'client'): ChainCode |
  * name if given. Never throws; the result carries the node:tls error code.
  */
 export function verifyChain(chain: readonly Certificate[], opts: VerifyChainOptions): ChainResult {
-  const check: LinkCheck = { cache: opts.cache, signatures: opts.signatures ?? nobleSignatures };
+  const budget = { ...DEFAULT_CHAIN_BUDGET, ...opts.budget };
+  const check: LinkCheck = { cache: opts.cache, signatures: opts.signatures ?? nobleSignatures, budget, checks: 0, refused: new Map() };
+  try {
+    return verifyWithin(chain, opts, check);
+  } catch (e) {
+    if (e instanceof BudgetExceeded) return fail('CHAIN_BUDGET_EXCEEDED');
+    throw e;
+  }
+}
+
+function verifyWithin(chain: readonly Certificate[], opts: VerifyChainOptions, check: LinkCheck): ChainResult {
   const built = buildPath(chain, opts.ca, check);
   if ('error' in built) return fail(built.error);
   const { path, verified } = built;

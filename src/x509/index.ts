@@ -15,6 +15,6 @@ export {
 } from './signature.ts';
 export type { AltNameEntry } from './types.ts';
 export { parseCertificate, loadCertificates, isCaCertificate, EkuOid } from './certificate.ts';
-export { verifyChain, verifyCertificateSignature, SignatureCache, type ChainResult, type VerifyChainOptions } from './chain.ts';
+export { verifyChain, verifyCertificateSignature, SignatureCache, DEFAULT_CHAIN_BUDGET, type ChainBudget, type ChainResult, type VerifyChainOptions } from './chain.ts';
 export { checkServerIdentity, HostnameMismatchError, parseIp } from './hostname.ts';
 export { toPeerCertificate, formatOpensslTime, type PeerCertificate } from './peer.ts';

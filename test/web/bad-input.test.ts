@@ -93,7 +93,7 @@ const INVALID: Readonly<Record<string, readonly (readonly [string, unknown])[]>>
 const POSTS = Object.keys(INVALID);
 
 function storedNothing(): void {
-  expect(fx.rp.stats()).toEqual({ sessions: 0, proofs: 0, accessNumbers: 0, challenges: 0, registered: 0 });
+  expect(fx.rp.stats()).toEqual({ sessions: 0, accessNumbers: 0, challenges: 0, registered: 0 });
 }
 
 describe.each([

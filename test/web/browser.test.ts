@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { login } from '../../src/cli/identity-login.ts';
-import { buildWebAssets } from '../../src/web/build.ts';
+import { buildWebAssets } from '../../scripts/web-bundle.ts';
 import { WebFixture } from './helpers.ts';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -248,9 +248,9 @@ describe('issue 8: M-Pin in headless Chromium', () => {
     await state('sign-in');
   });
 
-  it('password-form override: the plain form gets a PIN pad and logs in with a one-time proof', async () => {
+  it('password-form override: the plain form gets a PIN pad and logs in with a one-time login token', async () => {
     await page.goto(`${fx.url}/login`);
-    await page.locator('mpin-login[purpose="proof"]').waitFor();
+    await page.locator('mpin-login[purpose="token"]').waitFor();
     // The form's own password field is hidden; the form and its field names are unchanged.
     expect(await page.locator('#pass').getAttribute('type')).toBe('hidden');
     expect(await page.locator('label[for="pass"]').isHidden()).toBe(true);
@@ -262,10 +262,16 @@ describe('issue 8: M-Pin in headless Chromium', () => {
     // Submitting the site's form without the pad is refused in the page, not sent.
     await page.getByRole('button', { name: 'Log in' }).click();
     expect(await status()).toContain('PIN pad');
+    const posted = page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/login');
     await pad().getByLabel('PIN', { exact: true }).fill('1234');
     await page.keyboard.press('Enter');
     await page.waitForURL(`${fx.url}/`);
     expect(await page.locator('#who').textContent()).toBe('Signed in as alice@example.org.');
+    // The site's unchanged form carried the one-time login token in its password field.
+    const form = new URLSearchParams((await posted).postData() ?? '');
+    expect(form.get('log')).toBe('alice@example.org');
+    expect(form.get('pwd')).toMatch(/^mpin-token:[A-Za-z0-9_-]{43}$/);
+    expect(await fx.rp.verifyLoginToken({ token: form.get('pwd') ?? '', audience: 'site' })).toEqual({ ok: false, error: 'replayed' });
 
     // A user not yet registered in this browser registers from the same form.
     await ctx.clearCookies();

@@ -97,6 +97,7 @@ export class WebFixture {
 
   async close(): Promise<void> {
     await this.site.close();
+    await this.rp.close();
     for (const d of this.dtas) await d.close();
     for (const d of this.dirs) await rm(d, { recursive: true, force: true });
   }

@@ -8,7 +8,7 @@ import { CliError } from '../../src/cli/common.ts';
 import { login } from '../../src/cli/identity-login.ts';
 import { MpinWebClient } from '../../src/web/browser/client.ts';
 import { MemoryStore } from '../../src/web/browser/store.ts';
-import { buildWebAssets } from '../../src/web/build.ts';
+import { buildWebAssets } from '../../scripts/web-bundle.ts';
 import { ACCESS_NUMBER_DIGITS, formatAccessNumber, luhnCheckDigit, makeAccessNumber, parseAccessNumber } from '../../src/web/protocol.ts';
 import { jarFetch, WebFixture } from './helpers.ts';
 
@@ -99,7 +99,7 @@ describe('milagro-ts identity login (CLI side of the out-of-band sign-in)', () =
     await expect(run(a.accessNumber, '2581')).rejects.toThrow(new CliError('wrong PIN; 2 attempt(s) left before cli@example.org is locked', 1));
     expect(await browser.pollAccessNumber(a.handle)).toEqual({ status: 'pending' });
     expect(await run(a.accessNumber, '2580')).toBe(0);
-    expect(await browser.pollAccessNumber(a.handle)).toEqual({ status: 'signed-in', identity: 'cli@example.org' });
+    expect(await browser.pollAccessNumber(a.handle)).toMatchObject({ status: 'signed-in', identity: 'cli@example.org' });
     expect(await browser.session()).toEqual({ signedIn: true, identity: 'cli@example.org' });
     // The number is spent: neither the CLI nor a second poll can use it again.
     await expect(run(a.accessNumber, '2580')).rejects.toThrow(/no browser is waiting/);
@@ -112,7 +112,7 @@ describe('milagro-ts identity login (CLI side of the out-of-band sign-in)', () =
       const browser = new MpinWebClient({ store: new MemoryStore(), baseUrl: fx.url, fetch: jarFetch(), clock: fx.clock.read });
       const a = await browser.startAccessNumber();
       expect(await run(a.accessNumber, '2580')).toBe(0);
-      expect(await browser.pollAccessNumber(a.handle)).toEqual({ status: 'signed-in', identity: 'cli@example.org' });
+      expect(await browser.pollAccessNumber(a.handle)).toMatchObject({ status: 'signed-in', identity: 'cli@example.org' });
     } finally {
       fx.clock.advanceDays(-8);
     }

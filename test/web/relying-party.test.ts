@@ -40,7 +40,7 @@ describe('spec §5.4/§5.5/§5.9 M-Pin web sign-in', () => {
     await client.register('alice@example.org', '1234');
     const stored = await client.store.get('alice@example.org');
     expect(stored?.token).toMatch(/^04[0-9a-f]{128}$/);
-    expect(await client.authenticate('alice@example.org', '1234', { mode: 'two-pass' })).toEqual({ kind: 'ok', identity: 'alice@example.org', proof: undefined });
+    expect(await client.authenticate('alice@example.org', '1234', { mode: 'two-pass' })).toMatchObject({ kind: 'ok', identity: 'alice@example.org' });
     expect(await client.session()).toEqual({ signedIn: true, identity: 'alice@example.org' });
     await client.signOut();
     expect((await client.session()).signedIn).toBe(false);
@@ -101,19 +101,19 @@ describe('spec §5.4/§5.5/§5.9 M-Pin web sign-in', () => {
     expect((await a.client.authenticate('dave@example.org', '5555')).kind).toBe('ok');
   });
 
-  it('password-form proof: redeemable once, only for its identity', async () => {
+  it('password-form token: redeemable once, only for its identity', async () => {
     const { client } = newClient();
     await client.register('erin@example.org', '7777');
-    const r = await client.authenticate('erin@example.org', '7777', { purpose: 'proof' });
+    const r = await client.authenticate('erin@example.org', '7777', { purpose: 'token' });
     expect(r.kind).toBe('ok');
-    const proof = r.kind === 'ok' ? (r.proof ?? '') : '';
-    expect(proof).toMatch(/^mpin-proof:[0-9a-f]{64}$/);
+    const token = r.kind === 'ok' ? r.token : '';
+    expect(token).toMatch(/^mpin-token:[A-Za-z0-9_-]{43}$/);
     expect((await client.session()).signedIn).toBe(false);
-    expect(fx.rp.redeemProof('mallory@example.org', proof)).toBe(false);
-    const r2 = await client.authenticate('erin@example.org', '7777', { purpose: 'proof' });
-    const proof2 = r2.kind === 'ok' ? (r2.proof ?? '') : '';
-    expect(fx.rp.redeemProof('erin@example.org', proof2)).toBe(true);
-    expect(fx.rp.redeemProof('erin@example.org', proof2)).toBe(false);
+    expect(await fx.rp.redeemToken('mallory@example.org', token)).toBe(false);
+    const r2 = await client.authenticate('erin@example.org', '7777', { purpose: 'token' });
+    const token2 = r2.kind === 'ok' ? r2.token : '';
+    expect(await fx.rp.redeemToken('erin@example.org', token2)).toBe(true);
+    expect(await fx.rp.redeemToken('erin@example.org', token2)).toBe(false);
   });
 
   it('revocation: the next day there is no permit, and yesterday\'s permit does not verify', async () => {

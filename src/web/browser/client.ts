@@ -31,7 +31,7 @@ import type { IdentityStore } from './store.ts';
 export type AuthMode = 'one-pass' | 'two-pass';
 
 export type AuthOutcome =
-  | { readonly kind: 'ok'; readonly identity: string; readonly proof: string | undefined }
+  | { readonly kind: 'ok'; readonly identity: string; readonly token: string }
   | { readonly kind: 'wrong-pin'; readonly attemptsLeft: number }
   | { readonly kind: 'bad-credentials'; readonly attemptsLeft: number }
   | { readonly kind: 'locked' }
@@ -180,10 +180,15 @@ export class MpinWebClient {
   }
 
   /**
-   * Signs in: session cookie for purpose "session", a one-time proof for "proof" (the
-   * password-form override). Refusals the user must see come back as outcomes, not exceptions.
+   * Signs in: the session cookie for purpose "session", and for every purpose a one-time login
+   * token for `audience` (the password-form override puts it in the password field). Refusals
+   * the user must see come back as outcomes, not exceptions.
    */
-  async authenticate(identity: string, pin: string, opts: { readonly mode?: AuthMode; readonly purpose?: Purpose } = {}): Promise<AuthOutcome> {
+  async authenticate(
+    identity: string,
+    pin: string,
+    opts: { readonly mode?: AuthMode; readonly purpose?: Purpose; readonly audience?: string } = {},
+  ): Promise<AuthOutcome> {
     const p = parsePin(pin);
     const rec = await this.#store.get(identity);
     if (rec === undefined) return { kind: 'unknown-identity' };
@@ -198,6 +203,7 @@ export class MpinWebClient {
       const timePermit = day > 0 ? { permit: addShares(permit['shares'], 'time-permit'), date: day } : undefined;
       const common = { identity: new TextEncoder().encode(identity), pin: p, token: hexToBytes(rec.token), timePermit, rng: this.#random };
       const purpose = opts.purpose ?? 'session';
+      const aud = opts.audience !== undefined ? { audience: opts.audience } : {};
       let r: Record<string, unknown>;
       if ((opts.mode ?? 'two-pass') === 'one-pass') {
         const timeValue = Math.floor((serverTime + Math.max(0, this.#clock() - received)) / 1000);
@@ -209,6 +215,7 @@ export class MpinWebClient {
           v: bytesToHex(c.V),
           timeValue,
           purpose,
+          ...aud,
         });
       } else {
         const c = client1(common);
@@ -218,11 +225,11 @@ export class MpinWebClient {
         if (!isHex(challenge, 16) || !isHex(y, 32)) throw new MpinWebError('bad_answer', 'malformed challenge');
         const v = client2(c.x, hexToBytes(y), c.sec);
         c.sec.fill(0);
-        r = await this.#call('POST', ENDPOINTS.finish, { challenge, v: bytesToHex(v), purpose });
+        r = await this.#call('POST', ENDPOINTS.finish, { challenge, v: bytesToHex(v), purpose, ...aud });
       }
       const ok = r as Partial<AuthSuccess>;
-      if (ok.ok !== true || ok.identity !== identity) throw new MpinWebError('bad_answer', 'unexpected sign-in answer');
-      return { kind: 'ok', identity, proof: typeof ok.proof === 'string' ? ok.proof : undefined };
+      if (ok.ok !== true || ok.identity !== identity || typeof ok.token !== 'string') throw new MpinWebError('bad_answer', 'unexpected sign-in answer');
+      return { kind: 'ok', identity, token: ok.token };
     } catch (e) {
       if (!(e instanceof MpinWebError)) throw e;
       switch (e.code) {
@@ -245,8 +252,8 @@ export class MpinWebClient {
   }
 
   /** Out-of-band sign-in (item 5): an access number to type on the other device. */
-  async startAccessNumber(): Promise<OobStartResponse> {
-    const r = await this.#call('POST', ENDPOINTS.oobStart, {});
+  async startAccessNumber(audience?: string): Promise<OobStartResponse> {
+    const r = await this.#call('POST', ENDPOINTS.oobStart, audience !== undefined ? { audience } : {});
     if (typeof r['accessNumber'] !== 'string' || !isHex(r['handle'], 32) || typeof r['expiresAt'] !== 'number') {
       throw new MpinWebError('bad_answer', 'malformed access-number answer');
     }
@@ -255,17 +262,22 @@ export class MpinWebClient {
 
   async pollAccessNumber(handle: string): Promise<OobPollResponse> {
     const r = await this.#call('POST', ENDPOINTS.oobPoll, { handle });
-    if (r['status'] === 'signed-in' && typeof r['identity'] === 'string') return { status: 'signed-in', identity: r['identity'] };
+    if (r['status'] === 'signed-in' && typeof r['identity'] === 'string' && typeof r['token'] === 'string' && typeof r['audience'] === 'string') {
+      return { status: 'signed-in', identity: r['identity'], token: r['token'], audience: r['audience'] };
+    }
     if (r['status'] === 'pending') return { status: 'pending' };
     throw new MpinWebError('bad_answer', 'malformed poll answer');
   }
 
   /** Polls until the other device has signed in; rejects with code "expired" when the number expires. */
-  async waitForAccessNumber(handle: string, opts: { readonly intervalMs?: number; readonly signal?: AbortSignal } = {}): Promise<string> {
+  async waitForAccessNumber(
+    handle: string,
+    opts: { readonly intervalMs?: number; readonly signal?: AbortSignal } = {},
+  ): Promise<{ readonly identity: string; readonly token: string }> {
     for (;;) {
       if (opts.signal?.aborted === true) throw new MpinWebError('expired', 'cancelled');
       const r = await this.pollAccessNumber(handle);
-      if (r.status === 'signed-in') return r.identity;
+      if (r.status === 'signed-in') return { identity: r.identity, token: r.token };
       await new Promise((resolve) => setTimeout(resolve, opts.intervalMs ?? 1000));
     }
   }

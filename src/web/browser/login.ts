@@ -5,7 +5,7 @@
  * revoked; add/remove identity; out-of-band access number). `<mpin-login>` is a pad that attaches
  * a controller to itself from its attributes:
  *
- *   <mpin-login mode="two-pass|one-pass" purpose="session|proof" prefix="/mpin"></mpin-login>
+ *   <mpin-login mode="two-pass|one-pass" purpose="session|token" audience="site" prefix="/mpin"></mpin-login>
  */
 import { formatAccessNumber, type Purpose } from '../protocol.ts';
 import { type AuthMode, MpinWebClient, MpinWebError } from './client.ts';
@@ -16,10 +16,12 @@ export interface LoginControllerOptions {
   readonly client: MpinWebClient;
   readonly mode?: AuthMode;
   readonly purpose?: Purpose;
+  /** Audience of the one-time login token (default: the relying party's default). */
+  readonly audience?: string;
   /** When set, the identity is this field's value (the password-form override's username). */
   readonly identityInput?: HTMLInputElement;
-  /** Called after a successful sign-in (with the proof for purpose "proof"). */
-  readonly onSignedIn?: (identity: string, proof: string | undefined) => void;
+  /** Called after a successful sign-in with the one-time login token. */
+  readonly onSignedIn?: (identity: string, token: string) => void;
 }
 
 function message(e: unknown): string {
@@ -105,11 +107,15 @@ export class LoginController {
 
   async #signIn(identity: string, pin: string, prefix = ''): Promise<void> {
     this.#pad.show({ kind: 'busy', message: 'Signing in…' }, 'Signing in…');
-    const r = await this.#opts.client.authenticate(identity, pin, { mode: this.#opts.mode ?? 'two-pass', purpose: this.#opts.purpose ?? 'session' });
+    const r = await this.#opts.client.authenticate(identity, pin, {
+      mode: this.#opts.mode ?? 'two-pass',
+      purpose: this.#opts.purpose ?? 'session',
+      ...(this.#opts.audience !== undefined ? { audience: this.#opts.audience } : {}),
+    });
     switch (r.kind) {
       case 'ok':
         this.#pad.show({ kind: 'signed-in', identity }, `${prefix}Signed in as ${identity}.`, 'ok');
-        this.#opts.onSignedIn?.(identity, r.proof);
+        this.#opts.onSignedIn?.(identity, r.token);
         return;
       case 'wrong-pin':
       case 'bad-credentials': {
@@ -137,12 +143,12 @@ export class LoginController {
     this.#oob?.abort();
     const abort = new AbortController();
     this.#oob = abort;
-    const a = await this.#opts.client.startAccessNumber();
+    const a = await this.#opts.client.startAccessNumber(this.#opts.audience);
     this.#pad.show({ kind: 'access-number', accessNumber: a.accessNumber, expiresAt: a.expiresAt }, `Your access number is ${formatAccessNumber(a.accessNumber)}.`);
     try {
-      const identity = await this.#opts.client.waitForAccessNumber(a.handle, { intervalMs: 500, signal: abort.signal });
+      const { identity, token } = await this.#opts.client.waitForAccessNumber(a.handle, { intervalMs: 500, signal: abort.signal });
       this.#pad.show({ kind: 'signed-in', identity }, `Signed in as ${identity} from your other device.`, 'ok');
-      this.#opts.onSignedIn?.(identity, undefined);
+      this.#opts.onSignedIn?.(identity, token);
     } catch (e) {
       if (abort.signal.aborted) return;
       this.#pad.show({ kind: 'error', message: message(e) }, message(e), 'error');
@@ -155,21 +161,24 @@ export class MpinLogin extends MpinPad {
   #controller: LoginController | undefined;
   /** Set before insertion to sign in as the value of this field (password-form override). */
   identityInput: HTMLInputElement | undefined;
-  onSignedIn: ((identity: string, proof: string | undefined) => void) | undefined;
+  onSignedIn: ((identity: string, token: string) => void) | undefined;
 
   connectedCallback(): void {
     if (this.#controller !== undefined) return;
     const mode = this.getAttribute('mode') === 'one-pass' ? 'one-pass' : 'two-pass';
-    const purpose = this.getAttribute('purpose') === 'proof' ? 'proof' : 'session';
+    const p = this.getAttribute('purpose');
+    const purpose = p === 'token' || p === 'proof' ? 'token' : 'session';
+    const audience = this.getAttribute('audience') ?? undefined;
     const client = new MpinWebClient({ store: new IndexedDbStore(), prefix: this.getAttribute('prefix') ?? '/mpin' });
     this.#controller = new LoginController(this, {
       client,
       mode,
       purpose,
+      ...(audience !== undefined ? { audience } : {}),
       ...(this.identityInput !== undefined ? { identityInput: this.identityInput } : {}),
-      onSignedIn: (id, proof) => {
-        this.onSignedIn?.(id, proof);
-        this.dispatchEvent(new CustomEvent('mpin-signed-in', { detail: { identity: id, proof }, bubbles: true, composed: true }));
+      onSignedIn: (id, token) => {
+        this.onSignedIn?.(id, token);
+        this.dispatchEvent(new CustomEvent('mpin-signed-in', { detail: { identity: id, token }, bubbles: true, composed: true }));
       },
     });
     void this.#controller.start().catch((e: unknown) => this.show({ kind: 'error', message: message(e) }, message(e), 'error'));

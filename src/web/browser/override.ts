@@ -6,18 +6,21 @@
  *   <script src="/mpin/static/mpin-override.js" defer></script>
  *
  * it finds each form with a password field, hides that field (and its label), and puts a PIN pad
- * in its place. The pad signs in with M-Pin for purpose "proof"; the relying party answers with a
- * one-time proof, which goes into the hidden password field before the form is submitted as
- * usual. The site's login handler accepts it with `RelyingParty.redeemProof(username, password)`.
- * The page's markup and the form's action are not changed. Optional attributes on the script tag:
- * data-mpin-prefix (default /mpin) and data-mpin-mode (two-pass | one-pass).
+ * in its place. The pad signs in with M-Pin for purpose "token"; the relying party answers with a
+ * one-time login token (`mpin-token:…`), which goes into the hidden password field before the
+ * form is submitted as usual. The site's login handler accepts it with
+ * `await rp.redeemToken(username, password)`, or an LDAP proxy in front of the directory verifies
+ * it (issue 15). The page's markup and the form's action are not changed. Optional attributes on
+ * the script tag: data-mpin-prefix (default /mpin), data-mpin-mode (two-pass | one-pass) and
+ * data-mpin-audience (the application the token is for; default the relying party's).
  */
-import { PROOF_PREFIX } from '../protocol.ts';
+import { LOGIN_TOKEN_PREFIX } from '../protocol.ts';
 import { defineElements, MpinLogin } from './login.ts';
 
 export interface OverrideOptions {
   readonly prefix?: string;
   readonly mode?: 'one-pass' | 'two-pass';
+  readonly audience?: string;
 }
 
 const USERNAME_SELECTORS = [
@@ -60,21 +63,21 @@ export function overridePasswordForms(doc: Document, opts: OverrideOptions = {})
     password.type = 'hidden';
     password.value = '';
     const pad = doc.createElement('mpin-login') as MpinLogin;
-    pad.setAttribute('purpose', 'proof');
+    pad.setAttribute('purpose', 'token');
+    if (opts.audience !== undefined) pad.setAttribute('audience', opts.audience);
     pad.setAttribute('prefix', opts.prefix ?? '/mpin');
     if (opts.mode !== undefined) pad.setAttribute('mode', opts.mode);
     pad.identityInput = username;
-    pad.onSignedIn = (identity, proof) => {
-      if (proof === undefined) return;
+    pad.onSignedIn = (identity, token) => {
       username.value = identity;
-      password.value = proof;
+      password.value = token;
       form.requestSubmit();
     };
     username.addEventListener('change', () => pad.restart());
     password.insertAdjacentElement('afterend', pad);
     form.addEventListener('submit', (e) => {
-      // Without a fresh proof the form would send an empty password: point the user to the pad.
-      if (!password.value.startsWith(PROOF_PREFIX)) {
+      // Without a fresh token the form would send an empty password: point the user to the pad.
+      if (!password.value.startsWith(LOGIN_TOKEN_PREFIX)) {
         e.preventDefault();
         pad.announce('Sign in with your PIN in the PIN pad.', 'error');
         pad.focus();
@@ -89,7 +92,8 @@ function boot(): void {
   const script = document.currentScript;
   const data = script instanceof HTMLScriptElement ? script.dataset : {};
   const mode = data['mpinMode'] === 'one-pass' ? 'one-pass' : data['mpinMode'] === 'two-pass' ? 'two-pass' : undefined;
-  const opts: OverrideOptions = { prefix: data['mpinPrefix'] ?? '/mpin', ...(mode !== undefined ? { mode } : {}) };
+  const audience = data['mpinAudience'];
+  const opts: OverrideOptions = { prefix: data['mpinPrefix'] ?? '/mpin', ...(mode !== undefined ? { mode } : {}), ...(audience !== undefined ? { audience } : {}) };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => overridePasswordForms(document, opts));
   else overridePasswordForms(document, opts);
 }

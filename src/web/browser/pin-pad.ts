@@ -224,8 +224,8 @@ export class MpinPad extends HTMLElement {
           input,
           h('button', { type: 'submit', class: 'primary', ...(s.fixedIdentity === true ? { 'data-autofocus': '' } : {}) }, 'Continue'),
         );
-        // With a fixed identity (password-form override) the result must be a proof for the
-        // form, which the out-of-band flow does not produce: no "another device" link there.
+        // With a fixed identity (password-form override) the result must be a login token for the
+        // form, and the other device could sign in as someone else: no "another device" link there.
         return [
           form,
           h('div', { class: 'links' }, this.#link('Identities on this browser', 'mpin-manage'), ...(s.fixedIdentity === true ? [] : [this.#link('Use another device', 'mpin-access-number')])),

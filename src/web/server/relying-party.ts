@@ -25,6 +25,7 @@ import type { EnrolmentKey } from '../../identity/auth.ts';
 import type { IdentityCrypto } from '../../identity/crypto-port.ts';
 import { MilagroCrypto } from '../../identity/milagro-crypto.ts';
 import { type Clock, type RandomSource, systemClock, systemRandom } from '../../providers.ts';
+import { type KeyValueStore, MemoryStore, namespaced } from '../../store/index.ts';
 import {
   CSRF_HEADER,
   DEFAULT_PREFIX,
@@ -33,13 +34,15 @@ import {
   type ErrorCode,
   isHex,
   isValidIdentity,
+  LOGIN_TOKEN_PREFIX,
+  type LoginTokenVerdict,
   makeAccessNumber,
   parseAccessNumber,
-  PROOF_PREFIX,
   type Purpose,
 } from '../protocol.ts';
 import { DtaRelay, RelayError } from './dta-relay.ts';
 import { ExpiringTable, type RateLimit, RateLimiter } from './limits.ts';
+import { isValidAudience, LoginTokens, type VerifyLoginTokenRequest } from './login-tokens.ts';
 import { LoginVerifier, type Verdict } from './login-verifier.ts';
 
 export interface RpRequest {
@@ -83,7 +86,22 @@ export interface RelyingPartyOptions {
   /** Require today's time permit (revocation takes effect the next day). Default true. */
   readonly requireTimePermits?: boolean;
   readonly sessionTtlMs?: number;
-  readonly proofTtlMs?: number;
+  /**
+   * Shared state (src/store): login tokens live here. Pass the deployment's SQLite or Redis
+   * store so every process sees the same state; default an in-process memory store.
+   */
+  readonly store?: KeyValueStore;
+  /** Validity of a one-time login token (issue 15 §1). Default 60 s. */
+  readonly loginTokenTtlMs?: number;
+  /** Audience of tokens when the sign-in names none (and of `redeemToken`). Default "site". */
+  readonly defaultTokenAudience?: string;
+  /** Audiences a browser may ask tokens for. Default: any well-formed audience. */
+  readonly tokenAudiences?: readonly string[];
+  /**
+   * Shared secret of `POST {prefix}/token/verify` (header `authorization: Bearer <secret>`, at
+   * least 16 characters). Without it the endpoint answers 404.
+   */
+  readonly tokenVerifySecret?: string;
   readonly accessNumberTtlMs?: number;
   readonly rateLimits?: { readonly perAddress?: RateLimit; readonly perIdentity?: RateLimit };
   /** Allow cookies without Secure for plain-HTTP requests from loopback addresses (demo, tests). */
@@ -107,13 +125,10 @@ interface Session {
   readonly identity: string;
   readonly expiresAt: number;
 }
-interface Proof {
-  readonly identity: string;
-  readonly expiresAt: number;
-}
 interface AccessRecord {
   readonly handle: string;
   readonly expiresAt: number;
+  readonly audience: string;
   identity: string | undefined;
 }
 
@@ -125,6 +140,13 @@ class HttpError extends Error {
     readonly extra: { readonly attemptsLeft?: number; readonly retryAfter?: number } = {},
   ) {
     super(message);
+  }
+}
+
+/** A login token refused by the verify endpoint: 403 with the contract's `{ ok: false, error }`. */
+class TokenRefused extends Error {
+  constructor(readonly verdict: LoginTokenVerdict) {
+    super('login token refused');
   }
 }
 
@@ -184,8 +206,8 @@ function pointField(body: Json, name: string, optional = false): string | undefi
 function purposeField(body: Json): Purpose {
   const v = body['purpose'];
   if (v === undefined || v === 'session') return 'session';
-  if (v === 'proof') return 'proof';
-  throw new HttpError(400, 'invalid_field', '"purpose" must be "session" or "proof"');
+  if (v === 'token' || v === 'proof') return 'token';
+  throw new HttpError(400, 'invalid_field', '"purpose" must be "session" or "token"');
 }
 
 function timeValueField(body: Json): number {
@@ -204,7 +226,10 @@ export class RelyingParty {
   readonly #byAddress: RateLimiter;
   readonly #byIdentity: RateLimiter;
   readonly #sessions: ExpiringTable<Session>;
-  readonly #proofs: ExpiringTable<Proof>;
+  readonly #store: KeyValueStore;
+  readonly #ownsStore: boolean;
+  readonly #tokens: LoginTokens;
+  readonly #defaultAudience: string;
   readonly #access: ExpiringTable<AccessRecord>;
   /** handle → access number. */
   readonly #handles: ExpiringTable<{ readonly accessNumber: string; readonly expiresAt: number }>;
@@ -228,7 +253,18 @@ export class RelyingParty {
     this.#byAddress = new RateLimiter(opts.rateLimits?.perAddress ?? { burst: 120, perMinute: 240 }, this.#clock);
     this.#byIdentity = new RateLimiter(opts.rateLimits?.perIdentity ?? { burst: 20, perMinute: 30 }, this.#clock);
     this.#sessions = new ExpiringTable(this.#clock);
-    this.#proofs = new ExpiringTable(this.#clock);
+    this.#ownsStore = opts.store === undefined;
+    this.#store = opts.store ?? new MemoryStore({ clock: this.#clock });
+    this.#tokens = new LoginTokens({
+      store: namespaced(this.#store, 'rp:login-token:'),
+      clock: this.#clock,
+      random: this.#random,
+      ...(opts.loginTokenTtlMs !== undefined ? { ttlMs: opts.loginTokenTtlMs } : {}),
+    });
+    this.#defaultAudience = opts.defaultTokenAudience ?? 'site';
+    if (!isValidAudience(this.#defaultAudience)) throw new RangeError('defaultTokenAudience must be 1-128 characters of [A-Za-z0-9._:/@-]');
+    for (const a of opts.tokenAudiences ?? []) if (!isValidAudience(a)) throw new RangeError(`token audience "${a}" must be 1-128 characters of [A-Za-z0-9._:/@-]`);
+    if (opts.tokenVerifySecret !== undefined && opts.tokenVerifySecret.length < 16) throw new RangeError('tokenVerifySecret must be at least 16 characters');
     this.#access = new ExpiringTable(this.#clock);
     this.#handles = new ExpiringTable(this.#clock);
     this.#maxBody = opts.maxBodyBytes ?? 8 * 1024;
@@ -266,10 +302,9 @@ export class RelyingParty {
   }
 
   /** Sizes of every table: lets tests check that refused requests stored nothing. */
-  stats(): { readonly sessions: number; readonly proofs: number; readonly accessNumbers: number; readonly challenges: number; readonly registered: number } {
+  stats(): { readonly sessions: number; readonly accessNumbers: number; readonly challenges: number; readonly registered: number } {
     return {
       sessions: this.#sessions.size,
-      proofs: this.#proofs.size,
       accessNumbers: this.#access.size,
       challenges: this.#verifier.pendingChallenges,
       registered: this.#registered.size,
@@ -284,15 +319,27 @@ export class RelyingParty {
   }
 
   /**
-   * The password-form override's check (item 4): true once for a fresh proof issued to
-   * `username`. A site calls this where it would compare the password.
+   * Verifies and consumes a one-time login token (CONTRACTS.md): `{ ok: true, identity, audience }`
+   * or `{ ok: false, error }` with error invalid_token | expired | replayed | wrong_audience |
+   * wrong_identity. The same check as `POST {prefix}/token/verify`.
    */
-  redeemProof(username: string, passwordField: string): boolean {
-    if (!passwordField.startsWith(PROOF_PREFIX)) return false;
-    const token = passwordField.slice(PROOF_PREFIX.length);
-    if (!isHex(token, 32)) return false;
-    const p = this.#proofs.take(token);
-    return p !== undefined && p.identity === username;
+  verifyLoginToken(req: VerifyLoginTokenRequest): Promise<LoginTokenVerdict> {
+    return this.#tokens.verify(req);
+  }
+
+  /**
+   * The password-form override's check (item 4): true once for a fresh login token minted for
+   * `username` and the default audience. A site calls this where it would compare the password:
+   * `(await rp.redeemToken(user, password)) || checkPassword(user, password)`.
+   */
+  async redeemToken(username: string, passwordField: string, audience = this.#defaultAudience): Promise<boolean> {
+    if (!passwordField.startsWith(LOGIN_TOKEN_PREFIX)) return false;
+    return (await this.#tokens.verify({ token: passwordField, audience, identity: username })).ok;
+  }
+
+  /** Closes the store when the relying party opened it (the default memory store). */
+  async close(): Promise<void> {
+    if (this.#ownsStore) await this.#store.close();
   }
 
   /** Creates a fresh session (new id at every sign-in: no fixation) and returns its Set-Cookie value. */
@@ -322,6 +369,7 @@ export class RelyingParty {
       const body = await this.#route(req, setCookies);
       return this.#json(200, body, setCookies);
     } catch (e) {
+      if (e instanceof TokenRefused) return this.#json(403, e.verdict, setCookies);
       if (e instanceof HttpError) {
         this.#opts.log?.(`${req.method} ${req.url.split('?', 1)[0] ?? ''} ${e.status} ${e.code}`);
         const err: ErrorBody = { error: { code: e.code, message: e.message, ...e.extra } };
@@ -405,6 +453,8 @@ export class RelyingParty {
       case ENDPOINTS.time:
         if (!get) throw new HttpError(405, 'method_not_allowed', `use GET for ${path}`);
         return { now: this.#clock() };
+      case ENDPOINTS.tokenVerify:
+        return this.#tokenVerify(req, path);
       case ENDPOINTS.register:
       case ENDPOINTS.permit:
       case ENDPOINTS.pass:
@@ -525,17 +575,18 @@ export class RelyingParty {
     return { u, ut };
   }
 
-  #pass(req: RpRequest, body: Json, setCookies: string[]): unknown {
-    fields(body, ['identity', 'u', 'ut', 'v', 'timeValue', 'purpose']);
+  async #pass(req: RpRequest, body: Json, setCookies: string[]): Promise<unknown> {
+    fields(body, ['identity', 'u', 'ut', 'v', 'timeValue', 'purpose', 'audience']);
     const identity = identityField(body);
     const pts = this.#points(body);
     const v = pointField(body, 'v') as string;
     const timeValue = timeValueField(body);
     const purpose = purposeField(body);
+    const audience = this.#audienceField(body);
     const hid = this.#hashIdOf(identity);
     this.#limit(this.#byIdentity, `id:${bytesToHex(hid)}`);
     const verdict = this.#verifier.verifyPass({ hashId: hid, ...pts, v, timeValue });
-    return this.#conclude(req, identity, purpose, verdict, setCookies);
+    return this.#conclude(req, identity, purpose, audience, verdict, setCookies);
   }
 
   #start(body: Json): unknown {
@@ -549,32 +600,63 @@ export class RelyingParty {
     return r;
   }
 
-  #finish(req: RpRequest, body: Json, setCookies: string[]): unknown {
-    fields(body, ['challenge', 'v', 'purpose']);
+  async #finish(req: RpRequest, body: Json, setCookies: string[]): Promise<unknown> {
+    fields(body, ['challenge', 'v', 'purpose', 'audience']);
     const challenge = hexField(body, 'challenge', 16) as string;
     const v = pointField(body, 'v') as string;
     const purpose = purposeField(body);
+    const audience = this.#audienceField(body);
     const { verdict, tag } = this.#verifier.finish(challenge, v);
     if (tag === undefined) return this.#refuse(verdict);
-    return this.#conclude(req, tag, purpose, verdict, setCookies);
+    return this.#conclude(req, tag, purpose, audience, verdict, setCookies);
   }
 
-  #conclude(req: RpRequest, identity: string, purpose: Purpose, verdict: Verdict, setCookies: string[]): unknown {
+  /** The audience a browser asks a token for; checked against `tokenAudiences` when configured. */
+  #audienceField(body: Json): string {
+    const v = body['audience'];
+    if (v === undefined) return this.#defaultAudience;
+    if (!isValidAudience(v)) throw new HttpError(400, 'invalid_field', '"audience" must be 1-128 characters of [A-Za-z0-9._:/@-]');
+    const allowed = this.#opts.tokenAudiences;
+    if (allowed !== undefined && v !== this.#defaultAudience && !allowed.includes(v)) throw new HttpError(400, 'invalid_field', `tokens for audience "${v}" are not issued here`);
+    return v;
+  }
+
+  /** Every successful sign-in mints a one-time login token; purpose "session" also sets the cookie. */
+  async #conclude(req: RpRequest, identity: string, purpose: Purpose, audience: string, verdict: Verdict, setCookies: string[]): Promise<unknown> {
     if (!verdict.ok) return this.#refuse(verdict);
-    switch (purpose) {
-      case 'session':
-        setCookies.push(this.#newSession(identity, req.secure));
-        return { ok: true, identity };
-      case 'proof': {
-        const token = bytesToHex(this.#random(32));
-        this.#proofs.set(token, { identity, expiresAt: this.#clock() + (this.#opts.proofTtlMs ?? 120_000) });
-        return { ok: true, identity, proof: `${PROOF_PREFIX}${token}` };
-      }
-      default: {
-        const never: never = purpose;
-        throw new Error(`unexpected purpose ${String(never)}`);
-      }
+    const { token } = await this.#tokens.mint(identity, audience);
+    if (purpose === 'session') setCookies.push(this.#newSession(identity, req.secure));
+    return { ok: true, identity, token, audience };
+  }
+
+  /** POST {prefix}/token/verify: server-to-server, bearer secret, the contract's JSON shapes. */
+  async #tokenVerify(req: RpRequest, path: string): Promise<unknown> {
+    const secret = this.#opts.tokenVerifySecret;
+    if (secret === undefined) throw new HttpError(404, 'not_found', `no endpoint ${path} (set tokenVerifySecret to enable it)`);
+    if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', `use POST for ${path}`);
+    // The secret travels in the request: HTTPS, or plain HTTP between processes on one host.
+    if (!req.secure && !LOOPBACK.test(req.remoteAddress)) throw new HttpError(403, 'insecure_transport', 'token verification needs HTTPS (plain HTTP only from loopback)');
+    this.#limit(this.#byAddress, `addr:${req.remoteAddress}`);
+    const auth = header(req, 'authorization') ?? '';
+    const enc = new TextEncoder();
+    const sent = enc.encode(auth.startsWith('Bearer ') ? auth.slice(7) : '');
+    const want = enc.encode(secret);
+    // equalBytes compares in constant time for equal lengths; the length of the secret is no secret.
+    if (sent.length !== want.length || !equalBytes(sent, want)) throw new HttpError(401, 'unauthorized', 'missing or wrong bearer secret (authorization: Bearer <tokenVerifySecret>)');
+    const body = this.#readJson(req);
+    fields(body, ['token', 'audience', 'identity']);
+    const token = body['token'];
+    const audience = body['audience'];
+    const identity = body['identity'];
+    if (typeof token !== 'string' || token.length > 256) throw new HttpError(400, 'invalid_field', '"token" must be a string');
+    if (typeof audience !== 'string' || audience.length > 256) throw new HttpError(400, 'invalid_field', '"audience" must be a string');
+    if (identity !== undefined && (typeof identity !== 'string' || identity.length > 1024)) throw new HttpError(400, 'invalid_field', '"identity" must be a string');
+    const verdict = await this.#tokens.verify({ token, audience, identity });
+    if (!verdict.ok) {
+      this.#opts.log?.(`POST ${path} 403 ${verdict.error}`);
+      throw new TokenRefused(verdict);
     }
+    return verdict;
   }
 
   #refuse(v: Verdict): never {
@@ -610,19 +692,20 @@ export class RelyingParty {
   }
 
   #oobStart(body: Json): unknown {
-    fields(body, []);
+    fields(body, ['audience']);
+    const audience = this.#audienceField(body);
     const ttl = this.#opts.accessNumberTtlMs ?? 5 * 60_000;
     const expiresAt = this.#clock() + ttl;
     let accessNumber = makeAccessNumber(this.#random);
     for (let i = 0; i < 10 && this.#access.get(accessNumber) !== undefined; i++) accessNumber = makeAccessNumber(this.#random);
     if (this.#access.get(accessNumber) !== undefined) throw new HttpError(503, 'internal', 'no free access number; retry');
     const handle = bytesToHex(this.#random(32));
-    this.#access.set(accessNumber, { handle, expiresAt, identity: undefined });
+    this.#access.set(accessNumber, { handle, expiresAt, audience, identity: undefined });
     this.#handles.set(handle, { accessNumber, expiresAt });
     return { accessNumber, handle, expiresAt };
   }
 
-  #oobPoll(req: RpRequest, body: Json, setCookies: string[]): unknown {
+  async #oobPoll(req: RpRequest, body: Json, setCookies: string[]): Promise<unknown> {
     fields(body, ['handle']);
     const handle = hexField(body, 'handle', 32) as string;
     const h = this.#handles.get(handle);
@@ -631,8 +714,9 @@ export class RelyingParty {
     if (rec.identity === undefined) return { status: 'pending' };
     this.#access.delete(h.accessNumber);
     this.#handles.delete(handle);
+    const { token } = await this.#tokens.mint(rec.identity, rec.audience);
     setCookies.push(this.#newSession(rec.identity, req.secure));
-    return { status: 'signed-in', identity: rec.identity };
+    return { status: 'signed-in', identity: rec.identity, token, audience: rec.audience };
   }
 
   #oobAuthenticate(body: Json): unknown {

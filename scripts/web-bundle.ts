@@ -1,12 +1,16 @@
 /**
- * Builds the two browser bundles with esbuild from the same sources as the server (no copy of the
- * crypto core): the ESM client (`src/web/browser/index.ts`) and the classic-script override
+ * Builds the two browser bundles with esbuild (a devDependency: this runs at build and test time,
+ * never in the installed package) from the same sources as the server (no copy of the crypto
+ * core): the ESM client (`src/web/browser/index.ts`) and the classic-script override
  * (`src/web/browser/override.ts`). Platform "browser": an import of a Node built-in fails the build,
  * and the metafile lets tests check that no such import exists.
+ *
+ * `npm run build` writes them to dist/web/ (scripts/build-web.ts), where `loadWebAssets()` of
+ * `milagro-ts/web` reads them; the demo and the tests build them in memory.
  */
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
-import type { WebAssets } from './server/relying-party.ts';
+import type { WebAssets } from '../src/web/server/relying-party.ts';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
@@ -34,7 +38,7 @@ export async function buildWebAssets(opts: { readonly minify?: boolean; readonly
     if (f === undefined || r.metafile === undefined) throw new Error('esbuild produced no JavaScript or no metafile');
     return { text: f.text, inputs: Object.keys(r.metafile.inputs) };
   };
-  const [client, override] = await Promise.all([one('./browser/index.ts', 'esm'), one('./browser/override.ts', 'iife')]);
+  const [client, override] = await Promise.all([one('../src/web/browser/index.ts', 'esm'), one('../src/web/browser/override.ts', 'iife')]);
   const assets = { client: client.text, override: override.text, inputs: [...new Set([...client.inputs, ...override.inputs])].sort() };
   if (opts.outDir !== undefined) {
     const { mkdir, writeFile } = await import('node:fs/promises');
