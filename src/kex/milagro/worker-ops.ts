@@ -5,6 +5,7 @@
  */
 import { InProcessCsCompute, type MilagroCsCompute } from './cs-compute.ts';
 import { p2pWorkerOps } from './p2p-compute.ts';
+import { mpinWorkerOps } from '../../web/server/verify-ops.ts';
 
 /** An operation: structured-clone-able input → output (or a Promise of it). */
 export type WorkerOp = (input: never) => unknown;
@@ -36,5 +37,6 @@ export function csWorkerOps(compute: InProcessCsCompute = new InProcessCsCompute
 /** Every operation a pool worker serves. MILAGRO_P2P: spread its table here. */
 export function allWorkerOps(): WorkerOps {
   // `ping` lets the pool start and warm its workers (module loading) before the first handshake.
-  return { ping: () => 'pong', ...csWorkerOps(), ...p2pWorkerOps() };
+  // mpin.*: the web relying party's M-Pin check and PIN-error search (issue 11 §6).
+  return { ping: () => 'pong', ...csWorkerOps(), ...p2pWorkerOps(), ...mpinWorkerOps() };
 }
