@@ -47,6 +47,9 @@ import {
 } from './milagro/cs-wire.ts';
 import { InProcessCsCompute, type MilagroCsCompute } from './milagro/cs-compute.ts';
 import { andThen, guardPoints, milagroFlow, premasterOf } from './milagro/common.ts';
+import { type ProofReplayGuard, StoreReplayGuard } from './milagro/replay-store.ts';
+import { namespaced } from '../store/index.ts';
+import type { KeyValueStore } from '../store/types.ts';
 
 export { MILAGRO_CS_EXTENSION };
 
@@ -112,6 +115,11 @@ export interface MilagroCsOptions {
   /** Where the pairings run; default in-process (synchronous). */
   readonly compute?: MilagroCsCompute | undefined;
   readonly logger?: ((event: MilagroCsEvent) => void) | undefined;
+  /**
+   * Server: keep the (HID, t, V) replay cache in this store (keys 'cs-replay:…'), shared by every
+   * process of the deployment. Default: an in-process cache of `replayCacheSize` entries.
+   */
+  readonly store?: KeyValueStore | undefined;
 }
 
 /** §7.2: no Certificate, unsigned ServerKeyExchange, no CertificateRequest. */
@@ -123,7 +131,7 @@ const DEFAULT_REPLAY_CACHE = 4096;
 const guard = <T>(what: string, f: () => MaybePromise<T>): MaybePromise<T> => guardPoints('milagro_cs', what, f);
 
 /** Bounded (HID, t, V) cache; entries leave when they fall out of the time window. Per provider. */
-export class ReplayCache {
+export class ReplayCache implements ProofReplayGuard {
   readonly #max: number;
   readonly #seen = new Map<string, number>();
   constructor(max: number) {
@@ -265,10 +273,18 @@ class CsServerSession implements ServerKeyExchangeSession {
       p.log({ kind: 'rejected', reason: 'stale', message, hashId });
       throw new AccessDeniedError(`milagro_cs: ${message}`);
     }
-    if (!p.replay.add(values, nowSeconds, window)) {
-      p.log({ kind: 'rejected', reason: 'replayed', message: 'this (HID, t, V) was already presented', hashId });
-      throw new AccessDeniedError('milagro_cs: replayed ClientHello proof');
-    }
+    // Shared replay caches answer asynchronously; the pairing runs only for a fresh proof.
+    return andThen(p.replay.add(values, nowSeconds, window), (fresh) => {
+      if (!fresh) {
+        p.log({ kind: 'rejected', reason: 'replayed', message: 'this (HID, t, V) was already presented', hashId });
+        throw new AccessDeniedError('milagro_cs: replayed ClientHello proof');
+      }
+      return this.#verifyFresh(creds, values, hashId, now, nowSeconds);
+    });
+  }
+
+  #verifyFresh(creds: MilagroCsServerCredentials, values: CsHelloValues, hashId: string, now: number, nowSeconds: number): MaybePromise<boolean> {
+    const p = this.#provider;
     const today = creds.timePermits ? dayOf(now) : 0;
     // §10 item 14: near UTC midnight a client may still (or already) use the neighbouring day's
     // permit; within `permitGraceSeconds` a failed check is retried with that day (one more pairing).
@@ -379,7 +395,7 @@ export class MilagroCsProvider implements KeyExchangeProvider {
   readonly options: MilagroCsOptions;
   readonly extensionType: number;
   readonly compute: MilagroCsCompute;
-  readonly replay: ReplayCache;
+  readonly replay: ProofReplayGuard;
 
   constructor(options: MilagroCsOptions) {
     if (options.client === undefined && options.server === undefined) throw new TypeError('milagroCs: give client or server credentials');
@@ -395,7 +411,9 @@ export class MilagroCsProvider implements KeyExchangeProvider {
     this.options = options;
     this.extensionType = ext;
     this.compute = options.compute ?? new InProcessCsCompute();
-    this.replay = new ReplayCache(options.server?.replayCacheSize ?? DEFAULT_REPLAY_CACHE);
+    // A shared store makes a proof single-use across every process of the deployment.
+    this.replay =
+      options.store !== undefined ? new StoreReplayGuard(namespaced(options.store, 'cs-replay:')) : new ReplayCache(options.server?.replayCacheSize ?? DEFAULT_REPLAY_CACHE);
   }
 
   log(event: MilagroCsEvent): void {
