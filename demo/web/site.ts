@@ -115,6 +115,11 @@ export class DemoSite {
         break;
       case '/logout':
         if (req.method === 'POST') {
+          // Log-out CSRF: another site must not end the session either.
+          if (!this.#opts.rp.isSameOrigin(toRpRequest(req))) {
+            this.#page(res, 403, '<!doctype html><title>Forbidden</title><p class="error">Cross-site log-out refused.</p>');
+            return;
+          }
           const m = /(?:^|;\s*)site-session=([0-9a-f]{64})/.exec(req.headers.cookie ?? '');
           if (m?.[1] !== undefined) this.#sessions.delete(m[1]);
           res.writeHead(303, { location: '/', 'set-cookie': 'site-session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0' });
@@ -135,11 +140,6 @@ export class DemoSite {
   }
 
   async #postLogin(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const origin = req.headers.origin;
-    if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}` && origin !== `https://${req.headers.host ?? ''}`) {
-      this.#page(res, 403, '<!doctype html><title>Forbidden</title><p class="error">Cross-site log-in refused.</p>');
-      return;
-    }
     let body: Uint8Array;
     try {
       body = await readBody(req, 8192);
@@ -148,6 +148,13 @@ export class DemoSite {
       return;
     }
     const form = new URLSearchParams(new TextDecoder().decode(body));
+    // Login CSRF: a form posted from another site would sign the victim in to the attacker's
+    // account. Require the browser's same-origin signal (Origin, Sec-Fetch-Site, or the CSRF token
+    // as a form field), not just the absence of a foreign Origin.
+    if (!this.#opts.rp.isSameOrigin(toRpRequest(req), form.get('mpin-csrf') ?? undefined)) {
+      this.#page(res, 403, '<!doctype html><title>Forbidden</title><p class="error">Cross-site log-in refused.</p>');
+      return;
+    }
     const user = form.get('log') ?? '';
     const password = form.get('pwd') ?? '';
     // The only M-Pin-aware line of the site: a login token is accepted where a password would be.

@@ -20,6 +20,8 @@ import type { MilagroCsCompute } from '../kex/milagro/cs-compute.ts';
 import type { PeerIdentity } from '../kex/key-exchange.ts';
 import type { Clock } from '../providers.ts';
 import type { KeyValueStore } from '../store/types.ts';
+import { namespaced } from '../store/index.ts';
+import { StoreReplayCache } from '../kex/milagro/replay-store.ts';
 import { Suites, type CipherSuite } from '../suites.ts';
 import { decodeG2 } from '../crypto/bncx/index.ts';
 import { TlsOptionError } from './config.ts';
@@ -147,6 +149,7 @@ export function resolveMilagroServer(opts: MilagroServerOptions, serverStore?: K
     decodeG2(serverSecret); // on the twist and in G2 (spec §10 item 9), before any client arrives
     if (typeof opts.timePermits !== 'boolean') throw new TlsOptionError('ERR_INVALID_ARG_VALUE', 'milagro.timePermits must be true or false');
     const suite = csSuite(opts);
+    const store = opts.store ?? serverStore;
     const { compute, dispose } = computeFor(opts, true);
     try {
       const provider = milagroCs({
@@ -159,11 +162,11 @@ export function resolveMilagroServer(opts: MilagroServerOptions, serverStore?: K
           resolveIdentity: opts.resolveIdentity,
           replayCacheSize: opts.replayCacheSize,
           authorize: opts.authorize,
+          ...(store === undefined ? {} : { replayCache: new StoreReplayCache(namespaced(store, 'cs-replay:')) }),
         },
         ...(opts.extensionType === undefined ? {} : { extensionType: opts.extensionType }),
         ...(compute === undefined ? {} : { compute }),
         ...(opts.logger === undefined ? {} : { logger: opts.logger }),
-        ...((opts.store ?? serverStore) === undefined ? {} : { store: opts.store ?? serverStore }),
       });
       return resolvedMilagro(suite, provider, dispose);
     } catch (e) {

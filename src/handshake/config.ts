@@ -46,6 +46,12 @@ export interface CommonEngineConfig {
   readonly signatures?: SignatureBackend;
   /** Certificate signatures already verified, shared by the handshakes of one configuration. */
   readonly certificateCache?: SignatureCache;
+  /**
+   * Peer bytes held unprocessed before the handshake completes (input queued while a key-exchange
+   * step runs, partial records and messages); more → unexpected_message. Default 320 KiB
+   * (DEFAULT_MAX_HANDSHAKE_BUFFER); it must exceed the largest message accepted (Certificate, 256 KiB).
+   */
+  readonly maxHandshakeBuffer?: number;
 }
 
 export interface ClientEngineConfig extends CommonEngineConfig {
@@ -84,6 +90,11 @@ export interface ServerEngineConfig extends CommonEngineConfig {
   readonly ca?: readonly Certificate[];
   /** Session-ID cache and ticket keys shared by a server's connections; none → no resumption. */
   readonly sessionStore?: SessionStore;
+  /**
+   * This connection's remote address (set per connection by the API): key exchanges queue their
+   * worker-pool jobs under it (fair scheduling, issue 11 §3).
+   */
+  readonly peerAddress?: string | undefined;
 }
 
 export const defaultGroups: readonly NamedGroup[] = Object.freeze([NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1]);

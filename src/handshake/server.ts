@@ -278,6 +278,7 @@ function selectSuite(config: ServerEngineConfig, ch: ClientHello): MaybePromise<
         privateKey: config.privateKey,
         random: config.random,
         clock: config.clock,
+        peerAddress: config.peerAddress,
       });
       sessions.set(suite.kex, session);
     }

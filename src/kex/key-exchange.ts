@@ -96,6 +96,12 @@ export interface ServerKexContext {
   readonly privateKey?: PrivateKey | undefined;
   readonly random: RandomSource;
   readonly clock: Clock;
+  /**
+   * The client's network address when known (the API's accepted sockets): expensive work is
+   * queued per address so one source cannot starve the others (issue 11 §3). Never trusted for
+   * authentication.
+   */
+  readonly peerAddress?: string | undefined;
 }
 
 export interface ServerKexSelection {

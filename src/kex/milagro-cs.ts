@@ -20,7 +20,7 @@
  *
  * The pairings can run in a worker pool (`compute`); by default they run in-process.
  */
-import { AccessDeniedError, HandshakeFailureError } from '../alerts.ts';
+import { AccessDeniedError, HandshakeFailureError, IllegalParameterError } from '../alerts.ts';
 import { bytesToHex } from '../codec/bytes.ts';
 import { randomScalar, encodeScalar, decodeG1 } from '../crypto/bncx/index.ts';
 import { dayOf, MAX_PIN } from '../crypto/mpin.ts';
@@ -46,10 +46,8 @@ import {
   type CsHelloValues,
 } from './milagro/cs-wire.ts';
 import { InProcessCsCompute, type MilagroCsCompute } from './milagro/cs-compute.ts';
-import { andThen, guardPoints, milagroFlow, premasterOf } from './milagro/common.ts';
-import { type ProofReplayGuard, StoreReplayGuard } from './milagro/replay-store.ts';
-import { namespaced } from '../store/index.ts';
-import type { KeyValueStore } from '../store/types.ts';
+import { andThen, guardPoints, isOverloaded, milagroFlow, overloadedError, premasterOf } from './milagro/common.ts';
+import type { JobOptions } from './milagro/fair-queue.ts';
 
 export { MILAGRO_CS_EXTENSION };
 
@@ -85,14 +83,28 @@ export interface MilagroCsServerCredentials {
   readonly replayCacheSize?: number | undefined;
   /** On a failed check, search the PIN error (§5.7). Only possible with time permits off. Default false. */
   readonly detectPinError?: boolean | undefined;
-  /** Map an authenticated identity hash to a name the application knows (e.g. from a registry). */
-  readonly resolveIdentity?: ((hashId: Uint8Array) => string | undefined) | undefined;
   /**
-   * Policy after a valid proof (spec §10 item 18): return false to refuse this identity
-   * (access_denied), e.g. a locked-out or revoked one. Count failures from the logger's
-   * 'rejected' events to implement a lockout.
+   * Map an identity hash to a name the application knows (e.g. from a registry). When given, the
+   * server knows its users: a hash it does not resolve is refused (access_denied, logged
+   * `unknown-identity`) before any pairing is computed (issue 11 §3), unless
+   * `allowUnknownIdentities` is true.
+   */
+  readonly resolveIdentity?: ((hashId: Uint8Array) => string | undefined) | undefined;
+  /** With `resolveIdentity`: still verify (and accept) identities it does not resolve. Default false. */
+  readonly allowUnknownIdentities?: boolean | undefined;
+  /**
+   * Policy (spec §10 item 18): return false to refuse this identity (access_denied), e.g. a
+   * locked-out or revoked one. Asked with the *claimed* identity after the cheap checks and
+   * before the pairing, so a refused identity costs no pairing; the proof is checked after it.
+   * Count failures from the logger's 'rejected' events to implement a lockout.
    */
   readonly authorize?: ((identity: PeerIdentity) => boolean | Promise<boolean>) | undefined;
+  /**
+   * Replay cache for (HID, t, V) (spec §10 item 13); default a bounded in-memory `ReplayCache`
+   * of `replayCacheSize` entries. Asynchronous implementations (a store shared by several
+   * processes) fit: `add` may return a Promise.
+   */
+  readonly replayCache?: CsReplayCache | undefined;
 }
 
 /** Why a server refused (or accepted) a client; for logs only, never on the wire. */
@@ -100,7 +112,19 @@ export type MilagroCsEvent =
   | { readonly kind: 'accepted'; readonly hashId: string; readonly timeValue: number }
   | {
       readonly kind: 'rejected';
-      readonly reason: 'no-extension' | 'malformed' | 'stale' | 'replayed' | 'invalid-point' | 'bad-credentials' | 'not-authorized';
+      readonly reason:
+        | 'no-extension'
+        | 'malformed'
+        | 'stale'
+        | 'replayed'
+        | 'unknown-identity'
+        | 'not-authorized'
+        | 'invalid-point'
+        | 'bad-credentials'
+        /** The worker pool refused the job (queue or per-source limit): internal_error, retry later. */
+        | 'overloaded'
+        /** The computation failed for another reason (a worker crashed, the pool closed). */
+        | 'internal-error';
       readonly message: string;
       readonly hashId?: string;
       /** entered − registered PIN when found (§5.7). */
@@ -115,11 +139,6 @@ export interface MilagroCsOptions {
   /** Where the pairings run; default in-process (synchronous). */
   readonly compute?: MilagroCsCompute | undefined;
   readonly logger?: ((event: MilagroCsEvent) => void) | undefined;
-  /**
-   * Server: keep the (HID, t, V) replay cache in this store (keys 'cs-replay:…'), shared by every
-   * process of the deployment. Default: an in-process cache of `replayCacheSize` entries.
-   */
-  readonly store?: KeyValueStore | undefined;
 }
 
 /** §7.2: no Certificate, unsigned ServerKeyExchange, no CertificateRequest. */
@@ -130,8 +149,17 @@ const DEFAULT_REPLAY_CACHE = 4096;
 
 const guard = <T>(what: string, f: () => MaybePromise<T>): MaybePromise<T> => guardPoints('milagro_cs', what, f);
 
+/** Where seen MILAGRO_CS proofs are remembered (issue 11 §3; a shared store may implement it). */
+export interface CsReplayCache {
+  /**
+   * Record the proof (HID, t, V) atomically; false when it was already presented. `nowSeconds`
+   * and `window` bound how long it must be remembered (|t − now| ≤ window).
+   */
+  add(values: CsHelloValues, nowSeconds: number, window: number): boolean | Promise<boolean>;
+}
+
 /** Bounded (HID, t, V) cache; entries leave when they fall out of the time window. Per provider. */
-export class ReplayCache implements ProofReplayGuard {
+export class ReplayCache implements CsReplayCache {
   readonly #max: number;
   readonly #seen = new Map<string, number>();
   constructor(max: number) {
@@ -224,20 +252,25 @@ interface Accepted {
   readonly date: number;
 }
 
+type Verdict = { readonly ok: boolean; readonly y: Uint8Array; readonly pinError?: number | undefined };
+
 class CsServerSession implements ServerKeyExchangeSession {
   readonly #ctx: ServerKexContext;
   readonly #provider: MilagroCsProvider;
   readonly #creds: MilagroCsServerCredentials | undefined;
+  readonly #job: JobOptions;
   #accepted: Accepted | undefined;
   #w: Uint8Array | undefined;
   #W: Uint8Array | undefined;
-  #keyPoint: Promise<Uint8Array> | undefined;
+  #keyPoint: MaybePromise<Uint8Array> | undefined;
   #identity: PeerIdentity | undefined;
 
   constructor(ctx: ServerKexContext, provider: MilagroCsProvider) {
     this.#ctx = ctx;
     this.#provider = provider;
     this.#creds = provider.options.server;
+    // Worker-pool jobs of this connection queue under its remote address (fair scheduling).
+    this.#job = { source: ctx.peerAddress };
   }
 
   /** Set once the M-Pin proof verified; the engine reports it only after the client's Finished. */
@@ -245,6 +278,37 @@ class CsServerSession implements ServerKeyExchangeSession {
     return this.#identity;
   }
 
+  /** Log and rethrow a failed computation with the reason operators need (overload is not an attack). */
+  #failed(e: unknown, hashId: string): never {
+    const p = this.#provider;
+    if (isOverloaded(e)) {
+      p.log({ kind: 'rejected', reason: 'overloaded', message: e.message, hashId });
+      throw overloadedError('milagro_cs', e);
+    }
+    if (e instanceof IllegalParameterError) {
+      p.log({ kind: 'rejected', reason: 'invalid-point', message: e.message, hashId });
+      throw e;
+    }
+    p.log({ kind: 'rejected', reason: 'internal-error', message: e instanceof Error ? e.message : String(e), hashId });
+    throw e;
+  }
+
+  /** Run a computation that may fail synchronously or asynchronously through `#failed`. */
+  #compute<T>(what: string, hashId: string, f: () => MaybePromise<T>): MaybePromise<T> {
+    try {
+      const v = guard(what, f);
+      return v instanceof Promise ? v.catch((e: unknown) => this.#failed(e, hashId)) : v;
+    } catch (e) {
+      return this.#failed(e, hashId);
+    }
+  }
+
+  /**
+   * Issue 11 §3: every check that costs no pairing comes first, in this order — framing and
+   * lengths, time window, replay cache, unknown identity (when the server knows its users),
+   * authorize (revocation, lockout) — so a junk ClientHello is refused before it reaches the
+   * worker pool. Then one pairing job (pools: verify, W and [w]·UT together).
+   */
   acceptClient(hello: ClientHello): MaybePromise<boolean> {
     const creds = this.#creds;
     if (creds === undefined) return false;
@@ -273,61 +337,42 @@ class CsServerSession implements ServerKeyExchangeSession {
       p.log({ kind: 'rejected', reason: 'stale', message, hashId });
       throw new AccessDeniedError(`milagro_cs: ${message}`);
     }
-    // Shared replay caches answer asynchronously; the pairing runs only for a fresh proof.
     return andThen(p.replay.add(values, nowSeconds, window), (fresh) => {
       if (!fresh) {
         p.log({ kind: 'rejected', reason: 'replayed', message: 'this (HID, t, V) was already presented', hashId });
         throw new AccessDeniedError('milagro_cs: replayed ClientHello proof');
       }
-      return this.#verifyFresh(creds, values, hashId, now, nowSeconds);
+      const name = creds.resolveIdentity?.(values.hashId);
+      if (creds.resolveIdentity !== undefined && name === undefined && creds.allowUnknownIdentities !== true) {
+        p.log({ kind: 'rejected', reason: 'unknown-identity', message: 'identity hash not known to this server (resolveIdentity)', hashId });
+        throw new AccessDeniedError('milagro_cs: unknown identity');
+      }
+      const identity: PeerIdentity = Object.freeze({ kind: 'mpin' as const, hashId: values.hashId, ...(name === undefined ? {} : { identity: name }) });
+      return andThen(creds.authorize?.(identity) ?? true, (allowed) => {
+        if (!allowed) {
+          p.log({ kind: 'rejected', reason: 'not-authorized', message: 'identity refused by the authorize policy', hashId });
+          throw new AccessDeniedError('milagro_cs: identity not authorized');
+        }
+        return this.#verify(creds, values, identity, nowSeconds, now);
+      });
     });
   }
 
-  #verifyFresh(creds: MilagroCsServerCredentials, values: CsHelloValues, hashId: string, now: number, nowSeconds: number): MaybePromise<boolean> {
+  #verify(creds: MilagroCsServerCredentials, values: CsHelloValues, identity: PeerIdentity, nowSeconds: number, now: number): MaybePromise<boolean> {
     const p = this.#provider;
+    const hashId = bytesToHex(values.hashId);
     const today = creds.timePermits ? dayOf(now) : 0;
     // §10 item 14: near UTC midnight a client may still (or already) use the neighbouring day's
     // permit; within `permitGraceSeconds` a failed check is retried with that day (one more pairing).
     const grace = creds.timePermits ? (creds.permitGraceSeconds ?? 0) : 0;
     const intoDay = nowSeconds - today * 86_400;
     const neighbour = grace <= 0 ? undefined : intoDay < grace ? today - 1 : 86_400 - intoDay <= grace ? today + 1 : undefined;
-    type Verdict = { ok: boolean; y: Uint8Array; pinError?: number | undefined };
-    const invalid = (e: unknown): never => {
-      p.log({ kind: 'rejected', reason: 'invalid-point', message: (e as Error).message, hashId });
-      throw e;
-    };
-    const verify = (date: number): MaybePromise<Verdict> => {
-      try {
-        const v = guard('U/UT or V', () =>
-          p.compute.serverVerify({
-            serverSecret: creds.serverSecret,
-            hashId: values.hashId,
-            point: values.point,
-            V: values.V,
-            timeValue: values.timeValue,
-            date,
-            detectPinError: creds.detectPinError === true,
-          }),
-        );
-        return v instanceof Promise ? v.catch(invalid) : v;
-      } catch (e) {
-        return invalid(e);
-      }
-    };
-    const accept = (res: Verdict, date: number): MaybePromise<boolean> => {
-      const name = creds.resolveIdentity?.(values.hashId);
-      const identity: PeerIdentity = Object.freeze({ kind: 'mpin' as const, hashId: values.hashId, ...(name === undefined ? {} : { identity: name }) });
-      return andThen(creds.authorize?.(identity) ?? true, (allowed) => {
-        if (!allowed) {
-          p.log({ kind: 'rejected', reason: 'not-authorized', message: 'valid proof, refused by the authorize policy', hashId });
-          throw new AccessDeniedError('milagro_cs: identity not authorized');
-        }
-        // The key agreement follows the day that verified (W = [w]·HTID of that day, §5.8).
-        this.#accepted = { values, y: res.y, date };
-        this.#identity = identity;
-        p.log({ kind: 'accepted', hashId, timeValue: values.timeValue });
-        return true;
-      });
+    const accept = (res: Verdict, date: number): true => {
+      // The key agreement follows the day that verified (W = [w]·HTID of that day, §5.8).
+      this.#accepted = { values, y: res.y, date };
+      this.#identity = identity;
+      p.log({ kind: 'accepted', hashId, timeValue: values.timeValue });
+      return true;
     };
     const reject = (res: Verdict): never => {
       const pe = res.pinError;
@@ -335,6 +380,32 @@ class CsServerSession implements ServerKeyExchangeSession {
       p.log({ kind: 'rejected', reason: 'bad-credentials', message, hashId, ...(pe === undefined ? {} : { pinError: pe }) });
       throw new AccessDeniedError(`milagro_cs: ${message}`);
     };
+    const input = {
+      serverSecret: creds.serverSecret,
+      hashId: values.hashId,
+      point: values.point,
+      V: values.V,
+      timeValue: values.timeValue,
+      detectPinError: creds.detectPinError === true,
+    };
+    const compute = p.compute;
+    if (compute.serverHello !== undefined) {
+      // One job for the whole step: w is drawn now, W and [w]·UT come back with the verdict.
+      const w = encodeScalar(randomScalar(this.#ctx.random));
+      const dates = neighbour === undefined ? [today] : [today, neighbour];
+      const serverHello = compute.serverHello.bind(compute);
+      return andThen(
+        this.#compute('U/UT or V', hashId, () => serverHello({ ...input, dates, w }, this.#job)),
+        (res) => {
+          if (!res.ok || res.W === undefined || res.keyPoint === undefined) return reject(res);
+          this.#w = w;
+          this.#W = res.W;
+          this.#keyPoint = res.keyPoint;
+          return accept(res, res.date);
+        },
+      );
+    }
+    const verify = (date: number): MaybePromise<Verdict> => this.#compute('U/UT or V', hashId, () => compute.serverVerify({ ...input, date }, this.#job));
     return andThen(verify(today), (res) => {
       if (res.ok) return accept(res, today);
       if (neighbour === undefined) return reject(res);
@@ -345,14 +416,16 @@ class CsServerSession implements ServerKeyExchangeSession {
   serverKeyExchange(): MaybePromise<Uint8Array> {
     const a = this.#accepted;
     if (a === undefined) throw new HandshakeFailureError('milagro_cs: ServerKeyExchange without a verified client');
+    if (this.#W !== undefined) return encodeCsKeyExchange(this.#W); // computed with the verdict
     const w = encodeScalar(randomScalar(this.#ctx.random));
     this.#w = w;
     const compute = this.#provider.compute;
-    return andThen(compute.serverEphemeral({ hashId: a.values.hashId, date: a.date, w }), (W) => {
+    const hashId = bytesToHex(a.values.hashId);
+    return andThen(this.#compute('W', hashId, () => compute.serverEphemeral({ hashId: a.values.hashId, date: a.date, w }, this.#job)), (W) => {
       this.#W = W;
       // Overlap [w]·UT with the client's own work (asynchronous backends only); a failure
       // surfaces when ClientKeyExchange is processed.
-      const kp = compute.serverKeyPoint?.({ point: a.values.point, w });
+      const kp = compute.serverKeyPoint?.({ point: a.values.point, w }, this.#job);
       if (kp !== undefined) {
         kp.catch(() => undefined);
         this.#keyPoint = kp;
@@ -370,19 +443,24 @@ class CsServerSession implements ServerKeyExchangeSession {
       throw new HandshakeFailureError('milagro_cs: ClientKeyExchange out of order');
     }
     const R = decodeCsKeyExchange(body, 'client_key_exchange');
-    const key = guard('R', () =>
-      andThen(this.#keyPoint, (keyPoint) => this.#provider.compute.serverKey({
-        serverSecret: creds.serverSecret,
-        hashId: a.values.hashId,
-        point: a.values.point,
-        UT: a.date > 0 ? a.values.point : undefined,
-        y: a.y,
-        V: a.values.V,
-        W,
-        w,
-        R,
-        keyPoint,
-      })),
+    const key = this.#compute('R', bytesToHex(a.values.hashId), () =>
+      andThen(this.#keyPoint, (keyPoint) =>
+        this.#provider.compute.serverKey(
+          {
+            serverSecret: creds.serverSecret,
+            hashId: a.values.hashId,
+            point: a.values.point,
+            UT: a.date > 0 ? a.values.point : undefined,
+            y: a.y,
+            V: a.values.V,
+            W,
+            w,
+            R,
+            keyPoint,
+          },
+          this.#job,
+        ),
+      ),
     );
     return andThen(key, premasterOf);
   }
@@ -395,7 +473,7 @@ export class MilagroCsProvider implements KeyExchangeProvider {
   readonly options: MilagroCsOptions;
   readonly extensionType: number;
   readonly compute: MilagroCsCompute;
-  readonly replay: ProofReplayGuard;
+  readonly replay: CsReplayCache;
 
   constructor(options: MilagroCsOptions) {
     if (options.client === undefined && options.server === undefined) throw new TypeError('milagroCs: give client or server credentials');
@@ -411,9 +489,7 @@ export class MilagroCsProvider implements KeyExchangeProvider {
     this.options = options;
     this.extensionType = ext;
     this.compute = options.compute ?? new InProcessCsCompute();
-    // A shared store makes a proof single-use across every process of the deployment.
-    this.replay =
-      options.store !== undefined ? new StoreReplayGuard(namespaced(options.store, 'cs-replay:')) : new ReplayCache(options.server?.replayCacheSize ?? DEFAULT_REPLAY_CACHE);
+    this.replay = options.server?.replayCache ?? new ReplayCache(options.server?.replayCacheSize ?? DEFAULT_REPLAY_CACHE);
   }
 
   log(event: MilagroCsEvent): void {

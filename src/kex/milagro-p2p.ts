@@ -25,7 +25,7 @@
  * The pairing runs wherever `compute` says: in-process by default, or in the Milagro worker pool
  * (`PooledP2pCompute`) on servers.
  */
-import { AccessDeniedError, HandshakeFailureError } from '../alerts.ts';
+import { AccessDeniedError, HandshakeFailureError, IllegalParameterError } from '../alerts.ts';
 import { bytesToHex, equalBytes } from '../codec/bytes.ts';
 import { decodeG1, decodeG2, encodeScalar, randomScalar } from '../crypto/bncx/index.ts';
 import { dayOf } from '../crypto/mpin.ts';
@@ -42,7 +42,8 @@ import type {
   ServerKeyExchangeSession,
 } from './key-exchange.ts';
 import { InProcessP2pCompute, type MilagroP2pCompute } from './milagro/p2p-compute.ts';
-import { andThen, guardPoints, milagroFlow, premasterOf } from './milagro/common.ts';
+import { andThen, guardPoints, isOverloaded, milagroFlow, overloadedError, premasterOf } from './milagro/common.ts';
+import type { JobOptions } from './milagro/fair-queue.ts';
 import {
   checkIdentityLength,
   decodeP2pClientKeyExchange,
@@ -108,7 +109,16 @@ export type MilagroP2pEvent =
   | {
       readonly kind: 'rejected';
       readonly role: 'client' | 'server';
-      readonly reason: 'malformed' | 'unexpected-identity' | 'invalid-point' | 'no-time-permit' | 'no-expected-identity';
+      readonly reason:
+        | 'malformed'
+        | 'unexpected-identity'
+        | 'invalid-point'
+        | 'no-time-permit'
+        | 'no-expected-identity'
+        /** The worker pool refused the job (queue or per-source limit): internal_error, retry later. */
+        | 'overloaded'
+        /** The computation failed for another reason (a worker crashed, the pool closed). */
+        | 'internal-error';
       readonly message: string;
       readonly peer?: string;
     };
@@ -290,11 +300,30 @@ class P2pServerSession implements ServerKeyExchangeSession {
   #x: Uint8Array | undefined;
   #PaG1: Uint8Array | undefined;
   #identity: PeerIdentity | undefined;
+  readonly #job: JobOptions;
 
   constructor(ctx: ServerKexContext, p: MilagroP2pProvider) {
     this.#ctx = ctx;
     this.#p = p;
     this.#creds = p.options.server;
+    // Worker-pool jobs of this connection queue under its remote address (fair scheduling).
+    this.#job = { source: ctx.peerAddress };
+  }
+
+  /** Overload and internal failures of a computation, logged with their own reasons (point errors are logged by `guard`). */
+  #failed(e: unknown, peer: string | undefined): never {
+    if (isOverloaded(e)) {
+      this.#p.log({ kind: 'rejected', role: 'server', reason: 'overloaded', message: e.message, ...(peer === undefined ? {} : { peer }) });
+      throw overloadedError('milagro_p2p', e);
+    }
+    if (!(e instanceof IllegalParameterError)) {
+      this.#p.log({ kind: 'rejected', role: 'server', reason: 'internal-error', message: e instanceof Error ? e.message : String(e), ...(peer === undefined ? {} : { peer }) });
+    }
+    throw e;
+  }
+
+  #settle<T>(v: MaybePromise<T>, peer: string | undefined): MaybePromise<T> {
+    return v instanceof Promise ? v.catch((e: unknown) => this.#failed(e, peer)) : v;
   }
 
   /** Set once the client's key exchange is processed; the engine reports it only after its Finished. */
@@ -322,7 +351,13 @@ class P2pServerSession implements ServerKeyExchangeSession {
     // §7.5: x is drawn when ServerKeyExchange is written.
     const x = encodeScalar(randomScalar(this.#ctx.random));
     this.#x = x;
-    return andThen(p.compute.senderEphemeral({ hashIdA: p.serverHashId, date: permit.date, x }), (PaG1) => {
+    let PaG1: MaybePromise<Uint8Array>;
+    try {
+      PaG1 = this.#settle(p.compute.senderEphemeral({ hashIdA: p.serverHashId, date: permit.date, x }, this.#job), undefined);
+    } catch (e) {
+      return this.#failed(e, undefined);
+    }
+    return andThen(PaG1, (PaG1) => {
       this.#PaG1 = PaG1;
       return encodeP2pServerKeyExchange({ identity: p.serverIdentity, PaG1 });
     });
@@ -352,23 +387,31 @@ class P2pServerSession implements ServerKeyExchangeSession {
       p.log({ kind: 'rejected', role: 'server', reason: 'unexpected-identity', message, peer: name });
       throw new AccessDeniedError(`milagro_p2p: ${message}`);
     }
-    const key = guard(
-      'PgG1 or PbG2',
-      (e) => p.log({ kind: 'rejected', role: 'server', reason: 'invalid-point', message: e.message, peer: name }),
-      () =>
-        p.compute.senderKey({
-          date: permit.date,
-          x,
-          PaG1,
-          PgG1: v.PgG1,
-          PbG2: v.PbG2,
-          senderKey: creds.senderKey,
-          senderPermit: permit.permit,
-          idA: p.serverIdentity,
-          idB: v.identity,
-        }),
-    );
-    return andThen(key, (k) => {
+    let key: MaybePromise<Uint8Array>;
+    try {
+      key = guard(
+        'PgG1 or PbG2',
+        (e) => p.log({ kind: 'rejected', role: 'server', reason: 'invalid-point', message: e.message, peer: name }),
+        () =>
+          p.compute.senderKey(
+            {
+              date: permit.date,
+              x,
+              PaG1,
+              PgG1: v.PgG1,
+              PbG2: v.PbG2,
+              senderKey: creds.senderKey,
+              senderPermit: permit.permit,
+              idA: p.serverIdentity,
+              idB: v.identity,
+            },
+            this.#job,
+          ),
+      );
+    } catch (e) {
+      return this.#failed(e, name);
+    }
+    return andThen(this.#settle(key, name), (k) => {
       this.#identity = peerIdentityOf(peer);
       p.log({ kind: 'accepted', role: 'server', peer: name });
       return premasterOf(k);

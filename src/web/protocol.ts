@@ -76,6 +76,7 @@ export type ErrorCode =
   | 'expired'
   | 'not_signed_in'
   | 'unauthorized'
+  | 'overloaded'
   | 'internal';
 
 export interface ErrorBody {

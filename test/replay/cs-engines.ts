@@ -39,10 +39,16 @@ export function csServerEngine(
 ): ReplayEngine {
   const s = rec.milagro_values_from_amcl_call_trace.server;
   const timeValue = traceNumber(rec, 'server', 'timevalue_used');
+  const w = typeof s['w'] === 'string' ? [hexToBytes(s['w'])] : [];
+  // A compute with the one-job `serverHello` step (worker pools) draws w with the verdict, before
+  // the ServerHello random; in-process compute draws it when ServerKeyExchange is written, as
+  // milagro-tls does. The same values either way, so the records stay byte-identical.
+  const wFirst = over.compute?.serverHello !== undefined;
   const random = scriptedRandom([
+    ...(wFirst ? w : []),
     ...(rec.debug_output_values.server_random === null ? [] : [hexToBytes(rec.debug_output_values.server_random)]),
     ...(rec.debug_output_values.session_id === null ? [] : [hexToBytes(rec.debug_output_values.session_id)]),
-    ...(typeof s['w'] === 'string' ? [hexToBytes(s['w'])] : []),
+    ...(wFirst ? [] : w),
   ]);
   const provider = milagroCs({
     server: {

@@ -16,6 +16,7 @@ import { SessionStore } from '../../src/handshake/session/store.ts';
 import { connect, createServer, type ConnectionOptions, type Server, type TLSSocket } from '../../src/index.ts';
 import { milagroCs, type MilagroCsEvent } from '../../src/kex/milagro-cs.ts';
 import { KexRegistry } from '../../src/kex/registry.ts';
+import { StoreReplayCache } from '../../src/kex/milagro/replay-store.ts';
 import { type KeyValueStore, MemoryStore, namespaced } from '../../src/store/index.ts';
 import { Suites } from '../../src/suites.ts';
 import { ca, cert256, closeServer, key256, listen, readAll, secure } from '../api/helpers.ts';
@@ -30,9 +31,12 @@ const t0 = traceNumber(rec, 'server', 'timevalue_used');
 /** One MILAGRO_CS server instance (its own provider, as another process would have) on `store`. */
 function csServer(store: KeyValueStore | undefined, log: MilagroCsEvent[]) {
   const provider = milagroCs({
-    server: { serverSecret: hexToBytes(rec.key_files['CSServerKey'] ?? ''), timePermits: true },
+    server: {
+      serverSecret: hexToBytes(rec.key_files['CSServerKey'] ?? ''),
+      timePermits: true,
+      ...(store === undefined ? {} : { replayCache: new StoreReplayCache(namespaced(store, 'cs-replay:')) }),
+    },
     logger: (e) => log.push(e),
-    ...(store === undefined ? {} : { store }),
   });
   return async (record: Uint8Array) => {
     const c = collector();

@@ -28,6 +28,13 @@ export class FailureCounter {
     this.#failures.delete(hashId);
   }
 
+  /** Takes back one counted attempt that was never checked (e.g. the worker pool was busy). */
+  forgive(hashId: string): void {
+    const n = this.failures(hashId);
+    if (n <= 1) this.#failures.delete(hashId);
+    else this.#failures.set(hashId, n - 1);
+  }
+
   /** Count one more failure; returns the new count (locked when it reaches `maxFailures`). */
   recordFailure(hashId: string): number {
     const count = this.failures(hashId) + 1;

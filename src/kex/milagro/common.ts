@@ -1,7 +1,7 @@
 /**
  * Small pieces shared by the MILAGRO_CS and MILAGRO_P2P key exchanges and their compute layers.
  */
-import { IllegalParameterError } from '../../alerts.ts';
+import { AlertDescription, IllegalParameterError, TlsError } from '../../alerts.ts';
 import { concatBytes } from '../../codec/bytes.ts';
 import { PointError } from '../../crypto/bncx/index.ts';
 import type { KexFlow, MaybePromise } from '../key-exchange.ts';
@@ -32,6 +32,19 @@ export function guardPoints<T>(
   }
 }
 
+/**
+ * The worker pool refused the job (WorkerPoolBusyError: its global queue or this source's share
+ * is full). Matched by name so any compute backend can signal it.
+ */
+export function isOverloaded(e: unknown): e is Error {
+  return e instanceof Error && e.name === 'WorkerPoolBusyError';
+}
+
+/** The fatal alert for an overloaded server: internal_error (RFC 5246 §7.2.2), the client may retry later. */
+export function overloadedError(kex: 'milagro_cs' | 'milagro_p2p', e: Error): TlsError {
+  return new TlsError(AlertDescription.internal_error, `${kex}: server overloaded, try again later (${e.message})`, { cause: e });
+}
+
 /** Continue synchronously when the value is already there, asynchronously otherwise. (Not named
  * `then`: a module exporting `then` is a thenable, and `import()` of it would call it.) */
 export function andThen<T, U>(v: MaybePromise<T>, f: (t: T) => MaybePromise<U>): MaybePromise<U> {
@@ -49,6 +62,13 @@ export class Lru<V> {
   readonly #map = new Map<string, V>();
   constructor(max: number) {
     this.#max = max;
+  }
+  get size(): number {
+    return this.#map.size;
+  }
+  /** The cached value without creating one (and without refreshing its age). */
+  peek(key: string): V | undefined {
+    return this.#map.get(key);
   }
   get(key: string, make: () => V): V {
     const hit = this.#map.get(key);

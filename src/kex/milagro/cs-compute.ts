@@ -39,6 +39,7 @@ import { mulG1Public } from '../../crypto/bncx/pairing.ts';
 import { bytesToHex } from '../../codec/bytes.ts';
 import type { MaybePromise } from '../key-exchange.ts';
 import { Lru } from './common.ts';
+import type { JobOptions } from './fair-queue.ts';
 
 export interface CsClientHelloInput {
   /** Raw identity bytes (hashed by the client pass). */
@@ -109,21 +110,47 @@ export interface CsServerKeyInput {
   readonly keyPoint?: Uint8Array | undefined;
 }
 
-/** Where the MILAGRO_CS arithmetic runs: in-process (synchronous) or a worker pool (async). */
+/** The server's whole ClientHello step in one call (asynchronous backends: one worker job). */
+export interface CsServerHelloInput extends Omit<CsServerVerifyInput, 'date'> {
+  /** Day numbers to try in order (today, then the neighbouring day within the grace); [0] = permits off. */
+  readonly dates: readonly number[];
+  /** Scalar w for W (§5.8), drawn by the caller. */
+  readonly w: Uint8Array;
+}
+
+export interface CsServerHelloOutput extends CsServerVerifyOutput {
+  /** The day that verified (the first of `dates` when none did). */
+  readonly date: number;
+  /** W = [w]·HTID of that day and [w]·(UT or U), when the proof verified. */
+  readonly W?: Uint8Array | undefined;
+  readonly keyPoint?: Uint8Array | undefined;
+}
+
+/**
+ * Where the MILAGRO_CS arithmetic runs: in-process (synchronous) or a worker pool (async).
+ * `job` carries scheduling data for pools (the connection's source address); in-process
+ * compute ignores it.
+ */
 export interface MilagroCsCompute {
-  clientHello(input: CsClientHelloInput): MaybePromise<CsClientHelloOutput>;
+  clientHello(input: CsClientHelloInput, job?: JobOptions): MaybePromise<CsClientHelloOutput>;
   /** R = [r]A and the client key (§5.8); returns R and the 16-byte key. */
-  clientKeyExchange(input: CsClientKeyInput): MaybePromise<{ readonly R: Uint8Array; readonly key: Uint8Array }>;
-  serverVerify(input: CsServerVerifyInput): MaybePromise<CsServerVerifyOutput>;
+  clientKeyExchange(input: CsClientKeyInput, job?: JobOptions): MaybePromise<{ readonly R: Uint8Array; readonly key: Uint8Array }>;
+  serverVerify(input: CsServerVerifyInput, job?: JobOptions): MaybePromise<CsServerVerifyOutput>;
+  /**
+   * Optional, for asynchronous backends: verify the proof and, when it holds, compute W and
+   * [w]·(UT or U) in the same call, so the server's ClientHello step costs one worker job instead
+   * of three (issue 11 §3). The key exchange then draws w before the suite is chosen.
+   */
+  serverHello?(input: CsServerHelloInput, job?: JobOptions): Promise<CsServerHelloOutput>;
   /** W = [w]·HTID (date > 0) or [w]·A. */
-  serverEphemeral(input: { readonly hashId: Uint8Array; readonly date: number; readonly w: Uint8Array }): MaybePromise<Uint8Array>;
-  serverKey(input: CsServerKeyInput): MaybePromise<Uint8Array>;
+  serverEphemeral(input: { readonly hashId: Uint8Array; readonly date: number; readonly w: Uint8Array }, job?: JobOptions): MaybePromise<Uint8Array>;
+  serverKey(input: CsServerKeyInput, job?: JobOptions): MaybePromise<Uint8Array>;
   /**
    * Optional, for asynchronous backends: start [w]·(UT or U) — the secret-scalar multiplication
    * of the server key (§5.8) — right after W, so it runs while the client computes its key
    * exchange instead of after ClientKeyExchange arrives. In-process compute leaves it to serverKey.
    */
-  serverKeyPoint?(input: { readonly point: Uint8Array; readonly w: Uint8Array }): Promise<Uint8Array>;
+  serverKeyPoint?(input: { readonly point: Uint8Array; readonly w: Uint8Array }, job?: JobOptions): Promise<Uint8Array>;
 }
 
 /** Fixed-base window for identity points reused across handshakes (noble wNAF tables, ~0.6 MB each). */
@@ -148,6 +175,12 @@ interface IdentityPoints {
  * variable-time `mulG1Public`. Server secrets are decoded once with their Miller lines (§4.3).
  * Used directly by the key exchange by default and, one instance per thread, inside workers.
  * Tested byte for byte against `crypto/mpin.ts` and the milagro-tls recordings.
+ *
+ * Server side, the identity in a ClientHello is only a claim until the pairing check passes, so
+ * `serverVerify` never builds tables for it (issue 11 §3: a flood of random identity hashes made
+ * the server build ~0.6 MB tables, ~40 ms, per hello): an identity not yet proven is verified
+ * with its plain point (a variable-time public multiplication), and only a proof that verifies
+ * puts the identity into the bounded table cache used by W, the key and the next logins.
  */
 export class InProcessCsCompute implements MilagroCsCompute {
   readonly #secrets = new Lru<ServerSecret>(8);
@@ -157,8 +190,22 @@ export class InProcessCsCompute implements MilagroCsCompute {
   readonly #secs = new Lru<G1Point>(16);
   readonly #gPins = new Lru<Fp12>(16);
 
+  /** Identities whose points (and multiplication tables) are cached: proven or our own (diagnostics, tests). */
+  get cachedIdentities(): number {
+    return this.#identityA.size;
+  }
+
   #secret(b: Uint8Array): ServerSecret {
     return this.#secrets.get(bytesToHex(b), () => ServerSecret.fromBytes(b));
+  }
+
+  /** Identity points for a claim not yet proven: cached (with tables) only if already proven. */
+  #claimedPoints(hid: Uint8Array, date: number): IdentityPoints {
+    if (hid.length !== 32) throw new PointError('length', `hashed identity must be 32 bytes, got ${hid.length}`);
+    const hex = bytesToHex(hid);
+    const a = this.#identityA.peek(hex) ?? map1(hid);
+    if (date === 0) return { a, htid: a };
+    return { a, htid: this.#htids.peek(`${hex}:${date}`) ?? a.add(permitPoint(hid, date)) };
   }
 
   #points(hid: Uint8Array, date: number): IdentityPoints {
@@ -212,7 +259,7 @@ export class InProcessCsCompute implements MilagroCsCompute {
 
   serverVerify(input: CsServerVerifyInput): CsServerVerifyOutput {
     const sst = this.#secret(input.serverSecret);
-    const { a, htid } = this.#points(input.hashId, input.date);
+    const { a, htid } = this.#claimedPoints(input.hashId, input.date);
     const pt = decodeG1(input.point);
     const v = decodeG1(input.V);
     const y = challengeY(input.timeValue, input.point);
@@ -222,11 +269,30 @@ export class InProcessCsCompute implements MilagroCsCompute {
       [v, Q_PREPARED],
       [pPrime, sst.prepared],
     ]);
-    if (gtIsOne(e)) return { ok: true, y };
+    if (gtIsOne(e)) {
+      this.#points(input.hashId, input.date); // proven: cache its points (tables built on first use)
+      return { ok: true, y };
+    }
     if (!input.detectPinError || input.date !== 0) return { ok: false, y };
     // §5.7: E = F^(−δ), F = e(Q, [y]A + U); only possible when U itself was sent (no permits).
     const f = pairing(mulG1Public(a, os2i(y)).add(pt), Q_PREPARED);
     return { ok: false, y, pinError: pinError(encodeGT(e), encodeGT(f)) };
+  }
+
+  /** The worker side of `MilagroCsCompute.serverHello`: verify, then W and [w]·point. */
+  serverHelloStep(input: CsServerHelloInput): CsServerHelloOutput {
+    const first = input.dates[0];
+    if (first === undefined) throw new RangeError('serverHello needs at least one date');
+    let failed: CsServerVerifyOutput | undefined;
+    for (const date of input.dates) {
+      const v = this.serverVerify({ ...input, date });
+      if (v.ok) {
+        const W = this.serverEphemeral({ hashId: input.hashId, date, w: input.w });
+        return { ...v, date, W, keyPoint: this.keyPoint({ point: input.point, w: input.w }) };
+      }
+      failed ??= v;
+    }
+    return { ...(failed as CsServerVerifyOutput), date: first };
   }
 
   serverEphemeral(input: { readonly hashId: Uint8Array; readonly date: number; readonly w: Uint8Array }): Uint8Array {

@@ -15,7 +15,6 @@ import {
   PointError,
   decodeG1,
   decodeG2,
-  decodeG2OnCurve,
   decodeScalar,
   encodeG1,
   gtPow,
@@ -26,7 +25,6 @@ import {
   mulG2,
   multiPairing,
   pairing,
-  sha,
   traceBytes,
   wccKdf,
   type G1Point,
@@ -35,6 +33,9 @@ import {
 import { pia as piaOf, pib as pibOf, hashId, receiverPoint, senderPoint } from '../../crypto/wcc.ts';
 import type { MaybePromise } from '../key-exchange.ts';
 import { Lru } from './common.ts';
+import type { JobOptions, JobRunner } from './fair-queue.ts';
+
+export type { JobRunner };
 
 export interface P2pSenderEphemeralInput {
   /** SHA-256(IdA). */
@@ -83,14 +84,17 @@ export interface P2pReceiverOutput {
   readonly key: Uint8Array;
 }
 
-/** Where the MILAGRO_P2P arithmetic runs: in-process (synchronous) or a worker pool (async). */
+/**
+ * Where the MILAGRO_P2P arithmetic runs: in-process (synchronous) or a worker pool (async).
+ * `job` carries scheduling data for pools (the connection's source address).
+ */
 export interface MilagroP2pCompute {
   /** PaG1 = [x]·A′ (§6.2, §6.4). */
-  senderEphemeral(input: P2pSenderEphemeralInput): MaybePromise<Uint8Array>;
+  senderEphemeral(input: P2pSenderEphemeralInput, job?: JobOptions): MaybePromise<Uint8Array>;
   /** pia, pib and the sender key (§6.3). */
-  senderKey(input: P2pSenderKeyInput): MaybePromise<Uint8Array>;
+  senderKey(input: P2pSenderKeyInput, job?: JobOptions): MaybePromise<Uint8Array>;
   /** PgG1, PbG2, pia, pib and the receiver key (§6.2, §6.3). */
-  receiverKeyExchange(input: P2pReceiverInput): MaybePromise<P2pReceiverOutput>;
+  receiverKeyExchange(input: P2pReceiverInput, job?: JobOptions): MaybePromise<P2pReceiverOutput>;
 }
 
 /**
@@ -195,27 +199,6 @@ export class InProcessP2pCompute implements MilagroP2pCompute {
     return wccKdf(this.#senderTrace(input, PbG2), infinityCheck(mulG1Once(PgG1, decodeScalar(input.x))));
   }
 
-  /**
-   * First half of the sender key, for running the two halves on two workers at once
-   * (`PooledP2pCompute.senderKey`): validates PgG1 and PbG2 (G2 subgroup check, §10 item 9) and
-   * returns [x]PgG1 (65 bytes).
-   */
-  senderKeyPoint(input: { readonly PgG1: Uint8Array; readonly PbG2: Uint8Array; readonly x: Uint8Array }): Uint8Array {
-    const PgG1 = decodeG1(input.PgG1);
-    decodeG2(input.PbG2);
-    return encodeG1(infinityCheck(mulG1Once(PgG1, decodeScalar(input.x))));
-  }
-
-  /**
-   * Second half: Tr(g) (128 bytes). PbG2 is only checked to be on the twist here; its subgroup
-   * check runs in {@link senderKeyPoint}, and the caller discards this result unless that
-   * succeeded (a Miller loop on an unchecked point reveals nothing that is kept).
-   */
-  senderKeyTrace(input: P2pSenderKeyInput): Uint8Array {
-    decodeG1(input.PgG1);
-    return this.#senderTrace(input, decodeG2OnCurve(input.PbG2));
-  }
-
   #senderTrace(input: P2pSenderKeyInput, PbG2: G2Point): Uint8Array {
     const key = this.#senderKey(input.senderKey, input.date, input.senderPermit);
     const x = decodeScalar(input.x);
@@ -259,50 +242,31 @@ export const P2pOp = {
   receiverKeyExchange: 'p2p.receiverKeyExchange',
 } as const satisfies Record<keyof MilagroP2pCompute, string>;
 
-/** The two halves of the sender key (see `PooledP2pCompute.senderKey`). */
-export const P2pSplitOp = {
-  senderKeyPoint: 'p2p.senderKeyPoint',
-  senderKeyTrace: 'p2p.senderKeyTrace',
-} as const;
-
 /** The worker-side table (spread into the pool's operation table, worker-ops.ts). */
 export function p2pWorkerOps(compute: InProcessP2pCompute = new InProcessP2pCompute()): Readonly<Record<string, (input: never) => unknown>> {
   return {
     [P2pOp.senderEphemeral]: (i: P2pSenderEphemeralInput) => compute.senderEphemeral(i),
     [P2pOp.senderKey]: (i: P2pSenderKeyInput) => compute.senderKey(i),
     [P2pOp.receiverKeyExchange]: (i: P2pReceiverInput) => compute.receiverKeyExchange(i),
-    [P2pSplitOp.senderKeyPoint]: (i: Parameters<InProcessP2pCompute['senderKeyPoint']>[0]) => compute.senderKeyPoint(i),
-    [P2pSplitOp.senderKeyTrace]: (i: P2pSenderKeyInput) => compute.senderKeyTrace(i),
   };
 }
 
-/** What PooledP2pCompute needs from the pool (MilagroWorkerPool satisfies it). */
-export interface JobRunner {
-  run<T>(op: string, input: unknown): Promise<T>;
-}
-
-/** MILAGRO_P2P arithmetic in the worker pool (all methods asynchronous). */
+/**
+ * MILAGRO_P2P arithmetic in the worker pool (all methods asynchronous): one job per server step
+ * (ServerKeyExchange: PaG1; ClientKeyExchange: the key), queued under the connection's source.
+ */
 export class PooledP2pCompute implements MilagroP2pCompute {
   readonly pool: JobRunner;
   constructor(pool: JobRunner) {
     this.pool = pool;
   }
-  senderEphemeral(input: P2pSenderEphemeralInput): Promise<Uint8Array> {
-    return this.pool.run(P2pOp.senderEphemeral, input);
+  senderEphemeral(input: P2pSenderEphemeralInput, job?: JobOptions): Promise<Uint8Array> {
+    return this.pool.run(P2pOp.senderEphemeral, input, job);
   }
-  /**
-   * The sender key as two concurrent jobs (two workers): [x]PgG1 with the point checks, and the
-   * pairing trace; K = first16(SHA(Tr(g) ‖ 04‖[x]PgG1)) (§3.9) is joined here. Halves the
-   * latency of the server's step after ClientKeyExchange; the same bytes as `senderKey`.
-   */
-  async senderKey(input: P2pSenderKeyInput): Promise<Uint8Array> {
-    const [point, trace] = await Promise.all([
-      this.pool.run<Uint8Array>(P2pSplitOp.senderKeyPoint, { PgG1: input.PgG1, PbG2: input.PbG2, x: input.x }),
-      this.pool.run<Uint8Array>(P2pSplitOp.senderKeyTrace, input),
-    ]);
-    return sha(trace, point).slice(0, 16);
+  senderKey(input: P2pSenderKeyInput, job?: JobOptions): Promise<Uint8Array> {
+    return this.pool.run(P2pOp.senderKey, input, job);
   }
-  receiverKeyExchange(input: P2pReceiverInput): Promise<P2pReceiverOutput> {
-    return this.pool.run(P2pOp.receiverKeyExchange, input);
+  receiverKeyExchange(input: P2pReceiverInput, job?: JobOptions): Promise<P2pReceiverOutput> {
+    return this.pool.run(P2pOp.receiverKeyExchange, input, job);
   }
 }

@@ -3,9 +3,13 @@
  * double pairing must not stall every other connection on the event loop.
  *
  * - size: min(2, cores) by default; workers start lazily on the first job;
- * - one job per worker at a time (the work is CPU-bound), FIFO queue bounded by `maxQueue`
- *   (a full queue rejects the job: the handshake fails with internal_error instead of the server
- *   buffering unbounded work — spec §10 item 13's CPU-exhaustion lever);
+ * - one job per worker at a time (the work is CPU-bound); waiting jobs queue per source (the
+ *   connection's remote address) and sources are served round-robin (fair-queue.ts, issue 11
+ *   §3), so a flood from one address cannot starve the others. Bounds: `maxQueue` waiting jobs
+ *   in total and `maxPerSource` waiting + running jobs per source; a job over either bound is
+ *   refused at once with WorkerPoolBusyError (the handshake fails with internal_error and the
+ *   key exchange logs `overloaded`) instead of the server buffering unbounded work — spec §10
+ *   item 13's CPU-exhaustion lever;
  * - a worker is ref'd only while it runs a job, so an idle pool never keeps the process alive;
  * - a crashed worker fails its job and is replaced on demand; `close()` terminates everything.
  *
@@ -17,19 +21,30 @@ import type {
   CsClientHelloInput,
   CsClientHelloOutput,
   CsClientKeyInput,
+  CsServerHelloInput,
+  CsServerHelloOutput,
   CsServerKeyInput,
   CsServerVerifyInput,
   CsServerVerifyOutput,
   MilagroCsCompute,
 } from './cs-compute.ts';
+import { ANONYMOUS_SOURCE, FairQueue, type AdmitRefusal, type JobOptions, type JobRunner } from './fair-queue.ts';
+
+export type { JobOptions, JobRunner };
 import { CsOp } from './worker-ops.ts';
 import type { WorkerRequest, WorkerResponse } from './worker-main.ts';
 
 export interface WorkerPoolOptions {
   /** Worker threads; default min(2, available cores). */
   readonly size?: number | undefined;
-  /** Jobs waiting for a worker before new ones are refused; default 256. */
+  /** Jobs waiting for a worker (all sources) before new ones are refused; default 256. */
   readonly maxQueue?: number | undefined;
+  /**
+   * Jobs one source (remote address) may have waiting or running at once; default 32. A
+   * handshake has at most one job in flight, so this is also the number of concurrent Milagro
+   * handshakes one address can have computing.
+   */
+  readonly maxPerSource?: number | undefined;
   /**
    * Scheduling niceness of the worker threads (Linux: per-thread `setpriority`; ignored where
    * unsupported), default 10. The pool usually has as many busy workers as there are cores; at
@@ -42,10 +57,16 @@ export interface WorkerPoolOptions {
   readonly niceness?: number | undefined;
 }
 
-/** The queue is full: the job was not accepted. */
+/** The pool is overloaded: the job was not accepted (`reason` says which bound was hit). */
 export class WorkerPoolBusyError extends Error {
   override readonly name = 'WorkerPoolBusyError';
+  readonly reason: AdmitRefusal;
+  constructor(message: string, reason: AdmitRefusal = 'queue-full') {
+    super(message);
+    this.reason = reason;
+  }
 }
+
 
 /** The pool was closed before the job ran or finished. */
 export class WorkerPoolClosedError extends Error {
@@ -53,6 +74,7 @@ export class WorkerPoolClosedError extends Error {
 }
 
 interface Job {
+  readonly source: string;
   readonly op: string;
   readonly input: unknown;
   readonly resolve: (v: unknown) => void;
@@ -82,6 +104,9 @@ function compact(v: unknown, depth = 0): unknown {
   return out;
 }
 
+/** Source of the warm-up pings: never a remote address, never counted. */
+const WARMUP_SOURCE = '\u0000warmup';
+
 function rebuild(e: { readonly name: string; readonly message: string; readonly code?: string }): Error {
   const err = new Error(e.message);
   err.name = e.name; // PointError keeps its name so the key exchange maps it to illegal_parameter
@@ -89,12 +114,12 @@ function rebuild(e: { readonly name: string; readonly message: string; readonly 
   return err;
 }
 
-export class MilagroWorkerPool {
+export class MilagroWorkerPool implements JobRunner {
   readonly size: number;
   readonly #maxQueue: number;
   readonly #niceness: number;
   readonly #slots: Slot[] = [];
-  readonly #queue: Job[] = [];
+  readonly #queue: FairQueue<Job>;
   #nextId = 1;
   #closed = false;
 
@@ -103,11 +128,14 @@ export class MilagroWorkerPool {
     if (!Number.isInteger(size) || size < 1 || size > 64) throw new RangeError('worker pool size must be an integer in 1..64');
     const maxQueue = options.maxQueue ?? 256;
     if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new RangeError('maxQueue must be an integer ≥ 0');
+    const maxPerSource = options.maxPerSource ?? 32;
+    if (!Number.isInteger(maxPerSource) || maxPerSource < 1) throw new RangeError('maxPerSource must be an integer ≥ 1');
     const niceness = options.niceness ?? 10;
     if (!Number.isInteger(niceness) || niceness < 0 || niceness > 19) throw new RangeError('niceness must be an integer in 0..19');
     this.size = size;
     this.#maxQueue = maxQueue;
     this.#niceness = niceness;
+    this.#queue = new FairQueue(maxQueue, maxPerSource);
   }
 
   get closed(): boolean {
@@ -116,24 +144,20 @@ export class MilagroWorkerPool {
 
   /** Jobs waiting for a free worker. */
   get queued(): number {
-    return this.#queue.length;
+    return this.#queue.size;
   }
 
-  /** Run a named operation (worker-ops.ts) in a worker thread. */
-  run<T>(op: string, input: unknown): Promise<T> {
+  /** Run a named operation (worker-ops.ts) in a worker thread, queued fairly by `options.source`. */
+  run<T>(op: string, input: unknown, options?: JobOptions): Promise<T> {
     if (this.#closed) return Promise.reject(new WorkerPoolClosedError('worker pool is closed'));
     return new Promise<T>((resolve, reject) => {
-      const job: Job = { op, input, resolve: resolve as (v: unknown) => void, reject };
+      const source = options?.source ?? ANONYMOUS_SOURCE;
+      const job: Job = { source, op, input, resolve: resolve as (v: unknown) => void, reject };
       const slot = this.#freeSlot();
-      if (slot !== undefined) {
-        this.#start(slot, job);
-        return;
-      }
-      if (this.#queue.length >= this.#maxQueue) {
-        reject(new WorkerPoolBusyError(`worker pool queue full (${this.#maxQueue} jobs waiting)`));
-        return;
-      }
-      this.#queue.push(job);
+      const verdict = this.#queue.admit(source, job, slot !== undefined);
+      if (verdict === 'run' && slot !== undefined) this.#start(slot, job);
+      else if (verdict === 'queue-full') reject(new WorkerPoolBusyError(`worker pool overloaded: ${this.#maxQueue} jobs already waiting`, verdict));
+      else if (verdict === 'source-limit') reject(new WorkerPoolBusyError(`worker pool overloaded: too many jobs in flight from ${source === ANONYMOUS_SOURCE ? 'this process' : source}`, verdict));
     });
   }
 
@@ -142,7 +166,8 @@ export class MilagroWorkerPool {
     const spawned: Promise<unknown>[] = [];
     while (!this.#closed && this.#slots.length < this.size) {
       const slot = this.#spawn();
-      spawned.push(new Promise((resolve, reject) => this.#start(slot, { op: 'ping', input: null, resolve, reject })));
+        // Not admitted through the fair queue (no source's quota); its `done` is a no-op.
+      spawned.push(new Promise((resolve, reject) => this.#start(slot, { source: WARMUP_SOURCE, op: 'ping', input: null, resolve, reject })));
     }
     await Promise.all(spawned);
   }
@@ -152,7 +177,7 @@ export class MilagroWorkerPool {
     if (this.#closed) return;
     this.#closed = true;
     const closed = new WorkerPoolClosedError('worker pool closed');
-    for (const job of this.#queue.splice(0)) job.reject(closed);
+    for (const job of this.#queue.drain()) job.reject(closed);
     const slots = this.#slots.splice(0);
     for (const s of slots) s.job?.reject(closed);
     await Promise.all(slots.map((s) => s.worker.terminate()));
@@ -174,6 +199,7 @@ export class MilagroWorkerPool {
       if (job === undefined || job.id !== msg.id) return;
       slot.job = undefined;
       worker.unref();
+      this.#queue.done(job.source);
       if ('error' in msg) job.reject(rebuild(msg.error));
       else job.resolve(msg.result);
       this.#next(slot);
@@ -182,11 +208,14 @@ export class MilagroWorkerPool {
       const i = this.#slots.indexOf(slot);
       if (i < 0) return; // already removed (close)
       this.#slots.splice(i, 1);
-      slot.job?.reject(err);
+      if (slot.job !== undefined) {
+        this.#queue.done(slot.job.source);
+        slot.job.reject(err);
+      }
       slot.job = undefined;
       // Keep the queue moving on a fresh worker.
-      const next = this.#queue.shift();
-      if (next !== undefined && !this.#closed) this.#start(this.#spawn(), next);
+      const next = this.#closed ? undefined : this.#queue.take();
+      if (next !== undefined) this.#start(this.#spawn(), next.job);
     };
     worker.on('error', (e: Error) => lost(e));
     worker.on('exit', (code) => lost(new Error(`milagro worker exited with code ${code}`)));
@@ -204,39 +233,47 @@ export class MilagroWorkerPool {
     } catch (e) {
       slot.job = undefined;
       slot.worker.unref();
+      this.#queue.done(job.source);
       job.reject(e instanceof Error ? e : new Error(String(e)));
       this.#next(slot);
     }
   }
 
   #next(slot: Slot): void {
-    const job = this.#queue.shift();
-    if (job !== undefined) this.#start(slot, job);
+    const next = this.#queue.take();
+    if (next !== undefined) this.#start(slot, next.job);
   }
 }
 
-/** MILAGRO_CS arithmetic in the pool (all methods asynchronous). */
+/**
+ * MILAGRO_CS arithmetic in the pool (all methods asynchronous). The server's ClientHello step is
+ * one job (`serverHello`: verify, W and [w]·UT together), its ClientKeyExchange step another
+ * (`serverKey`), each queued under the connection's source.
+ */
 export class PooledCsCompute implements MilagroCsCompute {
-  readonly pool: MilagroWorkerPool;
-  constructor(pool: MilagroWorkerPool) {
+  readonly pool: JobRunner;
+  constructor(pool: JobRunner) {
     this.pool = pool;
   }
-  clientHello(input: CsClientHelloInput): Promise<CsClientHelloOutput> {
-    return this.pool.run(CsOp.clientHello, input);
+  clientHello(input: CsClientHelloInput, job?: JobOptions): Promise<CsClientHelloOutput> {
+    return this.pool.run(CsOp.clientHello, input, job);
   }
-  clientKeyExchange(input: CsClientKeyInput): Promise<{ readonly R: Uint8Array; readonly key: Uint8Array }> {
-    return this.pool.run(CsOp.clientKeyExchange, input);
+  clientKeyExchange(input: CsClientKeyInput, job?: JobOptions): Promise<{ readonly R: Uint8Array; readonly key: Uint8Array }> {
+    return this.pool.run(CsOp.clientKeyExchange, input, job);
   }
-  serverVerify(input: CsServerVerifyInput): Promise<CsServerVerifyOutput> {
-    return this.pool.run(CsOp.serverVerify, input);
+  serverVerify(input: CsServerVerifyInput, job?: JobOptions): Promise<CsServerVerifyOutput> {
+    return this.pool.run(CsOp.serverVerify, input, job);
   }
-  serverEphemeral(input: { readonly hashId: Uint8Array; readonly date: number; readonly w: Uint8Array }): Promise<Uint8Array> {
-    return this.pool.run(CsOp.serverEphemeral, input);
+  serverHello(input: CsServerHelloInput, job?: JobOptions): Promise<CsServerHelloOutput> {
+    return this.pool.run(CsOp.serverHello, input, job);
   }
-  serverKey(input: CsServerKeyInput): Promise<Uint8Array> {
-    return this.pool.run(CsOp.serverKey, input);
+  serverEphemeral(input: { readonly hashId: Uint8Array; readonly date: number; readonly w: Uint8Array }, job?: JobOptions): Promise<Uint8Array> {
+    return this.pool.run(CsOp.serverEphemeral, input, job);
   }
-  serverKeyPoint(input: { readonly point: Uint8Array; readonly w: Uint8Array }): Promise<Uint8Array> {
-    return this.pool.run(CsOp.serverKeyPoint, input);
+  serverKey(input: CsServerKeyInput, job?: JobOptions): Promise<Uint8Array> {
+    return this.pool.run(CsOp.serverKey, input, job);
+  }
+  serverKeyPoint(input: { readonly point: Uint8Array; readonly w: Uint8Array }, job?: JobOptions): Promise<Uint8Array> {
+    return this.pool.run(CsOp.serverKeyPoint, input, job);
   }
 }

@@ -10,18 +10,13 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, concatBytes } from '../../codec/bytes.ts';
 import type { KeyValueStore } from '../../store/types.ts';
+import type { CsReplayCache } from '../milagro-cs.ts';
 import type { CsHelloValues } from './cs-wire.ts';
-
-/** Where (HID, t, V) proofs are remembered. Asynchronous when the memory is shared. */
-export interface ProofReplayGuard {
-  /** Records the proof; false when it was already presented. `nowSeconds`/`window` as the time check. */
-  add(v: CsHelloValues, nowSeconds: number, window: number): boolean | Promise<boolean>;
-}
 
 /** Default allowance for clock differences between the servers sharing the store. */
 export const DEFAULT_REPLAY_SKEW_MS = 5_000;
 
-export class StoreReplayGuard implements ProofReplayGuard {
+export class StoreReplayCache implements CsReplayCache {
   readonly #store: KeyValueStore;
   readonly #skewMs: number;
 

@@ -6,18 +6,26 @@
  * PIN-error detection needs U = [x]A as well as UT (spec §5.7: the error lives in the client
  * secret, not the permit). Our client always sends both; the check itself uses UT when time
  * permits are required, so a revoked identity (no permit for today) is refused.
+ *
+ * The pairings and the PIN-error search run through `check` (the worker pool in a server,
+ * issue 11 §6); only cheap validation and bookkeeping happen on the caller's thread. An attempt is
+ * counted *before* its check starts, so concurrent guesses cannot outrun the lockout.
  */
 import { bytesToHex, hexToBytes } from '../../codec/bytes.ts';
 import { decodeG1, encodeScalar } from '../../crypto/bncx/index.ts';
-import { dayOf, pinError, randomScalar, ServerSecret, server2, serverVerify } from '../../crypto/mpin.ts';
+import { dayOf, randomScalar, ServerSecret } from '../../crypto/mpin.ts';
 import { FailureCounter } from '../../identity/server/failure-counter.ts';
+import { WorkerPoolBusyError } from '../../kex/milagro/pool.ts';
 import type { Clock, RandomSource } from '../../providers.ts';
 import { isHex } from '../protocol.ts';
+import { inProcessCheck, type MpinCheck, type MpinCheckInput, type MpinCheckOutput } from './verify-ops.ts';
 
 export interface LoginVerifierOptions {
   readonly serverSecret: Uint8Array;
   readonly clock: Clock;
   readonly random: RandomSource;
+  /** Runs the pairings (default: on this thread; servers pass the worker pool's). */
+  readonly check?: MpinCheck;
   /** Consecutive failures before lockout. Default 3. */
   readonly maxFailures?: number;
   /** Require a pass made with today's time permit. Default true. */
@@ -34,6 +42,7 @@ export type Verdict =
   | { readonly ok: true; readonly hashId: string }
   | { readonly ok: false; readonly code: 'wrong_pin' | 'bad_credentials'; readonly attemptsLeft: number; readonly pinError: number | undefined }
   | { readonly ok: false; readonly code: 'locked' }
+  | { readonly ok: false; readonly code: 'overloaded' }
   | { readonly ok: false; readonly code: 'stale' | 'replayed' | 'unknown_challenge' | 'invalid_field'; readonly message: string };
 
 export interface PassPoints {
@@ -65,7 +74,8 @@ function checkPoint(hex: string, name: string): Uint8Array | string {
 }
 
 export class LoginVerifier {
-  readonly #secret: ServerSecret;
+  readonly #secret: Uint8Array;
+  readonly #check: MpinCheck;
   readonly #clock: Clock;
   readonly #random: RandomSource;
   readonly #maxFailures: number;
@@ -79,7 +89,9 @@ export class LoginVerifier {
   readonly #challenges = new Map<string, Challenge>();
 
   constructor(opts: LoginVerifierOptions) {
-    this.#secret = ServerSecret.fromBytes(opts.serverSecret);
+    ServerSecret.fromBytes(opts.serverSecret); // validates (in G2, not O) once, up front
+    this.#secret = opts.serverSecret.slice();
+    this.#check = opts.check ?? inProcessCheck();
     this.#clock = opts.clock;
     this.#random = opts.random;
     this.#maxFailures = opts.maxFailures ?? 3;
@@ -127,7 +139,7 @@ export class LoginVerifier {
   }
 
   /** One-pass (spec §5.6): y = hashN(t, UT) mod r; the time value must be fresh and V unseen. */
-  verifyPass(p: PassPoints & { readonly v: string; readonly timeValue: number }): Verdict {
+  async verifyPass(p: PassPoints & { readonly v: string; readonly timeValue: number }): Promise<Verdict> {
     const pts = this.#points(p);
     if (typeof pts === 'string') return { ok: false, code: 'invalid_field', message: pts };
     const v = checkPoint(p.v, 'v');
@@ -142,8 +154,7 @@ export class LoginVerifier {
     if (this.#seen.has(p.v)) return { ok: false, code: 'replayed', message: 'this pass was already presented' };
     if (this.#seen.size >= this.#max) return { ok: false, code: 'stale', message: 'too many passes in flight; retry in a few seconds' };
     this.#seen.set(p.v, p.timeValue);
-    const r = serverVerify({ serverSecret: this.#secret, hashId: p.hashId, point: pts.point, V: v, date: this.#day(), timeValue: p.timeValue, U: pts.u });
-    return this.#settle(hid, r);
+    return this.#run(hid, { serverSecret: this.#secret, hashId: p.hashId, point: pts.point, V: v, date: this.#day(), timeValue: p.timeValue, U: pts.u });
   }
 
   /** Two-pass, first message (spec §5.9 SERVER_1): remembers U/UT and draws y. */
@@ -162,7 +173,7 @@ export class LoginVerifier {
   }
 
   /** Two-pass, second message (SERVER_2): a challenge is used once, whatever the outcome. */
-  finish(challenge: string, vHex: string): { readonly verdict: Verdict; readonly tag: string | undefined } {
+  async finish(challenge: string, vHex: string): Promise<{ readonly verdict: Verdict; readonly tag: string | undefined }> {
     const c = this.#challenges.get(challenge);
     if (c === undefined || c.expiresAt <= this.#clock()) {
       this.#challenges.delete(challenge);
@@ -172,10 +183,29 @@ export class LoginVerifier {
     if (typeof v === 'string') return { verdict: { ok: false, code: 'invalid_field', message: v }, tag: c.tag };
     this.#challenges.delete(challenge);
     const hid = bytesToHex(c.hashId);
-    if (this.isLocked(hid)) return { verdict: { ok: false, code: 'locked' }, tag: c.tag };
     // The day is the one of the first pass: a sign-in across midnight still checks consistently.
-    const r = server2({ serverSecret: this.#secret, hashId: c.hashId, point: c.point, V: v, date: c.day, y: c.y, U: c.u });
-    return { verdict: this.#settle(hid, r), tag: c.tag };
+    const verdict = await this.#run(hid, { serverSecret: this.#secret, hashId: c.hashId, point: c.point, V: v, date: c.day, y: c.y, U: c.u });
+    return { verdict, tag: c.tag };
+  }
+
+  /**
+   * Counts the attempt, runs the check, and settles: a success clears the count, a failure keeps
+   * it. Counting first means N concurrent guesses see counts 1..N and only the first
+   * `maxFailures` are checked at all.
+   */
+  async #run(hid: string, input: MpinCheckInput): Promise<Verdict> {
+    if (this.isLocked(hid)) return { ok: false, code: 'locked' };
+    const count = this.#failures.recordFailure(hid);
+    let r: MpinCheckOutput;
+    try {
+      r = await this.#check(input);
+    } catch (e) {
+      // Not checked, so not a failure of the user's: give the attempt back.
+      this.#failures.forgive(hid);
+      if (e instanceof WorkerPoolBusyError) return { ok: false, code: 'overloaded' };
+      throw e;
+    }
+    return this.#settle(hid, count, r);
   }
 
   /** Challenges waiting for their second pass (for tests and monitoring). */
@@ -189,14 +219,12 @@ export class LoginVerifier {
    * guess was right. The cost is that anyone can lock an identity by sending junk (a lockout DoS,
    * bounded by the per-identity rate limit); the administrator unlocks with `reset`.
    */
-  #settle(hid: string, r: { readonly ok: boolean; readonly E?: Uint8Array; readonly F?: Uint8Array }): Verdict {
+  #settle(hid: string, count: number, r: MpinCheckOutput): Verdict {
     if (r.ok) {
       this.#failures.reset(hid);
       return { ok: true, hashId: hid };
     }
-    const delta = r.E !== undefined && r.F !== undefined ? pinError(r.E, r.F) : undefined;
-    const count = this.#failures.recordFailure(hid);
     if (count >= this.#maxFailures) return { ok: false, code: 'locked' };
-    return { ok: false, code: delta !== undefined ? 'wrong_pin' : 'bad_credentials', attemptsLeft: this.#maxFailures - count, pinError: delta };
+    return { ok: false, code: r.pinError !== undefined ? 'wrong_pin' : 'bad_credentials', attemptsLeft: this.#maxFailures - count, pinError: r.pinError };
   }
 }

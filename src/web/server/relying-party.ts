@@ -24,6 +24,7 @@ import { dayOf } from '../../crypto/mpin.ts';
 import type { EnrolmentKey } from '../../identity/auth.ts';
 import type { IdentityCrypto } from '../../identity/crypto-port.ts';
 import { MilagroCrypto } from '../../identity/milagro-crypto.ts';
+import { MilagroWorkerPool } from '../../kex/milagro/pool.ts';
 import { type Clock, type RandomSource, systemClock, systemRandom } from '../../providers.ts';
 import { type KeyValueStore, MemoryStore, namespaced } from '../../store/index.ts';
 import {
@@ -44,6 +45,7 @@ import { DtaRelay, RelayError } from './dta-relay.ts';
 import { ExpiringTable, type RateLimit, RateLimiter } from './limits.ts';
 import { isValidAudience, LoginTokens, type VerifyLoginTokenRequest } from './login-tokens.ts';
 import { LoginVerifier, type Verdict } from './login-verifier.ts';
+import { MPIN_CHECK_OP, type MpinCheckInput, type MpinCheckOutput } from './verify-ops.ts';
 
 export interface RpRequest {
   readonly method: string;
@@ -75,6 +77,12 @@ export interface RelyingPartyOptions {
   /** Enrolment key the DTAs trust: the relying party signs issuing requests with it. */
   readonly enrolmentKey: EnrolmentKey;
   readonly crypto?: IdentityCrypto;
+  /**
+   * Worker threads for the M-Pin pairings and PIN-error search (issue 11 §6: on the event loop,
+   * junk sign-ins stalled every page). Share the TLS server's pool, or leave unset: the relying
+   * party then starts its own (min(2, cores) threads, started lazily, closed by `close()`).
+   */
+  readonly pool?: MilagroWorkerPool;
   readonly clock?: Clock;
   readonly random?: RandomSource;
   /** URL prefix of every endpoint. Default "/mpin". */
@@ -236,6 +244,8 @@ export class RelyingParty {
   /** hashId hex → identity, for the default registration policy. */
   readonly #registered = new Map<string, string>();
   readonly #maxBody: number;
+  readonly #pool: MilagroWorkerPool;
+  readonly #ownsPool: boolean;
 
   private constructor(opts: RelyingPartyOptions, relay: DtaRelay, serverSecret: Uint8Array) {
     this.#opts = opts;
@@ -243,10 +253,14 @@ export class RelyingParty {
     this.#random = opts.random ?? systemRandom;
     this.#prefix = (opts.prefix ?? DEFAULT_PREFIX).replace(/\/+$/, '');
     this.#relay = relay;
+    this.#ownsPool = opts.pool === undefined;
+    this.#pool = opts.pool ?? new MilagroWorkerPool();
+    const pool = this.#pool;
     this.#verifier = new LoginVerifier({
       serverSecret,
       clock: this.#clock,
       random: this.#random,
+      check: (input: MpinCheckInput) => pool.run<MpinCheckOutput>(MPIN_CHECK_OP, input),
       ...(opts.maxFailures !== undefined ? { maxFailures: opts.maxFailures } : {}),
       ...(opts.requireTimePermits !== undefined ? { requireTimePermits: opts.requireTimePermits } : {}),
     });
@@ -337,9 +351,10 @@ export class RelyingParty {
     return (await this.#tokens.verify({ token: passwordField, audience, identity: username })).ok;
   }
 
-  /** Closes the store when the relying party opened it (the default memory store). */
+  /** Closes the store and the worker pool when the relying party opened them (the defaults). */
   async close(): Promise<void> {
     if (this.#ownsStore) await this.#store.close();
+    if (this.#ownsPool) await this.#pool.close();
   }
 
   /** Creates a fresh session (new id at every sign-in: no fixation) and returns its Set-Cookie value. */
@@ -402,11 +417,37 @@ export class RelyingParty {
     throw new HttpError(403, 'insecure_transport', 'M-Pin sign-in needs HTTPS (plain HTTP is only allowed on loopback when configured)');
   }
 
+  #allowedOrigins(req: Pick<RpRequest, 'headers' | 'secure'>): readonly string[] {
+    return this.#opts.origins ?? [`${req.secure ? 'https' : 'http'}://${header(req, 'host') ?? ''}`];
+  }
+
+  /** Our endpoints: a foreign Origin, or a browser saying the request is cross-site, is refused. */
   #originOk(req: RpRequest): void {
     const origin = header(req, 'origin');
-    if (origin === undefined) return;
-    const allowed = this.#opts.origins ?? [`${req.secure ? 'https' : 'http'}://${header(req, 'host') ?? ''}`];
-    if (!allowed.includes(origin)) throw new HttpError(403, 'bad_origin', `requests from origin ${origin} are not allowed`);
+    if (origin !== undefined) {
+      if (!this.#allowedOrigins(req).includes(origin)) throw new HttpError(403, 'bad_origin', `requests from origin ${origin} are not allowed`);
+      return;
+    }
+    const site = header(req, 'sec-fetch-site');
+    if (site === 'cross-site' || site === 'same-site') throw new HttpError(403, 'bad_origin', `${site} requests are not allowed`);
+  }
+
+  /**
+   * For the site's own state-changing forms (log-in, log-out; issue 11 §6 login CSRF): true only
+   * with a same-origin signal from the browser — an Origin in `origins` (default this host), else
+   * `Sec-Fetch-Site: same-origin`, else `formToken` equal to the CSRF cookie (GET
+   * {prefix}/session returns it; for browsers that send neither header). No signal → false:
+   * a form posted from another site, or by a browser that hides both, is not trusted.
+   */
+  isSameOrigin(req: Pick<RpRequest, 'headers' | 'secure'>, formToken?: string): boolean {
+    const origin = header(req, 'origin');
+    if (origin !== undefined) return this.#allowedOrigins(req).includes(origin);
+    const site = header(req, 'sec-fetch-site');
+    if (site !== undefined) return site === 'same-origin';
+    const cookie = parseCookies(header(req, 'cookie')).get(this.#cookieName('csrf', req.secure));
+    if (formToken === undefined || cookie === undefined || !isHex(cookie, 32)) return false;
+    const enc = new TextEncoder();
+    return equalBytes(enc.encode(cookie), enc.encode(formToken));
   }
 
   #csrfOk(req: RpRequest): void {
@@ -585,7 +626,7 @@ export class RelyingParty {
     const audience = this.#audienceField(body);
     const hid = this.#hashIdOf(identity);
     this.#limit(this.#byIdentity, `id:${bytesToHex(hid)}`);
-    const verdict = this.#verifier.verifyPass({ hashId: hid, ...pts, v, timeValue });
+    const verdict = await this.#verifier.verifyPass({ hashId: hid, ...pts, v, timeValue });
     return this.#conclude(req, identity, purpose, audience, verdict, setCookies);
   }
 
@@ -606,7 +647,7 @@ export class RelyingParty {
     const v = pointField(body, 'v') as string;
     const purpose = purposeField(body);
     const audience = this.#audienceField(body);
-    const { verdict, tag } = this.#verifier.finish(challenge, v);
+    const { verdict, tag } = await this.#verifier.finish(challenge, v);
     if (tag === undefined) return this.#refuse(verdict);
     return this.#conclude(req, tag, purpose, audience, verdict, setCookies);
   }
@@ -668,6 +709,8 @@ export class RelyingParty {
         throw new HttpError(401, 'bad_credentials', `sign-in failed; ${v.attemptsLeft} attempt(s) left`, { attemptsLeft: v.attemptsLeft });
       case 'locked':
         throw new HttpError(403, 'locked', 'too many failed sign-ins: this identity is locked; ask an administrator');
+      case 'overloaded':
+        throw new HttpError(503, 'overloaded', 'the server is busy; retry in a moment', { retryAfter: 1 });
       case 'stale':
         throw new HttpError(400, 'stale', v.message);
       case 'replayed':
@@ -719,7 +762,7 @@ export class RelyingParty {
     return { status: 'signed-in', identity: rec.identity, token, audience: rec.audience };
   }
 
-  #oobAuthenticate(body: Json): unknown {
+  async #oobAuthenticate(body: Json): Promise<unknown> {
     fields(body, ['accessNumber', 'identity', 'u', 'ut', 'v', 'timeValue']);
     const raw = body['accessNumber'];
     const accessNumber = typeof raw === 'string' ? parseAccessNumber(raw) : undefined;
@@ -732,8 +775,10 @@ export class RelyingParty {
     this.#limit(this.#byIdentity, `id:${bytesToHex(hid)}`);
     const rec = this.#access.get(accessNumber);
     if (rec === undefined || rec.identity !== undefined) throw new HttpError(404, 'unknown_access_number', 'no browser is waiting with this access number');
-    const verdict = this.#verifier.verifyPass({ hashId: hid, ...pts, v, timeValue });
+    const verdict = await this.#verifier.verifyPass({ hashId: hid, ...pts, v, timeValue });
     if (!verdict.ok) return this.#refuse(verdict);
+    // Another sign-in may have claimed the number while this one was being checked.
+    if (rec.identity !== undefined) throw new HttpError(404, 'unknown_access_number', 'no browser is waiting with this access number');
     rec.identity = identity;
     return { ok: true, identity };
   }
