@@ -59,7 +59,9 @@ function checkLimit(name: string, n: number | undefined): number | undefined {
 
 export class Server extends EventEmitter {
   readonly #net: NetServer;
-  readonly #resolved: ResolvedServer;
+  #resolved: ResolvedServer;
+  /** Disposers of configurations replaced by setSecureContext, run at close() at the latest. */
+  readonly #retired = new Set<() => Promise<void>>();
   readonly #maxHandshakesPerSource: number | undefined;
   /** Unfinished handshakes per source key (only with maxHandshakesPerSource). */
   readonly #handshaking = new Map<string, number>();
@@ -173,10 +175,33 @@ export class Server extends EventEmitter {
     this.#resolved.sessionStore.setTicketKeys(keys);
   }
 
+  /**
+   * node:tls: replace the configuration (keys, certificates, Milagro credentials, time permits)
+   * for connections accepted from now on; open connections keep theirs. The new options are
+   * validated first, so a bad reload throws and leaves the server as it was. Session tickets
+   * stay valid (the ticket keys carry over unless the options give `ticketKeys`). A worker pool
+   * owned by the previous options is closed once its handshakes in flight have timed out (or at
+   * close()); pass a shared `workers: MilagroWorkerPool` when reloading often.
+   */
+  setSecureContext(options: ServerOptions): void {
+    const next = resolveServerOptions(options);
+    const prev = this.#resolved;
+    if (options.ticketKeys === undefined) next.sessionStore.setTicketKeys(prev.sessionStore.getTicketKeys());
+    this.#resolved = next;
+    const dispose = prev.dispose;
+    if (dispose === undefined) return;
+    this.#retired.add(dispose);
+    setTimeout(() => {
+      if (this.#retired.delete(dispose)) void dispose();
+    }, prev.handshakeTimeout).unref();
+  }
+
   close(callback?: (err?: Error) => void): this {
     this.#net.close(callback);
     // Stop the Milagro worker pool (if the options own one); running handshakes fail.
     void this.#resolved.dispose?.();
+    for (const d of this.#retired) void d();
+    this.#retired.clear();
     return this;
   }
 
