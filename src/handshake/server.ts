@@ -99,8 +99,11 @@ function negotiateOptions(config: ServerEngineConfig, ch: ClientHello, io: Hands
   let alpnProtocol: string | undefined;
   const alpnExt = findExtension(ch.extensions, ExtensionType.application_layer_protocol_negotiation);
   const ours = config.alpnProtocols ?? [];
-  if (alpnExt !== undefined && ours.length > 0) {
-    const theirs = decodeAlpn(alpnExt.data).map((b) => {
+  // Checked even when we do not use ALPN (a malformed list, e.g. an empty name, is decode_error,
+  // as OpenSSL and GnuTLS answer).
+  const offered = alpnExt === undefined ? undefined : decodeAlpn(alpnExt.data);
+  if (offered !== undefined && ours.length > 0) {
+    const theirs = offered.map((b) => {
       try {
         return utf8Decoder.decode(b);
       } catch {
@@ -177,8 +180,14 @@ export class ExpectClientHello extends ServerState {
     if (ems) baseExtensions.push({ type: ExtensionType.extended_master_secret, data: encodeExtendedMasterSecret() });
     baseExtensions.push(...options.extensions);
 
-    const resumed = findResumable(config, ch, ems, servername, ticketExt?.data);
-    if (resumed !== undefined) return resume(config, ch, io, resumed, baseExtensions, options.alpnProtocol);
+    const resumed = findResumable(config, ch, ems, emsExt !== undefined, servername, ticketExt?.data);
+    if (resumed !== undefined) {
+      // RFC 5077 §3.3: a client that sent session_ticket gets a fresh ticket on resumption too
+      // (as OpenSSL/node:tls and GnuTLS do), e.g. sealed under the current ticket key.
+      const renew = ticketExt !== undefined && config.sessionStore?.tickets === true;
+      if (renew) baseExtensions.push({ type: ExtensionType.session_ticket, data: new Uint8Array(0) });
+      return resume(config, ch, io, resumed, baseExtensions, options.alpnProtocol, renew);
+    }
 
     return andThen(selectSuite(config, ch), ({ suite, session }) => {
       const provider = config.kex.get(suite.kex);
@@ -288,6 +297,7 @@ function findResumable(
   config: ServerEngineConfig,
   ch: ClientHello,
   ems: boolean,
+  emsOffered: boolean,
   servername: string | undefined,
   ticket: Uint8Array | undefined,
 ): { readonly state: SessionState; readonly suite: CipherSuite } | undefined {
@@ -301,9 +311,15 @@ function findResumable(
   const st = state;
   const suite = config.suites.find((s) => s.id === st.suiteId);
   if (suite === undefined || isMilagro(suite) || !ch.cipherSuites.includes(suite.id) || !config.kex.supports(suite)) return undefined;
-  if (st.extendedMasterSecret !== ems) return undefined;
+  // RFC 7627 §5.3: a non-EMS session is not resumed by an EMS hello (full handshake instead).
+  if (!st.extendedMasterSecret && ems) return undefined;
+  // An EMS session while we no longer use EMS (configuration changed): full handshake.
+  if (st.extendedMasterSecret && !ems && emsOffered) return undefined;
   if ((st.servername ?? '') !== (servername ?? '')) return undefined;
   if (config.requestCert === true && config.rejectUnauthorized === true && !st.authorized) return undefined;
+  // RFC 7627 §5.3: "If the original session used the extension but the new ClientHello does not
+  // contain it, the server MUST abort the abbreviated handshake" (OpenSSL: handshake_failure).
+  if (st.extendedMasterSecret && !emsOffered) throw new HandshakeFailureError('resumption of an extended-master-secret session offered without extended_master_secret (RFC 7627 §5.3)');
   return { state: st, suite };
 }
 
@@ -315,6 +331,7 @@ function resume(
   r: { readonly state: SessionState; readonly suite: CipherSuite },
   extensions: readonly Extension[],
   alpnProtocol: string | undefined,
+  renewTicket: boolean,
 ): State {
   const serverRandom = config.random(32);
   // RFC 5077 §3.4: echo the client's session_id to signal that the ticket was accepted.
@@ -325,6 +342,14 @@ function resume(
     HandshakeType.server_hello,
     encodeBody((w) => encodeServerHello(w, { version: TLS12, random: serverRandom, sessionId, cipherSuite: r.suite.id, compressionMethod: 0, extensions: [...extensions] })),
   );
+  const store = config.sessionStore;
+  if (renewTicket && store !== undefined) {
+    // The renewed ticket carries the session unchanged, creation time included: resuming does
+    // not extend a session's life; the hint is what is left of it.
+    const left = store.lifetimeSeconds - Math.floor((config.clock() - r.state.createdAt) / 1000);
+    const ticket = store.seal(r.state);
+    io.sendHandshake(HandshakeType.new_session_ticket, encodeBody((w) => encodeNewSessionTicket(w, { lifetimeHint: Math.max(0, left), ticket })));
+  }
   const secrets = installKeys(io, 'server', r.suite, r.state.master.slice(), ch.random, serverRandom, config.aeadProvider);
   io.sendChangeCipherSpec();
   sendFinished(io, secrets, 'server finished');
