@@ -90,6 +90,24 @@ export function defineStoreContract(name: string, backend: () => BackendUnderTes
       expect(await store.increment(k, 10_000)).toBe(1);
     });
 
+    it('durable setIfAbsent and increment (no TTL) never expire', async () => {
+      const k = unique('durable-nx');
+      expect(await store.setIfAbsent(k, 'registered')).toBe(true);
+      expect(await store.setIfAbsent(k, 'again')).toBe(false);
+      expect(await store.increment(`${k}:count`)).toBe(1);
+      expect(await store.increment(`${k}:count`, TTL)).toBe(2); // an existing durable counter stays durable
+      await sleep(PAST_TTL);
+      expect(await store.get(k)).toBe('registered');
+      expect(await store.get(`${k}:count`)).toBe('2');
+      // A TTL'd key that expired can be claimed durably.
+      const t = unique('nx-then-durable');
+      expect(await store.setIfAbsent(t, 'a', TTL)).toBe(true);
+      await sleep(PAST_TTL);
+      expect(await store.setIfAbsent(t, 'b')).toBe(true);
+      await sleep(PAST_TTL);
+      expect(await store.get(t)).toBe('b');
+    });
+
     it('increment of a non-integer value is refused', async () => {
       const k = unique('ctr-bad');
       await store.set(k, 'not a number');
