@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PeerAlertError, TlsError } from '../../src/alerts.ts';
 import { ByteReader } from '../../src/codec/reader.ts';
-import { bytesToHex } from '../../src/codec/bytes.ts';
+import { bytesToHex, hexToBytes } from '../../src/codec/bytes.ts';
 import { nobleAeadProvider } from '../../src/crypto/aead/noble.ts';
 import { PointError, decodeG1, decodeG2 } from '../../src/crypto/bncx/index.ts';
 import { TlsEngine, type EngineEvents } from '../../src/handshake/engine.ts';
@@ -32,11 +32,15 @@ import { decodeCsExtension, decodeCsKeyExchange } from '../../src/kex/milagro/cs
 import { decodeP2pClientKeyExchange, decodeP2pServerKeyExchange } from '../../src/kex/milagro/p2p-wire.ts';
 import { aeadProtection } from '../../src/record/protection.ts';
 import { RecordLayer } from '../../src/record/record-layer.ts';
-import { Aeads } from '../../src/suites.ts';
+import { Aeads, Suites } from '../../src/suites.ts';
 import { parseCertificate } from '../../src/x509/certificate.ts';
 import { ENDPOINTS } from '../../src/web/protocol.ts';
 import { RelyingParty, type RpRequest } from '../../src/web/server/relying-party.ts';
 import { defaultClient, defaultServer, fixtureCerts, fixtureKey, seededRandom } from '../handshake/helpers.ts';
+import { loadRecording, replayEngine, traceNumber } from '../replay/recording.ts';
+import { milagroCs } from '../../src/kex/milagro-cs.ts';
+import { milagroP2p } from '../../src/kex/milagro-p2p.ts';
+import type { RandomSource } from '../../src/providers.ts';
 
 export interface FuzzTarget {
   readonly name: string;
@@ -138,6 +142,42 @@ async function driveEngine(make: (events: EngineEvents) => TlsEngine, input: Uin
 
 const isEngineTyped = (e: unknown): boolean => e instanceof TlsError || e instanceof PeerAlertError;
 
+/**
+ * The recorded session's random values in order while the lengths match (so the recorded client
+ * stream replays to the end), then seeded bytes: a mutated stream may take another path.
+ */
+function replayRandom(values: readonly Uint8Array[], seed: string): RandomSource & { readonly remaining: () => number } {
+  const queue = [...values];
+  const fallback = seededRandom(seed);
+  const f: RandomSource = (n) => (queue[0]?.length === n ? (queue.shift() as Uint8Array).slice() : fallback(n));
+  return Object.assign(f, { remaining: () => queue.length });
+}
+
+const csRecording = loadRecording('cs_default');
+const p2pRecording = loadRecording('p2p_default');
+const hex = (v: unknown): Uint8Array => (typeof v === 'string' ? hexToBytes(v) : new Uint8Array(0));
+
+/** MILAGRO_CS server as in the cs_default recording (its key, time value and randoms), in-process pairing. */
+function csServer(events: EngineEvents): TlsEngine {
+  const rec = csRecording;
+  const s = rec.milagro_values_from_amcl_call_trace.server;
+  const random = replayRandom([hex(rec.debug_output_values.server_random), hex(rec.debug_output_values.session_id), hex(s['w'])], 'fuzz-cs');
+  const provider = milagroCs({
+    server: { serverSecret: hex(rec.key_files['CSServerKey']), timePermits: rec.build_config['MBEDTLS_TLS_MILAGRO_CS_TIME_PERMITS'] === true },
+  });
+  const time = traceNumber(rec, 'server', 'timevalue_used') * 1000 + 250;
+  return replayEngine('server', Suites.MILAGRO_CS_WITH_AES_128_GCM_SHA256, provider, random, () => time, events);
+}
+
+/** MILAGRO_P2P server as in the p2p_default recording. */
+function p2pServer(events: EngineEvents): TlsEngine {
+  const rec = p2pRecording;
+  const trace = rec.milagro_values_from_amcl_call_trace as unknown as { readonly server_sender: Record<string, unknown> };
+  const random = replayRandom([hex(rec.debug_output_values.server_random), hex(rec.debug_output_values.session_id), hex(trace.server_sender['x'])], 'fuzz-p2p');
+  const provider = milagroP2p({ server: { identity: 'server.miracl.com', senderKey: hex(rec.key_files['P2PServerKey']) } });
+  return replayEngine('server', Suites.MILAGRO_P2P_WITH_AES_128_GCM_SHA256, provider, random, () => Date.UTC(2026, 10, 28, 4, 0, 0), events);
+}
+
 const ticketKeys = new Uint8Array(48).fill(0x42);
 
 export function serverEcdheConfig(): ServerEngineConfig {
@@ -160,7 +200,8 @@ export function clientMtlsConfig(): ClientEngineConfig {
 }
 
 function engineTarget(name: string, make: (events: EngineEvents) => TlsEngine): FuzzTarget {
-  return { name, run: (input) => driveEngine(make, input), typed: isEngineTyped, maxRandom: 1024, async: true, weight: 4 };
+  // Pairings make the Milagro engines slow per input; they get less of a round than ECDHE's.
+  return { name, run: (input) => driveEngine(make, input), typed: isEngineTyped, maxRandom: 1024, async: true, weight: name.includes('milagro') ? 2 : 4 };
 }
 
 const mc = new MilagroCrypto();
@@ -240,6 +281,45 @@ async function rpTarget(rp: RelyingParty): Promise<FuzzTarget> {
   };
 }
 
+/** MILAGRO_CS client as in the cs_default recording (identity, token, PIN, permit, randoms). */
+function csClient(events: EngineEvents): TlsEngine {
+  const rec = csRecording;
+  const c = rec.milagro_values_from_amcl_call_trace.client;
+  const random = replayRandom([hex(rec.debug_output_values.client_random), hex(c['x']), hex(c['r'])], 'fuzz-cs-client');
+  const permit = c['time_permit_in'];
+  const provider = milagroCs({
+    client: {
+      identity: 'client@miracl.com',
+      token: hex(rec.key_files['CSClientKey']),
+      pin: traceNumber(rec, 'client', 'pin'),
+      ...(typeof permit === 'string' ? { timePermit: hexToBytes(permit), date: traceNumber(rec, 'client', 'date') } : {}),
+    },
+  });
+  const time = traceNumber(rec, 'client', 'timevalue') * 1000 + 250;
+  return replayEngine('client', Suites.MILAGRO_CS_WITH_AES_128_GCM_SHA256, provider, random, () => time, events);
+}
+
+/** MILAGRO_P2P client as in the p2p_default recording. */
+function p2pClient(events: EngineEvents): TlsEngine {
+  const rec = p2pRecording;
+  const trace = rec.milagro_values_from_amcl_call_trace as unknown as { readonly client_receiver: Record<string, unknown> };
+  const random = replayRandom([hex(rec.debug_output_values.client_random), hex(trace.client_receiver['w']), hex(trace.client_receiver['y'])], 'fuzz-p2p-client');
+  const provider = milagroP2p({ client: { identity: 'client@miracl.com', receiverKey: hex(rec.key_files['P2PClientKey']), serverIdentity: 'server.miracl.com' } });
+  return replayEngine('client', Suites.MILAGRO_P2P_WITH_AES_128_GCM_SHA256, provider, random, () => Date.UTC(2026, 10, 28, 4, 0, 0), events);
+}
+
+/** The engine-level targets: a fresh, deterministic engine per input. */
+export const ENGINES: Readonly<Record<string, (events: EngineEvents) => TlsEngine>> = {
+  'engine-server-ecdhe': (ev) => TlsEngine.server(serverEcdheConfig(), ev),
+  'engine-server-mtls': (ev) => TlsEngine.server(serverMtlsConfig(), ev),
+  'engine-client-ecdhe': (ev) => TlsEngine.client(clientEcdheConfig(), ev),
+  'engine-client-mtls': (ev) => TlsEngine.client(clientMtlsConfig(), ev),
+  'engine-server-milagro-cs': csServer,
+  'engine-server-milagro-p2p': p2pServer,
+  'engine-client-milagro-cs': csClient,
+  'engine-client-milagro-p2p': p2pClient,
+};
+
 export interface TargetSet {
   readonly targets: readonly FuzzTarget[];
   close(): Promise<void>;
@@ -314,10 +394,7 @@ export async function createTargets(o: TargetOptions = {}): Promise<TargetSet> {
       },
       typed: () => false,
     },
-    engineTarget('engine-server-ecdhe', (ev) => TlsEngine.server(serverEcdheConfig(), ev)),
-    engineTarget('engine-server-mtls', (ev) => TlsEngine.server(serverMtlsConfig(), ev)),
-    engineTarget('engine-client-ecdhe', (ev) => TlsEngine.client(clientEcdheConfig(), ev)),
-    engineTarget('engine-client-mtls', (ev) => TlsEngine.client(clientMtlsConfig(), ev)),
+    ...Object.entries(ENGINES).map(([name, make]) => engineTarget(name, make)),
     dtaTarget(fuzzEnrolmentKey(), () => DTA_CLOCK),
     dtaInner,
   ];
