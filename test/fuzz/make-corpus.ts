@@ -145,6 +145,8 @@ for (const t of transcripts) {
   // The client's whole stream drives the engine-level Milagro server targets (same keys, clock, randoms).
   if (t.name === 'cs_default') add('engine-server-milagro-cs', t.name, concatBytes(...t.records.filter((r) => r.direction === 'client_to_server').map((r) => hexToBytes(r.record_hex))));
   if (t.name === 'p2p_default') add('engine-server-milagro-p2p', t.name, concatBytes(...t.records.filter((r) => r.direction === 'client_to_server').map((r) => hexToBytes(r.record_hex))));
+  if (t.name === 'cs_default') add('engine-client-milagro-cs', t.name, concatBytes(...t.records.filter((r) => r.direction === 'server_to_client').map((r) => hexToBytes(r.record_hex))));
+  if (t.name === 'p2p_default') add('engine-client-milagro-p2p', t.name, concatBytes(...t.records.filter((r) => r.direction === 'server_to_client').map((r) => hexToBytes(r.record_hex))));
   // Key-exchange bodies and their points.
   const ra = new HandshakeReassembler();
   for (const r of t.records) {

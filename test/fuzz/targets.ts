@@ -200,7 +200,8 @@ export function clientMtlsConfig(): ClientEngineConfig {
 }
 
 function engineTarget(name: string, make: (events: EngineEvents) => TlsEngine): FuzzTarget {
-  return { name, run: (input) => driveEngine(make, input), typed: isEngineTyped, maxRandom: 1024, async: true, weight: 4 };
+  // Pairings make the Milagro engines slow per input; they get less of a round than ECDHE's.
+  return { name, run: (input) => driveEngine(make, input), typed: isEngineTyped, maxRandom: 1024, async: true, weight: name.includes('milagro') ? 2 : 4 };
 }
 
 const mc = new MilagroCrypto();
@@ -280,6 +281,33 @@ async function rpTarget(rp: RelyingParty): Promise<FuzzTarget> {
   };
 }
 
+/** MILAGRO_CS client as in the cs_default recording (identity, token, PIN, permit, randoms). */
+function csClient(events: EngineEvents): TlsEngine {
+  const rec = csRecording;
+  const c = rec.milagro_values_from_amcl_call_trace.client;
+  const random = replayRandom([hex(rec.debug_output_values.client_random), hex(c['x']), hex(c['r'])], 'fuzz-cs-client');
+  const permit = c['time_permit_in'];
+  const provider = milagroCs({
+    client: {
+      identity: 'client@miracl.com',
+      token: hex(rec.key_files['CSClientKey']),
+      pin: traceNumber(rec, 'client', 'pin'),
+      ...(typeof permit === 'string' ? { timePermit: hexToBytes(permit), date: traceNumber(rec, 'client', 'date') } : {}),
+    },
+  });
+  const time = traceNumber(rec, 'client', 'timevalue') * 1000 + 250;
+  return replayEngine('client', Suites.MILAGRO_CS_WITH_AES_128_GCM_SHA256, provider, random, () => time, events);
+}
+
+/** MILAGRO_P2P client as in the p2p_default recording. */
+function p2pClient(events: EngineEvents): TlsEngine {
+  const rec = p2pRecording;
+  const trace = rec.milagro_values_from_amcl_call_trace as unknown as { readonly client_receiver: Record<string, unknown> };
+  const random = replayRandom([hex(rec.debug_output_values.client_random), hex(trace.client_receiver['w']), hex(trace.client_receiver['y'])], 'fuzz-p2p-client');
+  const provider = milagroP2p({ client: { identity: 'client@miracl.com', receiverKey: hex(rec.key_files['P2PClientKey']), serverIdentity: 'server.miracl.com' } });
+  return replayEngine('client', Suites.MILAGRO_P2P_WITH_AES_128_GCM_SHA256, provider, random, () => Date.UTC(2026, 10, 28, 4, 0, 0), events);
+}
+
 /** The engine-level targets: a fresh, deterministic engine per input. */
 export const ENGINES: Readonly<Record<string, (events: EngineEvents) => TlsEngine>> = {
   'engine-server-ecdhe': (ev) => TlsEngine.server(serverEcdheConfig(), ev),
@@ -288,6 +316,8 @@ export const ENGINES: Readonly<Record<string, (events: EngineEvents) => TlsEngin
   'engine-client-mtls': (ev) => TlsEngine.client(clientMtlsConfig(), ev),
   'engine-server-milagro-cs': csServer,
   'engine-server-milagro-p2p': p2pServer,
+  'engine-client-milagro-cs': csClient,
+  'engine-client-milagro-p2p': p2pClient,
 };
 
 export interface TargetSet {
