@@ -106,4 +106,16 @@ export interface ServerOptions extends CommonTlsOptions {
   readonly sessionTickets?: boolean;
   /** Sessions kept in the session-ID cache (default 1024; 0 disables it). */
   readonly sessionCacheSize?: number;
+  /** Refuse connections beyond this many open ones (net.Server `maxConnections`; 'drop' event). Default: no limit. */
+  readonly maxConnections?: number;
+  /**
+   * Unfinished handshakes allowed at once from one source (an IPv4 address, or an IPv6 /64);
+   * further connections from it are closed on accept ('drop' event). Default: no limit.
+   */
+  readonly maxHandshakesPerSource?: number;
+  /**
+   * Peer bytes held unprocessed per connection before its handshake completes (default 320 KiB;
+   * at least 320 KiB so a 256 KiB client Certificate still fits); more → unexpected_message alert.
+   */
+  readonly maxHandshakeBuffer?: number;
 }

@@ -4,23 +4,74 @@
  *
  * Events: 'secureConnection' (TLSSocket), 'tlsClientError' (err, TLSSocket) for any failure
  * before the handshake completes — the socket is destroyed, the server keeps serving —
- * 'keylog' (line: Buffer, TLSSocket), and the net.Server events 'listening', 'close', 'error',
+ * 'keylog' (line: Buffer, TLSSocket), 'drop' (a connection refused by `maxConnections` or
+ * `maxHandshakesPerSource`), and the net.Server events 'listening', 'close', 'error',
  * 'connection' (raw socket).
+ *
+ * Limits (docs/security.md): `maxConnections` as net.Server; `maxHandshakesPerSource` counts
+ * unfinished handshakes per source (IPv4 address or IPv6 /64, since one IPv6 host holds a whole
+ * /64) and closes further connections from it on accept; every handshake still ends by
+ * `handshakeTimeout`, which frees its slot.
  */
 import { EventEmitter } from 'node:events';
 import { createServer as netCreateServer, type AddressInfo, type ListenOptions, type Server as NetServer, type Socket } from 'node:net';
 import { resolveServerOptions, type ResolvedServer } from './config.ts';
 import type { ServerOptions } from './options.ts';
 import { TLSSocket } from './tls-socket.ts';
+import { TlsOptionError } from './config.ts';
+
+/** What 'drop' carries: net.Server's fields, plus which limit refused the connection. */
+export interface DropInfo {
+  readonly localAddress?: string | undefined;
+  readonly localPort?: number | undefined;
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  readonly remoteFamily?: string | undefined;
+  readonly reason: 'maxConnections' | 'maxHandshakesPerSource';
+}
+
+/**
+ * The key per-source limits count under: the IPv4 address (also when IPv4-mapped), or the /64
+ * prefix of an IPv6 address (what one subscriber is typically given, so per-address limits would
+ * not bind).
+ */
+export function sourceKey(address: string | undefined): string {
+  if (address === undefined) return '?';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped !== null) return mapped[1] as string;
+  if (!address.includes(':')) return address;
+  // Expand '::' so the first four groups are the /64.
+  const [head = '', tail] = address.split('::', 2);
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => (g.toLowerCase().replace(/^0+(?=.)/, '')))
+    .join(':')}::/64`;
+}
+
+function checkLimit(name: string, n: number | undefined): number | undefined {
+  if (n === undefined) return undefined;
+  if (!Number.isInteger(n) || n < 1) throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `${name} must be a positive integer, got ${String(n)}`);
+  return n;
+}
 
 export class Server extends EventEmitter {
   readonly #net: NetServer;
   readonly #resolved: ResolvedServer;
+  readonly #maxHandshakesPerSource: number | undefined;
+  /** Unfinished handshakes per source key (only with maxHandshakesPerSource). */
+  readonly #handshaking = new Map<string, number>();
 
   constructor(options: ServerOptions, secureConnectionListener?: (socket: TLSSocket) => void) {
     super();
+    const maxConnections = checkLimit('maxConnections', options.maxConnections);
+    this.#maxHandshakesPerSource = checkLimit('maxHandshakesPerSource', options.maxHandshakesPerSource);
     this.#resolved = resolveServerOptions(options);
     this.#net = netCreateServer({ allowHalfOpen: options.allowHalfOpen ?? false }, (raw) => this.#accept(raw));
+    if (maxConnections !== undefined) this.#net.maxConnections = maxConnections;
+    this.#net.on('drop', (d?: Omit<DropInfo, 'reason'>) => this.emit('drop', { ...d, reason: 'maxConnections' } satisfies DropInfo));
     this.#net.on('listening', () => this.emit('listening'));
     this.#net.on('close', () => this.emit('close'));
     this.#net.on('error', (err) => this.emit('error', err));
@@ -28,6 +79,8 @@ export class Server extends EventEmitter {
   }
 
   #accept(raw: Socket): void {
+    const release = this.#claimHandshakeSlot(raw);
+    if (release === false) return;
     this.emit('connection', raw);
     let tls: TLSSocket;
     try {
@@ -41,11 +94,62 @@ export class Server extends EventEmitter {
     } catch (e) {
       // Never let one connection take the server down.
       raw.destroy();
+      release?.();
       this.emit('tlsClientError', e instanceof Error ? e : new Error(String(e)), undefined);
       return;
     }
+    if (release !== undefined) {
+      // The slot is held until the handshake completes or the connection ends (failure, timeout).
+      tls.once('secure', release);
+      tls.once('close', release);
+    }
     tls.on('secure', () => this.emit('secureConnection', tls));
     tls.on('keylog', (line: Buffer) => this.emit('keylog', line, tls));
+  }
+
+  /**
+   * With maxHandshakesPerSource: count this connection against its source, or close it (false)
+   * when the source is at its limit. Returns the (idempotent) release, or undefined without a limit.
+   */
+  #claimHandshakeSlot(raw: Socket): (() => void) | undefined | false {
+    const limit = this.#maxHandshakesPerSource;
+    if (limit === undefined) return undefined;
+    const key = sourceKey(raw.remoteAddress);
+    const n = this.#handshaking.get(key) ?? 0;
+    if (n >= limit) {
+      const info: DropInfo = {
+        localAddress: raw.localAddress,
+        localPort: raw.localPort,
+        remoteAddress: raw.remoteAddress,
+        remotePort: raw.remotePort,
+        remoteFamily: raw.remoteFamily,
+        reason: 'maxHandshakesPerSource',
+      };
+      raw.destroy();
+      this.emit('drop', info);
+      return false;
+    }
+    this.#handshaking.set(key, n + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#handshaking.get(key) ?? 1) - 1;
+      if (left <= 0) this.#handshaking.delete(key);
+      else this.#handshaking.set(key, left);
+    };
+  }
+
+  /** Connections beyond this many are refused ('drop'), as net.Server#maxConnections. */
+  get maxConnections(): number | undefined {
+    const n = this.#net.maxConnections;
+    return typeof n === 'number' && n > 0 && Number.isFinite(n) ? n : undefined;
+  }
+
+  set maxConnections(n: number | undefined) {
+    const v = checkLimit('maxConnections', n);
+    // net.Server treats a non-positive or absent value as "no limit".
+    (this.#net as { maxConnections: number | undefined }).maxConnections = v;
   }
 
   /** Same forms as net.Server#listen. */

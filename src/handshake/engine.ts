@@ -26,7 +26,7 @@ import type { ClientEngineConfig, ServerEngineConfig } from './config.ts';
 import { startClient } from './client.ts';
 import { startServer } from './server.ts';
 import { acceptsChangeCipherSpec } from './flows.ts';
-import { HandshakeReassembler, encodeHandshake } from './messages/handshake.ts';
+import { DEFAULT_MAX_HANDSHAKE_BUFFER, HandshakeReassembler, encodeHandshake } from './messages/handshake.ts';
 import { HandshakeType, type HandshakeMessage } from './messages/types.ts';
 
 export type { HandshakeInfo } from './common.ts';
@@ -99,6 +99,9 @@ export class TlsEngine {
   #out: Uint8Array[] = [];
   /** Input that arrived while an async step was pending. */
   #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+  /** Peer input held unprocessed before the handshake completes; more is a fatal error. */
+  readonly #maxHandshakeBuffer: number;
   #pending: Promise<void> | undefined;
   #info: HandshakeInfo | undefined;
   readonly #recordPerMessage: boolean;
@@ -113,8 +116,10 @@ export class TlsEngine {
     clientConfig: ClientEngineConfig | undefined,
     initial: State,
     recordPerMessage: boolean,
+    maxHandshakeBuffer: number | undefined,
   ) {
     this.#role = role;
+    this.#maxHandshakeBuffer = maxHandshakeBuffer ?? DEFAULT_MAX_HANDSHAKE_BUFFER;
     this.#recordPerMessage = recordPerMessage;
     this.#events = events;
     this.#clientConfig = clientConfig;
@@ -123,11 +128,11 @@ export class TlsEngine {
   }
 
   static client(config: ClientEngineConfig, events: EngineEvents): TlsEngine {
-    return new TlsEngine('client', events, config, new NotStarted(), config.recordPerHandshakeMessage === true);
+    return new TlsEngine('client', events, config, new NotStarted(), config.recordPerHandshakeMessage === true, config.maxHandshakeBuffer);
   }
 
   static server(config: ServerEngineConfig, events: EngineEvents): TlsEngine {
-    const engine = new TlsEngine('server', events, undefined, startServer(config), config.recordPerHandshakeMessage === true);
+    const engine = new TlsEngine('server', events, undefined, startServer(config), config.recordPerHandshakeMessage === true, config.maxHandshakeBuffer);
     engine.#started = true;
     engine.#sessionStore = config.sessionStore;
     return engine;
@@ -144,6 +149,16 @@ export class TlsEngine {
   /** Details of the completed handshake (undefined before). */
   get info(): HandshakeInfo | undefined {
     return this.#info;
+  }
+
+  /** An asynchronous key-exchange step is running: input is only queued (the caller may pause its source). */
+  get waiting(): boolean {
+    return this.#pending !== undefined;
+  }
+
+  /** Peer bytes received and not yet processed: queued, in partial records or partial handshake messages. */
+  get bufferedInput(): number {
+    return this.#queuedBytes + this.#record.buffered + this.#reassembler.buffered;
   }
 
   /** Resolves when all queued input has been processed. */
@@ -174,7 +189,18 @@ export class TlsEngine {
   receive(bytes: Uint8Array): void {
     if (this.#status === 'failed' || this.#receivedClose || bytes.length === 0) return;
     this.#queue.push(bytes);
+    this.#queuedBytes += bytes.length;
     this.#drain();
+    // What is still held now is waiting for an async step or for the rest of a record/message.
+    // Before the handshake completes a peer has no reason to send more than a flight ahead.
+    if (this.#status === 'handshaking' && this.bufferedInput > this.#maxHandshakeBuffer) {
+      const held = this.bufferedInput;
+      this.#fail(
+        new UnexpectedMessageError(
+          `peer sent ${held} bytes ahead of the handshake (limit ${this.#maxHandshakeBuffer}, maxHandshakeBuffer)`,
+        ),
+      );
+    }
   }
 
   /**
@@ -191,6 +217,7 @@ export class TlsEngine {
       while (this.#queue.length > 0 && this.#pending === undefined && this.#status !== 'failed' && !this.#receivedClose) {
         const queued = this.#queue;
         this.#queue = [];
+        this.#queuedBytes = 0;
         this.#guard(() => {
           for (const q of queued) this.#record.push(q);
           this.#pump();
@@ -325,6 +352,10 @@ export class TlsEngine {
     this.#status = 'failed';
     this.#flight = [];
     this.#queue = [];
+    this.#queuedBytes = 0;
+    // Nothing more will be read: release what the peer made us hold.
+    this.#record.discardInput();
+    this.#reassembler.clear();
     // RFC 5246 §7.2.2: a session whose connection ended with a fatal alert must not be resumed
     // (the session-ID cache entry goes; an issued ticket cannot be recalled, RFC 5077 §5).
     if (this.#info !== undefined) this.#sessionStore?.remove(this.#info.sessionId);
@@ -378,7 +409,7 @@ export class TlsEngine {
   #pump(): void {
     for (;;) {
       if (this.#status === 'failed' || this.#receivedClose || this.#pending !== undefined) return;
-      const msg = this.#reassembler.next();
+      const msg = this.#reassembler.next(this.#acceptType);
       if (msg !== undefined) {
         if (this.#dispatch(msg)) return;
         continue;
@@ -451,6 +482,17 @@ export class TlsEngine {
     if (this.#status !== 'failed') this.#status = 'closed';
   }
 
+  /**
+   * Called by the reassembler as soon as a message header is complete, so a message the current
+   * state cannot take is refused before its body is buffered. The client takes a HelloRequest
+   * in any state (RFC 5246 §7.4.1.1).
+   */
+  readonly #acceptType = (type: number): void => {
+    if (this.#role === 'client' && type === HandshakeType.hello_request) return;
+    const state = this.#state;
+    if (!state.expects.includes(type)) throw new UnexpectedMessageError(`handshake message ${type} in state ${state.name}`);
+  };
+
   /** Returns true when the state went asynchronous (input processing pauses). */
   #dispatch(msg: HandshakeMessage): boolean {
     const state = this.#state;
@@ -460,9 +502,7 @@ export class TlsEngine {
       if (msg.body.length !== 0) throw new DecodeError('HelloRequest with a body');
       if (!(state instanceof Traffic)) return false;
     }
-    if (!state.expects.includes(msg.type)) {
-      throw new UnexpectedMessageError(`handshake message ${msg.type} in state ${state.name}`);
-    }
+    this.#acceptType(msg.type);
     return this.#advance(state.handle(msg, this.#io));
   }
 }

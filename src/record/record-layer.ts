@@ -128,6 +128,13 @@ export class RecordLayer {
     this.#avail = 0;
   }
 
+  /** Drop buffered input (the connection failed; nothing more will be read). Keys stay for the alert. */
+  discardInput(): void {
+    this.#chunks = [];
+    this.#off = 0;
+    this.#avail = 0;
+  }
+
   /**
    * Raw bytes from the transport, split anywhere. The layer keeps a reference to `wire` (no copy)
    * until its records are read, so the caller must not modify it afterwards.

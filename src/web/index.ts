@@ -3,7 +3,7 @@
  * adapter. The Fastify adapter is `milagro-ts/web/fastify` (its types need Fastify installed);
  * the browser client is `milagro-ts/web/browser` (a prebuilt bundle).
  *
- *   const rp = new RelyingParty({ ...options, assets: await loadWebAssets() });
+ *   const rp = await RelyingParty.create({ ...options, assets: await loadWebAssets() });
  *   http.createServer(async (req, res) => { if (!(await handleNode(rp, req, res))) res.end('my site'); });
  */
 export { RelyingParty, type RelyingPartyOptions, type RpRequest, type RpResponse, type WebAssets } from './server/relying-party.ts';

@@ -3,9 +3,9 @@
  * the relying party and three DTAs on loopback. One screenshot per PIN-pad state goes to
  * test-artifacts/web/ (gitignored) for reviewers.
  *
- * Chromium is required: without /usr/bin/chromium this file FAILS (CI installs it in .ci/run).
+ * Chromium: CHROMIUM_PATH, else /usr/bin/chromium, else the one inside the @sparticuz/chromium
+ * devDependency (test/helpers/chromium.ts), so this runs on a fresh machine with no apt step.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +14,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { login } from '../../src/cli/identity-login.ts';
 import { buildWebAssets } from '../../scripts/web-bundle.ts';
 import { WebFixture } from './helpers.ts';
+import { findChromium } from '../helpers/chromium.ts';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'web');
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -32,14 +32,13 @@ afterEach(() => {
 });
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: the browser tests need Debian's chromium package (apt-get install -y chromium; .ci/run installs it) or CHROMIUM_PATH`);
-  }
+  const browser = await findChromium();
+  process.stderr.write(`[browser tests] Chromium: ${browser.source}\n`);
   await mkdir(ARTIFACTS, { recursive: true });
   fx = await WebFixture.start({ assets: await buildWebAssets(), rp: { maxFailures: 3, rateLimits: { perAddress: { burst: 1e6, perMinute: 1e6 } } } });
   profile = await mkdtemp(join(tmpdir(), 'milagro-web-chromium-'));
   work = await mkdtemp(join(tmpdir(), 'milagro-web-work-'));
-  ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, viewport: { width: 900, height: 900 } });
+  ctx = await chromium.launchPersistentContext(profile, { executablePath: browser.executablePath, args: [...ARGS, ...browser.args], headless: true, viewport: { width: 900, height: 900 } });
   page = ctx.pages()[0] ?? (await ctx.newPage());
   page.on('pageerror', (e) => pageErrors.push(e.message));
 }, 120_000);

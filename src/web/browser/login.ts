@@ -1,4 +1,4 @@
-/// <reference lib="dom" />
+/// <reference lib="dom" preserve="true" />
 /**
  * The login controller: connects a `<mpin-pad>` to an MpinWebClient and walks the states of
  * issue 8 item 2 (register → set PIN → signed in; sign in → wrong PIN (attempts left) → locked;

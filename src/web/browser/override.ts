@@ -1,5 +1,5 @@
-/// <reference lib="dom" />
-/// <reference lib="dom.iterable" />
+/// <reference lib="dom" preserve="true" />
+/// <reference lib="dom.iterable" preserve="true" />
 /**
  * Password-form override (issue 8 item 4). Included in an existing login page with one tag,
  *

@@ -1,4 +1,4 @@
-/// <reference lib="dom" />
+/// <reference lib="dom" preserve="true" />
 /**
  * `<mpin-pad>`: the PIN pad web component (issue 8 item 2). Pure UI: it shows one state at a time
  * and reports what the user did as DOM events; the login controller (./login.ts) does the work.

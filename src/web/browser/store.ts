@@ -1,4 +1,4 @@
-/// <reference lib="dom" />
+/// <reference lib="dom" preserve="true" />
 /**
  * Where the browser keeps its M-Pin tokens: IndexedDB (one object store, keyed by identity).
  *
