@@ -35,8 +35,8 @@ export class LoginController {
   readonly #pad: MpinPad;
   readonly #opts: LoginControllerOptions;
   #oob: AbortController | undefined;
-  /** A registration whose secret arrived and waits for the PIN. */
-  #pending: { readonly identity: string; readonly complete: (pin: string) => Promise<void> } | undefined;
+  /** The code of an activation link opened here, used by the next registration of its identity. */
+  #activation: { readonly identity: string; readonly code: string } | undefined;
   #link: LoginControllerOptions['link'];
 
   constructor(pad: MpinPad, opts: LoginControllerOptions) {
@@ -48,7 +48,7 @@ export class LoginController {
         void f((e as CustomEvent<PadEvents[K]>).detail).catch((err: unknown) => pad.show({ kind: 'error', message: message(err) }, message(err), 'error'));
       });
     };
-    on('mpin-continue', async (d) => this.#startRegistration(d.identity, undefined));
+    on('mpin-continue', async (d) => pad.show({ kind: 'set-pin', identity: d.identity }, 'Choose a 4-digit PIN and type it twice.'));
     on('mpin-unlock', async (d) => {
       await opts.client.requestUnlock(d.identity);
       pad.show({ kind: 'check-email', identity: d.identity, purpose: 'unlock' }, `An unlock link was sent to ${d.identity}.`);
@@ -77,24 +77,6 @@ export class LoginController {
     return v === undefined ? {} : { identity: v, fixedIdentity: v.length > 0 };
   }
 
-  /** Asks to register; shows "check your e-mail", or the PIN form once the secret is here. */
-  async #startRegistration(identity: string, activation: string | undefined): Promise<void> {
-    this.#pad.show({ kind: 'busy', message: `Registering ${identity}…` }, 'Registering…');
-    let r: Awaited<ReturnType<MpinWebClient['startRegistration']>>;
-    try {
-      r = await this.#opts.client.startRegistration(identity, activation);
-    } catch (e) {
-      this.#pad.show({ kind: 'register', identity, ...(this.#opts.identityInput !== undefined ? { fixedIdentity: true } : {}) }, `Registration failed: ${message(e)}`, 'error');
-      return;
-    }
-    if (r.kind === 'verification-sent') {
-      this.#pad.show({ kind: 'check-email', identity, purpose: 'register' }, `A link to finish registering was sent to ${identity}.`);
-      return;
-    }
-    this.#pending = { identity, complete: r.complete };
-    this.#pad.show({ kind: 'set-pin', identity }, 'Choose a 4-digit PIN and type it twice.');
-  }
-
   /** Picks the first state: a verification link being opened, signed in, sign in, or register. */
   async start(status = ''): Promise<void> {
     const client = this.#opts.client;
@@ -102,7 +84,11 @@ export class LoginController {
     const link = this.#link;
     if (link !== undefined) {
       this.#link = undefined; // a link's code works once
-      if (link.kind === 'register') return this.#startRegistration(link.identity, link.code);
+      if (link.kind === 'register') {
+        this.#activation = { identity: link.identity, code: link.code };
+        this.#pad.show({ kind: 'set-pin', identity: link.identity }, `${link.identity} is confirmed. Choose a 4-digit PIN and type it twice.`);
+        return;
+      }
       try {
         await client.unlock(link.identity, link.code);
         status = `${link.identity} is unlocked. Sign in with your PIN.`;
@@ -132,16 +118,21 @@ export class LoginController {
     this.#pad.show({ kind: 'manage', identities: await this.#opts.client.identities() }, status);
   }
 
+  /**
+   * Registers once the PIN is chosen: with the code of an opened activation link, or else the
+   * site either registers at once or sends a link to the identity ("check your e-mail").
+   */
   async #register(identity: string, pin: string): Promise<void> {
-    const pending = this.#pending;
-    this.#pending = undefined;
-    if (pending === undefined || pending.identity !== identity) {
-      this.#pad.show({ kind: 'register', identity }, 'Start the registration again.', 'error');
-      return;
-    }
+    const code = this.#activation?.identity === identity ? this.#activation.code : undefined;
+    this.#activation = undefined;
     this.#pad.show({ kind: 'busy', message: `Registering ${identity}…` }, 'Registering…');
     try {
-      await pending.complete(pin);
+      const r = await this.#opts.client.startRegistration(identity, code);
+      if (r.kind === 'verification-sent') {
+        this.#pad.show({ kind: 'check-email', identity, purpose: 'register' }, `A link to finish registering was sent to ${identity}.`);
+        return;
+      }
+      await r.complete(pin);
     } catch (e) {
       this.#pad.show({ kind: 'register', identity, ...(this.#opts.identityInput !== undefined ? { fixedIdentity: true } : {}) }, `Registration failed: ${message(e)}`, 'error');
       return;

@@ -165,26 +165,36 @@ export class LoginVerifier {
     return Math.min(this.#backoffMax, this.#backoffBase * 2 ** Math.min(n - 1, 40));
   }
 
-  #sourceWindowKey(source: string): { key: string; endsAt: number } {
+  /**
+   * A source's budget in this window: `attempts` counts every check it started (charged before
+   * the check, so concurrent requests cannot overrun it), `ok` those that did not fail.
+   */
+  #sourceWindowKey(source: string): { attempts: string; ok: string; endsAt: number } {
     const w = Math.floor(this.#clock() / this.#sourceWindow);
-    return { key: `srcfail:${sourceKey(source)}:${w}`, endsAt: (w + 1) * this.#sourceWindow };
+    const k = `${sourceKey(source)}:${w}`;
+    return { attempts: `src:${k}`, ok: `srcok:${k}`, endsAt: (w + 1) * this.#sourceWindow };
   }
 
   /** The cheap refusals, before any pairing: locked, throttled source, back-off. */
   async #gate(hid: string, source: string): Promise<Verdict | undefined> {
     const now = this.#clock();
     const src = this.#sourceWindowKey(source);
-    const [lock, srcCount, gate, fails] = await Promise.all([
+    const [lock, attempts, ok, gate, fails] = await Promise.all([
       this.#store.get(`lock:${hid}`),
-      this.#store.get(src.key),
+      this.#store.get(src.attempts),
+      this.#store.get(src.ok),
       this.#store.get(`gate:${hid}`),
       this.#store.get(`fail:${hid}`),
     ]);
     if (lock !== undefined) return { ok: false, code: 'locked' };
-    if (Number(srcCount ?? '0') >= this.#sourceMax) return { ok: false, code: 'throttled', retryAfter: Math.max(1, Math.ceil((src.endsAt - now) / 1000)) };
+    if (Number(attempts ?? '0') - Number(ok ?? '0') >= this.#sourceMax) return this.#throttled(src.endsAt);
     const until = Number(gate ?? '0');
     if (until > now) return { ok: false, code: 'backoff', retryAfter: Math.max(1, Math.ceil((until - now) / 1000)), attemptsLeft: this.#maxFailures - Number(fails ?? '0') };
     return undefined;
+  }
+
+  #throttled(endsAt: number): Verdict {
+    return { ok: false, code: 'throttled', retryAfter: Math.max(1, Math.ceil((endsAt - this.#clock()) / 1000)) };
   }
 
   #points(p: PassPoints): { u: Uint8Array; point: Uint8Array } | string {
@@ -257,8 +267,17 @@ export class LoginVerifier {
    * count; a failure counts for the identity and for the source, and sets the back-off or the lock.
    */
   async #run(hid: string, input: MpinCheckInput, source: string): Promise<Verdict> {
+    // Charge the source first; anything that ends up not being a failure is refunded.
+    const src = this.#sourceWindowKey(source);
+    const refund = (): Promise<number> => this.#store.increment(src.ok, this.#sourceWindow);
+    const [attempts, ok] = await Promise.all([this.#store.increment(src.attempts, this.#sourceWindow), this.#store.get(src.ok)]);
+    if (attempts - Number(ok ?? '0') > this.#sourceMax) {
+      await refund();
+      return this.#throttled(src.endsAt);
+    }
     const inFlight = `inflight:${hid}`;
     if (!(await this.#store.setIfAbsent(inFlight, '1', IN_FLIGHT_MS))) {
+      await refund();
       return { ok: false, code: 'backoff', retryAfter: 1, attemptsLeft: this.#maxFailures - (await this.failures(hid)) };
     }
     try {
@@ -267,15 +286,15 @@ export class LoginVerifier {
         r = await this.#check(input, source);
       } catch (e) {
         // Not checked, so nobody's failure.
+        await refund();
         if (e instanceof WorkerPoolBusyError) return { ok: false, code: 'overloaded' };
         throw e;
       }
       if (r.ok) {
-        await Promise.all([this.#store.delete(`fail:${hid}`), this.#store.delete(`gate:${hid}`)]);
+        await Promise.all([this.#store.delete(`fail:${hid}`), this.#store.delete(`gate:${hid}`), refund()]);
         return { ok: true, hashId: hid };
       }
-      const src = this.#sourceWindowKey(source);
-      const [n] = await Promise.all([this.#store.increment(`fail:${hid}`, FAILURE_MEMORY_MS), this.#store.increment(src.key, this.#sourceWindow)]);
+      const n = await this.#store.increment(`fail:${hid}`, FAILURE_MEMORY_MS);
       if (n >= this.#maxFailures) {
         await this.#store.set(`lock:${hid}`, String(this.#clock()));
         return { ok: false, code: 'locked' };
