@@ -209,7 +209,7 @@ function checkHandshakeBuffer(n: number): number {
 export function resolveServerOptions(opts: ServerOptions): ResolvedServer {
   const { milagro: cs, milagroP2p: p2p } = opts;
   const milagros = resolveMilagros(
-    cs === undefined ? undefined : () => resolveMilagroServer(cs),
+    cs === undefined ? undefined : () => resolveMilagroServer(cs, opts.store),
     p2p === undefined ? undefined : () => resolveMilagroP2pServer(p2p),
   );
   const dispose = async (): Promise<void> => {
@@ -256,6 +256,7 @@ export function resolveServerOptions(opts: ServerOptions): ResolvedServer {
       ...(opts.ticketKeys === undefined ? {} : { ticketKeys: opts.ticketKeys }),
       ...(opts.sessionTickets === undefined ? {} : { tickets: opts.sessionTickets }),
       ...(opts.sessionCacheSize === undefined ? {} : { cacheSize: opts.sessionCacheSize }),
+      ...(opts.store === undefined ? {} : { shared: opts.store }),
     });
   } catch (e) {
     throw new TlsOptionError('ERR_INVALID_ARG_VALUE', (e as Error).message);

@@ -14,7 +14,8 @@
  * `handshakeTimeout`, which frees its slot.
  */
 import { EventEmitter } from 'node:events';
-import { createServer as netCreateServer, type AddressInfo, type ListenOptions, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as netCreateServer, Socket as NetSocket, type AddressInfo, type ListenOptions, type Server as NetServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { resolveServerOptions, type ResolvedServer } from './config.ts';
 import type { ServerOptions } from './options.ts';
 import { TLSSocket } from './tls-socket.ts';
@@ -59,7 +60,9 @@ function checkLimit(name: string, n: number | undefined): number | undefined {
 
 export class Server extends EventEmitter {
   readonly #net: NetServer;
-  readonly #resolved: ResolvedServer;
+  #resolved: ResolvedServer;
+  /** Disposers of configurations replaced by setSecureContext, run at close() at the latest. */
+  readonly #retired = new Set<() => Promise<void>>();
   readonly #maxHandshakesPerSource: number | undefined;
   /** Unfinished handshakes per source key (only with maxHandshakesPerSource). */
   readonly #handshaking = new Map<string, number>();
@@ -82,12 +85,32 @@ export class Server extends EventEmitter {
     const release = this.#claimHandshakeSlot(raw);
     if (release === false) return;
     this.emit('connection', raw);
+    this.#startTls(raw, release);
+  }
+
+  /**
+   * Starts the server side of TLS on a transport that is already connected — StartTLS (LDAP,
+   * SMTP, ...) upgrading a plain socket after its own protocol agreed to, or a socket accepted
+   * elsewhere (node:tls does this for `server.emit('connection', socket)`). The returned socket
+   * behaves like an accepted one: 'secureConnection' on this server when the handshake completes
+   * (the TLSSocket itself emits 'secure'), 'tlsClientError' and a closed socket when it fails,
+   * and it counts against `maxHandshakesPerSource`. The server need not be listening. Undefined
+   * when the socket was refused or could not even be set up (the transport is destroyed).
+   */
+  upgrade(raw: Duplex): TLSSocket | undefined {
+    const release = raw instanceof NetSocket ? this.#claimHandshakeSlot(raw) : undefined;
+    if (release === false) return undefined;
+    return this.#startTls(raw, release);
+  }
+
+  #startTls(raw: Duplex, release: (() => void) | undefined): TLSSocket | undefined {
     let tls: TLSSocket;
     try {
+      // The remote address lets key exchanges queue expensive work per source (issue 11 §3).
+      const peerAddress = (raw as Partial<Socket>).remoteAddress;
       tls = new TLSSocket(raw, {
         isServer: true,
-        // The remote address lets key exchanges queue expensive work per source (issue 11 §3).
-        engine: raw.remoteAddress === undefined ? this.#resolved.engine : { ...this.#resolved.engine, peerAddress: raw.remoteAddress },
+        engine: peerAddress === undefined ? this.#resolved.engine : { ...this.#resolved.engine, peerAddress },
         handshakeTimeout: this.#resolved.handshakeTimeout,
         onHandshakeError: (err, s) => this.emit('tlsClientError', err, s),
       });
@@ -96,7 +119,7 @@ export class Server extends EventEmitter {
       raw.destroy();
       release?.();
       this.emit('tlsClientError', e instanceof Error ? e : new Error(String(e)), undefined);
-      return;
+      return undefined;
     }
     if (release !== undefined) {
       // The slot is held until the handshake completes or the connection ends (failure, timeout).
@@ -105,6 +128,7 @@ export class Server extends EventEmitter {
     }
     tls.on('secure', () => this.emit('secureConnection', tls));
     tls.on('keylog', (line: Buffer) => this.emit('keylog', line, tls));
+    return tls;
   }
 
   /**
@@ -173,10 +197,33 @@ export class Server extends EventEmitter {
     this.#resolved.sessionStore.setTicketKeys(keys);
   }
 
+  /**
+   * node:tls: replace the configuration (keys, certificates, Milagro credentials, time permits)
+   * for connections accepted from now on; open connections keep theirs. The new options are
+   * validated first, so a bad reload throws and leaves the server as it was. Session tickets
+   * stay valid (the ticket keys carry over unless the options give `ticketKeys`). A worker pool
+   * owned by the previous options is closed once its handshakes in flight have timed out (or at
+   * close()); pass a shared `workers: MilagroWorkerPool` when reloading often.
+   */
+  setSecureContext(options: ServerOptions): void {
+    const next = resolveServerOptions(options);
+    const prev = this.#resolved;
+    if (options.ticketKeys === undefined) next.sessionStore.setTicketKeys(prev.sessionStore.getTicketKeys());
+    this.#resolved = next;
+    const dispose = prev.dispose;
+    if (dispose === undefined) return;
+    this.#retired.add(dispose);
+    setTimeout(() => {
+      if (this.#retired.delete(dispose)) void dispose();
+    }, prev.handshakeTimeout).unref();
+  }
+
   close(callback?: (err?: Error) => void): this {
     this.#net.close(callback);
     // Stop the Milagro worker pool (if the options own one); running handshakes fail.
     void this.#resolved.dispose?.();
+    for (const d of this.#retired) void d();
+    this.#retired.clear();
     return this;
   }
 

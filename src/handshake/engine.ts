@@ -11,7 +11,6 @@ import {
   AlertDescription,
   AlertLevel,
   DecodeError,
-  IllegalParameterError,
   PeerAlertError,
   UnexpectedMessageError,
   alertFor,
@@ -69,6 +68,15 @@ const alwaysFatal: ReadonlySet<number> = new Set<number>([
   AlertDescription.unsupported_extension,
 ]);
 
+/**
+ * Consecutive warning alerts accepted before the connection is aborted with unexpected_message:
+ * a peer must not keep us busy with alerts that carry no obligation (CVE-2016-8610 class).
+ * OpenSSL's MAX_WARN_ALERT_COUNT is 5.
+ */
+export const MAX_CONSECUTIVE_WARNINGS = 5;
+/** Consecutive empty records accepted (RFC 5246 §6.2.1 allows empty application data); OpenSSL's MAX_EMPTY_RECORDS is 32. */
+export const MAX_CONSECUTIVE_EMPTY_RECORDS = 32;
+
 /** Placeholder before the client has written its hello (start() not yet called). */
 class NotStarted implements State {
   readonly name = 'ExpectServerHello';
@@ -109,6 +117,9 @@ export class TlsEngine {
   #sessionStore: ServerEngineConfig['sessionStore'];
   /** Largest plaintext we put in one record (RFC 6066 §4 / RFC 8449 §4); undefined: the record layer's. */
   #sendLimit: number | undefined;
+  /** Warning alerts / empty records received in a row (see MAX_CONSECUTIVE_*). */
+  #warningsInRow = 0;
+  #emptyInRow = 0;
 
   private constructor(
     role: 'client' | 'server',
@@ -421,6 +432,12 @@ export class TlsEngine {
   }
 
   #onRecord(rec: PlainRecord): void {
+    if (rec.type !== ContentType.alert) this.#warningsInRow = 0;
+    if (rec.data.length > 0) {
+      this.#emptyInRow = 0;
+    } else if (++this.#emptyInRow > MAX_CONSECUTIVE_EMPTY_RECORDS) {
+      throw new UnexpectedMessageError(`more than ${MAX_CONSECUTIVE_EMPTY_RECORDS} empty records in a row`);
+    }
     switch (rec.type) {
       case ContentType.handshake:
         this.#reassembler.push(rec.data);
@@ -443,8 +460,9 @@ export class TlsEngine {
   }
 
   #onChangeCipherSpec(data: Uint8Array): void {
-    // RFC 5246 §7.1: a single byte of value 1.
-    if (data.length !== 1 || data[0] !== 1) throw new DecodeError('ChangeCipherSpec must be the single byte 1');
+    // RFC 5246 §7.1: a single byte of value 1. The alert is not specified; OpenSSL and GnuTLS send
+    // unexpected_message (src/handshake/README.md, "Alerts where RFC 5246 leaves the choice open").
+    if (data.length !== 1 || data[0] !== 1) throw new UnexpectedMessageError('ChangeCipherSpec must be the single byte 1');
     // §7.1 / style.md §5: only in its own state, and never in the middle of a handshake message.
     if (this.#reassembler.hasPartial) throw new UnexpectedMessageError('ChangeCipherSpec inside a fragmented handshake message');
     const state = this.#state;
@@ -456,10 +474,11 @@ export class TlsEngine {
 
   #onAlert(data: Uint8Array): void {
     // RFC 5246 §7.2: struct { AlertLevel level; AlertDescription description; }
-    if (data.length !== 2) throw new DecodeError(`alert record of ${data.length} bytes`);
+    // A malformed alert is answered with unexpected_message, as OpenSSL and GnuTLS do.
+    if (data.length !== 2) throw new UnexpectedMessageError(`alert record of ${data.length} bytes`);
     const level = data[0] as number;
     const description = data[1] as number;
-    if (level !== AlertLevel.warning && level !== AlertLevel.fatal) throw new IllegalParameterError(`alert level ${level}`);
+    if (level !== AlertLevel.warning && level !== AlertLevel.fatal) throw new UnexpectedMessageError(`alert level ${level}`);
     if (description === AlertDescription.close_notify) {
       // §7.2.1: answer with our own close_notify and stop reading.
       this.#receivedClose = true;
@@ -472,7 +491,10 @@ export class TlsEngine {
     // §7.2.2 lists alerts that are "always fatal": treat them so even at warning level.
     if (level === AlertLevel.fatal || alwaysFatal.has(description)) throw new PeerAlertError(description);
     // Other warnings (user_canceled, no_renegotiation, certificate_* at warning level) carry no
-    // obligation for us; we go on. We never renegotiate, so no_renegotiation cannot stall us.
+    // obligation for us; we go on — but not forever (OpenSSL: SSL_R_TOO_MANY_WARN_ALERTS).
+    if (++this.#warningsInRow > MAX_CONSECUTIVE_WARNINGS) {
+      throw new UnexpectedMessageError(`more than ${MAX_CONSECUTIVE_WARNINGS} warning alerts in a row`);
+    }
   }
 
   #sendCloseNotify(): void {
