@@ -109,6 +109,8 @@ export class Slapd {
     readonly dir: string,
     readonly port: number,
     readonly child: ChildProcess,
+    /** LDAPS port when started with `tls`. */
+    readonly tlsPort: number | undefined,
   ) {}
 
   get url(): string {
@@ -116,7 +118,7 @@ export class Slapd {
   }
 
   /** Starts slapd on a free loopback port and loads the example users (throws with slapd's output on failure). */
-  static async start(): Promise<Slapd> {
+  static async start(opts: { readonly tls?: { readonly certFile: string; readonly keyFile: string } } = {}): Promise<Slapd> {
     const dir = await mkdtemp(join(tmpdir(), 'milagro-slapd-'));
     await mkdir(join(dir, 'db'));
     const conf = join(dir, 'slapd.conf');
@@ -138,26 +140,29 @@ rootpw ${ADMIN_PASSWORD}
 directory ${join(dir, 'db')}
 access to attrs=userPassword by self =xw by anonymous auth by * none
 access to * by * read
-`,
+`.replace('database mdb', opts.tls === undefined ? 'database mdb' : `TLSCertificateFile ${opts.tls.certFile}\nTLSCertificateKeyFile ${opts.tls.keyFile}\ndatabase mdb`),
     );
     let lastError = '';
     for (let attempt = 0; attempt < 3; attempt++) {
       const port = await freePort();
+      const tlsPort = opts.tls === undefined ? undefined : await freePort();
+      const urls = `ldap://127.0.0.1:${port}/${tlsPort === undefined ? '' : ` ldaps://127.0.0.1:${tlsPort}/`}`;
       // -d 0: stay in the foreground (so the child is ours to stop) without debug output.
-      const child = spawn(SLAPD, ['-f', conf, '-h', `ldap://127.0.0.1:${port}/`, '-d', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(SLAPD, ['-f', conf, '-h', urls, '-d', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
       child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
       let exited = false;
       child.once('exit', () => (exited = true));
       const deadline = Date.now() + 10_000;
-      while (!exited && Date.now() < deadline && !(await canConnect(port))) await new Promise((r) => setTimeout(r, 50));
+      const up = async (): Promise<boolean> => (await canConnect(port)) && (tlsPort === undefined || (await canConnect(tlsPort)));
+      while (!exited && Date.now() < deadline && !(await up())) await new Promise((r) => setTimeout(r, 50));
       if (exited || Date.now() >= deadline) {
         child.kill('SIGKILL');
         lastError = output;
         continue;
       }
-      const s = new Slapd(dir, port, child);
+      const s = new Slapd(dir, port, child, tlsPort);
       const ldifPath = join(dir, 'users.ldif');
       await writeFile(ldifPath, ldif());
       const add = await run('/usr/bin/ldapadd', ['-x', '-H', s.url, '-D', ADMIN_DN, '-w', ADMIN_PASSWORD, '-f', ldifPath]);

@@ -32,6 +32,7 @@ import { decodeP2pClientKeyExchange, decodeP2pServerKeyExchange } from '../../sr
 import { decodePem } from '../../src/x509/pem.ts';
 import { signRequest, OPERATIONS } from '../../src/identity/auth.ts';
 import { ENDPOINTS } from '../../src/web/protocol.ts';
+import * as ldap from '../../src/ldap/messages.ts';
 import { handshake } from '../handshake/helpers.ts';
 import { CORPUS_DIR, saveSeed } from './corpus.ts';
 import {
@@ -273,6 +274,18 @@ const joined = (parts: readonly Uint8Array[]): Uint8Array => concatBytes(...part
   for (const [i, e] of RP_ENDPOINTS.entries()) {
     add('rp-json-body', e.slice(1).replace(/\//g, '-'), concatBytes(Uint8Array.of(i), new TextEncoder().encode(JSON.stringify(bodies[e] ?? {}))));
   }
+}
+
+// LDAP proxy messages (issue 15): what clients send it, and what the directory answers.
+{
+  const dn = 'uid=alice,ou=people,dc=example,dc=org';
+  add('ldap-message', 'bind-token', ldap.encodeBindRequest(1, dn, `mpin-token:${'A'.repeat(43)}`));
+  add('ldap-message', 'bind-response', ldap.encodeBindResponse(1, 49, 'login token refused (replayed)'));
+  add('ldap-message', 'search-request', ldap.encodeSearchRequest(2, { base: 'dc=example,dc=org', scope: 2, filter: { equals: ['mail', 'alice@example.org'] }, attributes: ['mail'] }));
+  add('ldap-message', 'search-proxied-authz', ldap.appendControl(ldap.parseEnvelope(ldap.encodeSearchRequest(3, { base: dn, scope: 0, filter: { present: 'objectClass' }, attributes: [] })), ldap.proxiedAuthorizationControl(dn)));
+  add('ldap-message', 'notice-of-disconnection', ldap.encodeNoticeOfDisconnection(2, 'malformed LDAP message'));
+  add('ldap-message', 'starttls-request', hexToBytes('301d02010177188016312e332e362e312e342e312e313436362e3230303337'));
+  add('ldap-message', 'search-entry', hexToBytes('304b020102644604257569643d616c6963652c6f753d70656f706c652c64633d6578616d706c652c64633d6f7267301d301b04046d61696c31130411616c696365406578616d706c652e6f7267'));
 }
 
 rmSync(CORPUS_DIR, { recursive: true, force: true });

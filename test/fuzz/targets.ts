@@ -34,6 +34,17 @@ import { aeadProtection } from '../../src/record/protection.ts';
 import { RecordLayer } from '../../src/record/record-layer.ts';
 import { Aeads, Suites } from '../../src/suites.ts';
 import { parseCertificate } from '../../src/x509/certificate.ts';
+import { BerError } from '../../src/ldap/ber.ts';
+import {
+  appendControl,
+  decodeBindRequest,
+  decodeExtendedRequestName,
+  decodeLdapResult,
+  decodeSearchResultEntry,
+  LdapFramer,
+  parseEnvelope,
+  proxiedAuthorizationControl,
+} from '../../src/ldap/messages.ts';
 import { ENDPOINTS } from '../../src/web/protocol.ts';
 import { RelyingParty, type RpRequest } from '../../src/web/server/relying-party.ts';
 import { defaultClient, defaultServer, fixtureCerts, fixtureKey, seededRandom } from '../handshake/helpers.ts';
@@ -320,6 +331,28 @@ export const ENGINES: Readonly<Record<string, (events: EngineEvents) => TlsEngin
   'engine-client-milagro-p2p': p2pClient,
 };
 
+/**
+ * The LDAP proxy's message layer (issue 15): a client's byte stream cut into LDAPMessages, each
+ * checked and split, then every decoder the proxy applies, and a control appended. BerError only.
+ */
+const ldapMessage: FuzzTarget = {
+  name: 'ldap-message',
+  run: (input) => {
+    for (const raw of new LdapFramer(64 * 1024).push(input)) {
+      const env = parseEnvelope(raw);
+      for (const decode of [decodeBindRequest, decodeLdapResult, decodeSearchResultEntry, decodeExtendedRequestName]) {
+        try {
+          decode(env);
+        } catch (e) {
+          if (!(e instanceof BerError)) throw e;
+        }
+      }
+      appendControl(env, proxiedAuthorizationControl('uid=fuzz'));
+    }
+  },
+  typed: (e) => e instanceof BerError,
+};
+
 export interface TargetSet {
   readonly targets: readonly FuzzTarget[];
   close(): Promise<void>;
@@ -397,6 +430,7 @@ export async function createTargets(o: TargetOptions = {}): Promise<TargetSet> {
     ...Object.entries(ENGINES).map(([name, make]) => engineTarget(name, make)),
     dtaTarget(fuzzEnrolmentKey(), () => DTA_CLOCK),
     dtaInner,
+    ldapMessage,
   ];
   const targets = all.filter((t) => only(t.name));
 

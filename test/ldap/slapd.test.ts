@@ -70,7 +70,7 @@ async function mintToken(user: { mail: string }): Promise<string> {
 
 beforeAll(async () => {
   if (missing !== undefined) return;
-  slapd = await Slapd.start();
+  slapd = await Slapd.start({ tls: { certFile: `${certs}server-ec256.pem`, keyFile: `${certs}server-ec256.key` } });
   // The real relying party with three local DTAs, its token endpoint enabled.
   // The fixture's clock stands still, so its rate limiters never refill: room for this file's sign-ins.
   const roomy = { burst: 500, perMinute: 500 };
@@ -243,6 +243,42 @@ describe.skipIf(missing !== undefined)('ldap-proxy in front of OpenLDAP slapd', 
       } finally {
         await viaProxy.unbind().catch(() => undefined);
         await direct.unbind();
+      }
+    });
+  });
+
+  describe('ldaps:// target: the directory side over milagro-ts TLS', () => {
+    const viaLdaps = async (ca: string): Promise<{ proxy: LdapProxy; url: string }> => {
+      const proxy = new LdapProxy({
+        target: { secure: true, host: '127.0.0.1', port: slapd.tlsPort ?? 0, tls: { ca: readFileSync(ca) } },
+        verifier: new InProcessTokenVerifier(fx.rp),
+        audience: AUDIENCE,
+        serviceAccount: { dn: SERVICE_DN, password: SERVICE_PASSWORD },
+        identityAttribute: 'mail',
+        mode: 'prefer',
+        proxyAuthorization: true,
+      });
+      return { proxy, url: `ldap://127.0.0.1:${(await proxy.listen(0)).port}` };
+    };
+
+    it('token and password binds reach slapd over LDAPS', async () => {
+      const { proxy, url } = await viaLdaps(CA);
+      try {
+        expect(await whoami(url, alice.dn, await mintToken(alice))).toMatchObject({ code: 0, stdout: `dn:${alice.dn}\n` });
+        expect(await whoami(url, bob.dn, bob.password)).toMatchObject({ code: 0, stdout: `dn:${bob.dn}\n` });
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it("a directory certificate that does not verify: 'unavailable', never a bind in the clear", async () => {
+      const { proxy, url } = await viaLdaps(`${certs}ca-rsa.pem`);
+      try {
+        const r = await whoami(url, alice.dn, await mintToken(alice));
+        expect(r.code).toBe(ResultCode.unavailable);
+        expect(r.stderr).toMatch(/directory is unavailable/);
+      } finally {
+        await proxy.close();
       }
     });
   });
