@@ -13,7 +13,7 @@ import type { ConnectionOptions } from '../api/options.ts';
 import type { TLSSocket } from '../api/tls-socket.ts';
 import { InProcessCsCompute } from '../kex/milagro/cs-compute.ts';
 import { InProcessP2pCompute } from '../kex/milagro/p2p-compute.ts';
-import { every, peerInfo, resolveCommon, suiteKind, type TunnelBook, type TunnelCommonOptions } from './common.ts';
+import { addressTextOf, every, listenOn, peerInfo, resolveCommon, stopListening, suiteKind, tcpAddressOf, type TunnelBook, type TunnelCommonOptions } from './common.ts';
 import { clientCredentialLoader, type LoadedCredentials, type TunnelClientCredentials } from './credentials.ts';
 import { formatEndpoint, remoteOf } from './endpoint.ts';
 import type { TunnelMetrics } from './metrics.ts';
@@ -61,16 +61,7 @@ export class TunnelClient {
     server.on('drop', (d: { remoteAddress?: string; remotePort?: number } | undefined) => {
       this.#book.connection(remoteOf(d ?? {})).end('max_connections', { detail: `${this.#c.maxConnections} connections open` });
     });
-    const l = this.#o.listen;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      const ok = (): void => {
-        server.off('error', reject);
-        resolve();
-      };
-      if ('path' in l) server.listen(l.path, ok);
-      else server.listen(l.port, l.host, ok);
-    });
+    await listenOn(server, this.#o.listen);
     server.on('error', (e: Error) => this.#book.event('reload_failed', `listener error: ${e.message}`));
     this.#state = 'serving';
     this.#book.event('listening', `on ${this.addressText()} forwarding over TLS to ${formatEndpoint(this.#o.target)}; ${this.#loaded.summary}`);
@@ -162,26 +153,17 @@ export class TunnelClient {
     if (this.#state === 'closed' || this.#state === 'draining') return;
     this.#state = 'draining';
     this.#stopRefresh();
-    this.#book.event('draining', `${this.#book.open.size} open connections, up to ${drainTimeoutMs} ms`);
-    const closed = new Promise<void>((r) => (this.#net === undefined ? r() : this.#net.close(() => r())));
-    await this.#book.drain(drainTimeoutMs);
-    for (const local of this.#locals) local.destroy();
-    await closed;
+    await stopListening(this.#book, this.#net, this.#locals, drainTimeoutMs);
     this.#state = 'closed';
     this.#book.event('closed');
   }
 
   address(): AddressInfo {
-    const a = this.#net?.address();
-    if (a === null || a === undefined || typeof a === 'string') throw new Error('the tunnel client is not listening on TCP');
-    return a;
+    return tcpAddressOf(this.#net, 'client');
   }
 
   addressText(): string {
-    const a = this.#net?.address();
-    if (typeof a === 'string') return `unix:${a}`;
-    if (a === null || a === undefined) return '-';
-    return formatEndpoint({ host: a.address, port: a.port });
+    return addressTextOf(this.#net);
   }
 
   status(): TunnelStatus {

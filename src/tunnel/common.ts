@@ -2,7 +2,7 @@
  * What both tunnel ends share: options with their defaults, connection bookkeeping (one log
  * record per connection, metrics), the target dial with a timeout, and the drain on close.
  */
-import type { Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from '../api/tls-socket.ts';
 import { systemClock, systemRandom, type Clock, type RandomSource } from '../providers.ts';
 import { dialEndpoint, formatEndpoint, type Endpoint } from './endpoint.ts';
@@ -201,4 +201,50 @@ export function every(ms: number | undefined, f: () => Promise<unknown>): () => 
   const t = setInterval(() => void f().catch(() => undefined), ms);
   t.unref();
   return () => clearInterval(t);
+}
+
+interface Listener {
+  listen(path: string, cb: () => void): unknown;
+  listen(port: number, host: string, cb: () => void): unknown;
+  once(event: 'error', l: (e: Error) => void): unknown;
+  off(event: 'error', l: (e: Error) => void): unknown;
+  close(cb: () => void): unknown;
+  address(): AddressInfo | string | null;
+}
+
+/** Listens on a TCP address or unix socket; rejects with the listen error (EADDRINUSE...). */
+export function listenOn(server: Listener, at: Endpoint): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    const ok = (): void => {
+      server.off('error', reject);
+      resolve();
+    };
+    if ('path' in at) server.listen(at.path, ok);
+    else server.listen(at.port, at.host, ok);
+  });
+}
+
+/** The listener's TCP address; throws when it listens on a unix socket or not at all. */
+export function tcpAddressOf(server: Listener | undefined, side: 'server' | 'client'): AddressInfo {
+  const a = server?.address();
+  if (a === null || a === undefined || typeof a === 'string') throw new Error(`the tunnel ${side} is not listening on TCP`);
+  return a;
+}
+
+export function addressTextOf(server: Listener | undefined): string {
+  const a = server?.address();
+  if (typeof a === 'string') return `unix:${a}`;
+  if (a === null || a === undefined) return '-';
+  return formatEndpoint({ host: a.address, port: a.port });
+}
+
+/** Graceful stop: no new connections, drain up to `drainTimeoutMs`, cut `leftovers`, wait for the listener. */
+export async function stopListening(book: TunnelBook, server: Listener | undefined, leftovers: Iterable<{ destroy(): void }>, drainTimeoutMs: number): Promise<void> {
+  book.event('draining', `${book.open.size} open connections, up to ${drainTimeoutMs} ms`);
+  const closed = new Promise<void>((r) => (server === undefined ? r() : server.close(() => r())));
+  await book.drain(drainTimeoutMs);
+  // Handshakes and dials still running after the drain are cut too (they would hold close() open).
+  for (const s of leftovers) s.destroy();
+  await closed;
 }

@@ -14,7 +14,7 @@ import { createServer, type Server } from '../api/server.ts';
 import type { ServerOptions } from '../api/options.ts';
 import type { TLSSocket } from '../api/tls-socket.ts';
 import { MilagroWorkerPool } from '../kex/milagro/pool.ts';
-import { every, dialTarget, peerInfo, resolveCommon, suiteKind, type Connection, type TunnelBook, type TunnelCommonOptions } from './common.ts';
+import { addressTextOf, every, dialTarget, listenOn, peerInfo, resolveCommon, stopListening, suiteKind, tcpAddressOf, type Connection, type TunnelBook, type TunnelCommonOptions } from './common.ts';
 import { serverCredentialLoader, type LoadedCredentials, type TunnelServerCredentials } from './credentials.ts';
 import { formatEndpoint, remoteOf } from './endpoint.ts';
 import type { TunnelMetrics } from './metrics.ts';
@@ -88,16 +88,7 @@ export class TunnelServer {
       });
       server.on('tlsClientError', (err: Error, s: TLSSocket | undefined) => this.#onHandshakeError(err, s));
       server.on('secureConnection', (s: TLSSocket) => void this.#onSecure(s));
-      const l = this.#o.listen;
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        const ok = (): void => {
-          server.off('error', reject);
-          resolve();
-        };
-        if ('path' in l) server.listen(l.path, ok);
-        else server.listen(l.port, l.host, ok);
-      });
+      await listenOn(server, this.#o.listen);
       server.on('error', (e: Error) => this.#book.event('reload_failed', `server error: ${e.message}`));
     } catch (e) {
       if (this.#ownsPool) await this.#pool?.close();
@@ -203,28 +194,18 @@ export class TunnelServer {
     if (this.#state === 'closed' || this.#state === 'draining') return;
     this.#state = 'draining';
     this.#stopRefresh();
-    this.#book.event('draining', `${this.#book.open.size} open connections, up to ${drainTimeoutMs} ms`);
-    const closed = new Promise<void>((r) => (this.#server === undefined ? r() : this.#server.close(() => r())));
-    await this.#book.drain(drainTimeoutMs);
-    // Handshakes still running after the drain are cut too (they would hold close() open).
-    for (const raw of this.#raw) raw.destroy();
-    await closed;
+    await stopListening(this.#book, this.#server, this.#raw, drainTimeoutMs);
     if (this.#ownsPool) await this.#pool?.close();
     this.#state = 'closed';
     this.#book.event('closed');
   }
 
   address(): AddressInfo {
-    const a = this.#server?.address();
-    if (a === null || a === undefined || typeof a === 'string') throw new Error('the tunnel server is not listening on TCP');
-    return a;
+    return tcpAddressOf(this.#server, 'server');
   }
 
   addressText(): string {
-    const a = this.#server?.address();
-    if (typeof a === 'string') return `unix:${a}`;
-    if (a === null || a === undefined) return '-';
-    return formatEndpoint({ host: a.address, port: a.port });
+    return addressTextOf(this.#server);
   }
 
   status(): TunnelStatus {
