@@ -6,7 +6,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { createServer, type DropInfo, type Server, type ServerOptions, type TLSSocket } from '../index.ts';
-import { CliError, describeTlsError, keylogSink, parseAlpnFlag, parseCli, readFileArg, runCli } from './common.ts';
+import { CliError, describeTlsError, keylogSink, parseAlpnFlag, parseCli, readCaArg, readFileArg, runCli } from './common.ts';
 
 export const serverUsage = `usage: milagro-ts server --port N --cert FILE --key FILE [options]
 
@@ -77,7 +77,7 @@ export function serverOptionsFromFlags(v: ServerValues): ServerOptions {
     ...(maxConnections !== undefined ? { maxConnections } : {}),
     ...(maxHandshakesPerSource !== undefined ? { maxHandshakesPerSource } : {}),
     key: readFileArg('--key', v.key, 'a PEM private key file (PKCS#8 or SEC1)'),
-    ...(v.ca !== undefined ? { ca: readFileArg('--ca', v.ca, 'a PEM file of CA certificates') } : {}),
+    ...(v.ca !== undefined ? { ca: readCaArg(v.ca) } : {}),
     ...(v.ciphers !== undefined ? { ciphers: v.ciphers } : {}),
     ...(v.curves !== undefined ? { ecdhCurve: v.curves } : {}),
     ...(handshakeTimeout !== undefined ? { handshakeTimeout } : {}),
@@ -148,7 +148,7 @@ export function startServer(opts: ServerOptions, www: boolean, open: Set<TLSSock
     const alpn = s.alpnProtocol !== false ? ` alpn=${s.alpnProtocol}` : '';
     const resumed = s.isSessionReused() ? ' resumed' : '';
     const pc = s.getPeerCertificate();
-    const client = pc !== null && 'subject' in pc ? ` client-cert="${String(pc.subject.CN ?? '?')}" ${s.authorized ? 'verified' : `unverified (${describeTlsError(s.authorizationError)})`}` : '';
+    const client = pc !== null && 'subject' in pc ? ` client-cert="${String(pc.subject.CN ?? '?')}" ${s.authorized ? 'verified' : `unverified (${`${s.authorizationError ?? '?'}: ${s.authorizationErrorMessage ?? ''}`})`}` : '';
     log(`${peerOf(s)} handshake ok: ${s.getProtocol() ?? ''} ${c?.name ?? '?'}${group}${sni}${alpn}${resumed}${client}`);
     s.on('error', (err) => log(`${peerOf(s)} connection error: ${describeTlsError(err)}`));
     if (www) serveWww(s);
