@@ -8,6 +8,7 @@ import cluster from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { resolveServerOptions } from '../api/config.ts';
 import { createServer, type DropInfo, type Server, type ServerOptions, type TLSSocket } from '../index.ts';
 import { CliError, describeTlsError, keylogSink, parseAlpnFlag, parseCli, readFileArg, runCli } from './common.ts';
 import { STORE_FLAG_HELP, defaultStateDir, openStoreFlag, redactSpec } from './store-flag.ts';
@@ -120,7 +121,8 @@ function peerOf(s: TLSSocket): string {
 }
 
 function log(line: string): void {
-  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  // With --workers, say which process served the connection.
+  process.stdout.write(`${new Date().toISOString()} ${cluster.isWorker ? `[worker ${process.pid}] ` : ''}${line}\n`);
 }
 
 function escapeHtml(s: string): string {
@@ -187,6 +189,8 @@ export async function main(argv: string[]): Promise<number> {
     const options = serverOptionsFromFlags(values); // flag errors surface before any fork
     const workers = positiveIntFlag('--workers', values.workers) ?? availableParallelism();
     if (workers > 1 && cluster.isPrimary) {
+      // Option errors (unknown cipher, bad key) stop here, once, with their message and exit code.
+      await resolveServerOptions(options).dispose?.();
       if (values.store?.startsWith('memory:') === true) log('warning: --store memory: with several workers: each worker has its own replay cache and sessions');
       return runPrimary(workers, values.www);
     }
@@ -236,12 +240,15 @@ export async function main(argv: string[]): Promise<number> {
 async function runPrimary(n: number, www: boolean): Promise<number> {
   let listening = 0;
   let stopping = false;
+  let failed = 0;
   const deaths: number[] = [];
   return new Promise<number>((resolve) => {
+    const up = new Set<number>();
     const fork = (): void => {
       const w = cluster.fork();
       w.on('message', (m: unknown) => {
         const msg = m as { listening?: string; store?: string };
+        if (msg.listening !== undefined) up.add(w.id);
         if (msg.listening !== undefined && ++listening === n) {
           log(`listening on ${msg.listening} (${www ? 'www' : 'echo'} mode, ${n} workers, store ${msg.store ?? '?'})`);
         }
@@ -249,7 +256,14 @@ async function runPrimary(n: number, www: boolean): Promise<number> {
     };
     cluster.on('exit', (w, code, signal) => {
       if (stopping) {
-        if (Object.keys(cluster.workers ?? {}).length === 0) resolve(0);
+        if (Object.keys(cluster.workers ?? {}).length === 0) resolve(failed);
+        return;
+      }
+      if (!up.has(w.id)) {
+        // It never started (cannot open the store, cannot listen...): its error is on stderr.
+        log(`worker ${w.process.pid ?? '?'} failed to start (${signal ?? `exit ${String(code)}`}); stopping`);
+        failed = typeof code === 'number' && code !== 0 ? code : 1;
+        stop();
         return;
       }
       const now = Date.now();
@@ -257,6 +271,7 @@ async function runPrimary(n: number, www: boolean): Promise<number> {
       while (deaths.length > 0 && deaths[0]! < now - 60_000) deaths.shift();
       log(`worker ${w.process.pid ?? '?'} died (${signal ?? `exit ${String(code)}`})${deaths.length > 5 ? '; too many deaths, stopping' : '; restarting it'}`);
       if (deaths.length > 5) {
+        failed = 1;
         stop();
         return;
       }
@@ -267,7 +282,7 @@ async function runPrimary(n: number, www: boolean): Promise<number> {
       stopping = true;
       log('stopping');
       const live = Object.values(cluster.workers ?? {});
-      if (live.length === 0) resolve(deaths.length > 5 ? 1 : 0);
+      if (live.length === 0) resolve(failed);
       for (const w of live) w?.process.kill('SIGTERM');
       // A worker still starting may miss SIGTERM (no handler yet): do not wait for it forever.
       setTimeout(() => {
