@@ -11,7 +11,9 @@ const benches: Readonly<Record<string, { readonly file: string; readonly fn: str
   tls: { file: 'tls.ts', fn: 'runTlsBench', what: 'full handshakes/s and bulk MB/s vs node:tls' },
   record: { file: 'record.ts', fn: 'runRecordBench', what: 'record layer vs raw AEAD on 16 KiB records' },
   identity: { file: 'identity.ts', fn: 'runIdentityBench', what: 'DTA issuing and registration' },
-  milagro: { file: 'milagro.ts', fn: 'runMilagroBench', what: 'MILAGRO_CS / MILAGRO_P2P handshakes' },
+  milagro: { file: 'milagro.ts', fn: 'runMilagroBench', what: 'MILAGRO_CS / MILAGRO_P2P handshakes, and under a junk flood' },
+  chain: { file: 'chain.ts', fn: 'runChainBench', what: 'client chains of 500 look-alike intermediates vs a legitimate handshake' },
+  tunnel: { file: 'tunnel.ts', fn: 'runTunnelBench', what: 'tunnel client + server (MILAGRO_P2P) vs direct TCP and node:tls forwarders: MB/s, added latency' },
   hostile: { file: 'hostile.ts', fn: 'runHostileBench', what: 'server memory per hostile connection vs what it costs the sender' },
   web: { file: 'web.ts', fn: 'runWebBench', what: 'M-Pin relying party: GET / latency under a lock-out attack' },
 };

@@ -135,7 +135,7 @@ async function milagroCase(name: string, keys: Keys, serverWorkers: MilagroWorke
 }
 
 /** One authority's MILAGRO_P2P keys for two bench identities (spec §6.1). */
-function issueP2p(): { server: string; client: string; senderKey: Uint8Array; receiverKey: Uint8Array } {
+export function issueP2p(): { server: string; client: string; senderKey: Uint8Array; receiverKey: Uint8Array } {
   const ms = masterSecretShare(systemRandom);
   const server = 'bench-server.example.org';
   const client = 'bench-client@example.org';

@@ -11,7 +11,12 @@ import { createTunnelClient, createTunnelServer, type TunnelClient, type TunnelS
 import type { WccKey } from '../../src/identity/client/shares.ts';
 import { MilagroWorkerPool } from '../../src/kex/milagro/pool.ts';
 import { closeServer, fixture } from '../api/helpers.ts';
-import { DtaCluster, TestClock } from '../identity/helpers.ts';
+import { crypto, DtaCluster, TestClock } from '../identity/helpers.ts';
+import { hashIdHex, registerIdentity } from '../../src/identity/client/mpin-client.ts';
+import { saveKeystore } from '../../src/identity/client/keystore.ts';
+import { fetchServerSecret } from '../../src/identity/client/shares.ts';
+import { formatRecord } from '../../src/tunnel/index.ts';
+import { join } from 'node:path';
 import { echoTarget, issueWcc, LogCapture, request, revoke } from './helpers.ts';
 
 const BROKER = 'broker.plant.example';
@@ -280,3 +285,85 @@ describe('certificate mode (mTLS with --allow-cn)', () => {
   });
 });
 
+
+describe('MILAGRO_CS mode (keystore + PIN from an environment variable; server secret)', () => {
+  it('a registered client with the right PIN passes; a wrong PIN and an identity off the allow-list are refused', async () => {
+    const dir = await cluster.tempDir();
+    const register = async (identity: string, pin: string): Promise<string> => {
+      const hashId = hashIdHex(crypto, identity);
+      const ks = await registerIdentity({
+        crypto,
+        identity,
+        pin,
+        dtas: cluster.urls,
+        clientSecretRequest: cluster.sign({ op: 'client-secret', hashId }),
+        timePermitRequest: cluster.sign({ op: 'time-permits', hashId }),
+      });
+      const file = join(dir, `${identity}.keystore.json`);
+      await saveKeystore(file, ks, cluster.random);
+      return file;
+    };
+    const alice = await register('alice@plant.example', '1234');
+    const mallory = await register('mallory@plant.example', '4321');
+    const serverSecret = await fetchServerSecret({ crypto, dtas: cluster.urls, request: cluster.sign({ op: 'server-secret' }) });
+    const slog = new LogCapture();
+    const server = await createTunnelServer({
+      listen: loopback(),
+      target: loopback(target.port),
+      credentials: { mode: 'cs', serverKey: serverSecret.key, allowIdentities: ['alice@plant.example'] },
+      workers: pool,
+      log: slog.sink,
+      clock: clock.read,
+    });
+    closers.push(() => server.close(0));
+    const csClient = async (keystore: string, env: string) => {
+      const t = await createTunnelClient({
+        listen: loopback(),
+        target: loopback(server.address().port),
+        credentials: { mode: 'cs', keystore: { file: keystore }, pin: { env } },
+        log: () => undefined,
+        clock: clock.read,
+      });
+      closers.push(() => t.close(0));
+      return t;
+    };
+    process.env['TUNNEL_TEST_PIN_OK'] = '1234';
+    process.env['TUNNEL_TEST_PIN_BAD'] = '1235';
+    process.env['TUNNEL_TEST_PIN_MALLORY'] = '4321';
+    const ok = await csClient(alice, 'TUNNEL_TEST_PIN_OK');
+    const first = await request(ok.address().port, 'M-Pin');
+    expect(first.reply).toBe('echo:M-Pin');
+    first.socket.end();
+    expect(await slog.next()).toMatchObject({ identity: 'alice@plant.example', suite: 'TLS_MILAGRO_CS_WITH_AES_128_GCM_SHA256' });
+    const n = slog.connections.length;
+    const wrongPin = await csClient(alice, 'TUNNEL_TEST_PIN_BAD');
+    expect((await request(wrongPin.address().port, 'M-Pin')).reply).toBe('');
+    expect(await slog.next(() => true, n)).toMatchObject({ reason: 'handshake_failed', handshake: 'access_denied' });
+    const notAllowed = await csClient(mallory, 'TUNNEL_TEST_PIN_MALLORY');
+    expect((await request(notAllowed.address().port, 'M-Pin')).reply).toBe('');
+    expect(await slog.next(() => true, n + 1)).toMatchObject({ reason: 'handshake_failed', handshake: 'access_denied' });
+  }, 30_000);
+});
+
+describe('log lines', () => {
+  it('text is key=value (quoted when needed), JSON is one object per line', () => {
+    const r = {
+      type: 'connection',
+      time: '2026-12-07T09:00:00.000Z',
+      side: 'server',
+      conn: 7,
+      remote: '127.0.0.1:5555',
+      identity: 'sensor-1.plant.example',
+      suite: 'TLS_MILAGRO_P2P_WITH_AES_128_GCM_SHA256',
+      bytesIn: 10,
+      bytesOut: 20,
+      durationMs: 1500,
+      reason: 'target_error',
+      detail: 'ECONNRESET: read ECONNRESET',
+    } as const;
+    expect(formatRecord(r, 'text')).toBe(
+      '2026-12-07T09:00:00.000Z tunnel-server conn=7 remote=127.0.0.1:5555 identity=sensor-1.plant.example suite=TLS_MILAGRO_P2P_WITH_AES_128_GCM_SHA256 in=10 out=20 duration=1.500s reason=target_error detail="ECONNRESET: read ECONNRESET"',
+    );
+    expect(JSON.parse(formatRecord(r, 'json'))).toEqual(r);
+  });
+});
