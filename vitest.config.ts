@@ -8,5 +8,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Test files share a worker's module cache instead of re-importing the TLS and pairing code
+    // for each of ~100 files (saves ~0.8 s of CPU per file). Sound because src/ keeps no
+    // module-level mutable state and tests restore what they stub.
+    isolate: false,
   },
 });

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../helpers/cli.ts';
+import { ensureBuilt, repoRoot } from '../helpers/build.ts';
 
 interface PackFile {
   readonly path: string;
@@ -37,6 +37,7 @@ let info: PackInfo;
 let paths: Set<string>;
 
 beforeAll(() => {
+  ensureBuilt();
   const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot, encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
   info = (JSON.parse(r.stdout) as PackInfo[])[0] as PackInfo;
