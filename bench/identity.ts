@@ -1,7 +1,8 @@
 /**
  * Identity-layer benchmark (issue 5): DTA issuing on loopback — client-secret shares and time
  * permits, one request at a time (latency) and 8 in flight (throughput) — and a full registration
- * across 3 DTAs (client secret + 8 days of permits, recombined, PIN extracted). Client and DTAs run
+ * across 3 DTAs (client secret + 8 days of permits, recombined, PIN extracted), and an LDAP bind
+ * through the proxy against a direct one (bench/ldap-bind.ts; needs slapd). Client and DTAs run
  * in this one process, so figures are wall clock and include both sides.
  *
  *   npx tsx bench/identity.ts [--json]      or      npm run bench -- identity [--json]
@@ -18,6 +19,7 @@ import { hashIdHex, registerIdentity } from '../src/identity/client/mpin-client.
 import { DtaService } from '../src/identity/dta/server.ts';
 import { MilagroCrypto } from '../src/identity/milagro-crypto.ts';
 import { systemClock, systemRandom } from '../src/providers.ts';
+import { ldapBindRows } from './ldap-bind.ts';
 
 export interface IdentityBenchResult {
   readonly name: string;
@@ -123,12 +125,17 @@ export async function runIdentityBench(opts: IdentityBenchOptions): Promise<Iden
     };
     const csRps = await rps('dta client-secret share, 8 in flight (ms per request)', '/v1/client-secret', csParams);
     const tpRps = await rps('dta time permit 1 day, 8 in flight (ms per request)', '/v1/time-permits', tp1);
+    // LDAP proxy (issue 15): proxied token bind vs a direct password bind against slapd.
+    const ldap = await ldapBindRows(opts.quick === true);
+    results.push(...ldap.rows);
+    if (ldap.skipped !== undefined) console.error(ldap.skipped);
     const med = (name: string): number => results.find((r) => r.name === name)?.median_ms ?? Number.NaN;
     const ratios = {
       'client_secret_requests_per_s (8 in flight)': csRps,
       'time_permit_requests_per_s (8 in flight)': tpRps,
       'registrations_per_s (3 DTAs, sequential)': 1000 / med('registration across 3 DTAs (secret + 8 permits)'),
       'time_permits_8_days / time_permit_1_day': med('dta time permits, 8 days (1 request)') / med('dta time permit, 1 day (1 request)'),
+      ...(ldap.rows.length === 2 ? { 'ldap proxied token bind / direct bind': med(ldap.rows[1]?.name ?? '') / med(ldap.rows[0]?.name ?? '') } : {}),
     };
     const report: IdentityBenchReport = { results, ratios };
     if (opts.json) console.log(JSON.stringify(report, null, 1));

@@ -12,6 +12,8 @@ const benches: Readonly<Record<string, { readonly file: string; readonly fn: str
   record: { file: 'record.ts', fn: 'runRecordBench', what: 'record layer vs raw AEAD on 16 KiB records' },
   identity: { file: 'identity.ts', fn: 'runIdentityBench', what: 'DTA issuing and registration' },
   milagro: { file: 'milagro.ts', fn: 'runMilagroBench', what: 'MILAGRO_CS / MILAGRO_P2P handshakes' },
+  tunnel: { file: 'tunnel.ts', fn: 'runTunnelBench', what: 'tunnel client + server (MILAGRO_P2P) vs direct TCP and node:tls forwarders: MB/s, added latency' },
+  hostile: { file: 'hostile.ts', fn: 'runHostileBench', what: 'server memory per hostile connection vs what it costs the sender' },
   web: { file: 'web.ts', fn: 'runWebBench', what: 'M-Pin relying party: GET / latency under a lock-out attack' },
 };
 

@@ -4,7 +4,7 @@
  *   import { connect, createServer } from 'milagro-ts';
  */
 export { connect } from './api/connect.ts';
-export { createServer, Server } from './api/server.ts';
+export { createServer, Server, type DropInfo } from './api/server.ts';
 export { TLSSocket, TlsSocketError, type CipherInfo, type EphemeralKeyInfo } from './api/tls-socket.ts';
 export { TlsOptionError, DEFAULT_HANDSHAKE_TIMEOUT_MS, parseGroupList } from './api/config.ts';
 export type { ConnectionOptions, ServerOptions, CommonTlsOptions, PemInput, PemInputs, TlsVersionName } from './api/options.ts';

@@ -196,10 +196,20 @@ export interface ResolvedServer {
   readonly dispose?: () => Promise<void>;
 }
 
+/** Smallest `maxHandshakeBuffer`: two full records. Below the default, large ClientHellos (up to 128 KiB) and client Certificates (256 KiB) no longer fit. */
+const MIN_HANDSHAKE_BUFFER = 2 * (16384 + 256 + 5);
+
+function checkHandshakeBuffer(n: number): number {
+  if (!Number.isInteger(n) || n < MIN_HANDSHAKE_BUFFER) {
+    throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `maxHandshakeBuffer must be an integer >= ${MIN_HANDSHAKE_BUFFER} bytes, got ${String(n)}`);
+  }
+  return n;
+}
+
 export function resolveServerOptions(opts: ServerOptions): ResolvedServer {
   const { milagro: cs, milagroP2p: p2p } = opts;
   const milagros = resolveMilagros(
-    cs === undefined ? undefined : () => resolveMilagroServer(cs),
+    cs === undefined ? undefined : () => resolveMilagroServer(cs, opts.store),
     p2p === undefined ? undefined : () => resolveMilagroP2pServer(p2p),
   );
   const dispose = async (): Promise<void> => {
@@ -246,6 +256,7 @@ export function resolveServerOptions(opts: ServerOptions): ResolvedServer {
       ...(opts.ticketKeys === undefined ? {} : { ticketKeys: opts.ticketKeys }),
       ...(opts.sessionTickets === undefined ? {} : { tickets: opts.sessionTickets }),
       ...(opts.sessionCacheSize === undefined ? {} : { cacheSize: opts.sessionCacheSize }),
+      ...(opts.store === undefined ? {} : { shared: opts.store }),
     });
   } catch (e) {
     throw new TlsOptionError('ERR_INVALID_ARG_VALUE', (e as Error).message);
@@ -257,6 +268,7 @@ export function resolveServerOptions(opts: ServerOptions): ResolvedServer {
     // Client certificates (requestCert) from returning clients: each chain link verified once.
     certificateCache: new SignatureCache(),
     ...(opts.requestCert === true ? { requestCert: true, rejectUnauthorized: opts.rejectUnauthorized ?? true } : {}),
+    ...(opts.maxHandshakeBuffer === undefined ? {} : { maxHandshakeBuffer: checkHandshakeBuffer(opts.maxHandshakeBuffer) }),
   };
   return { engine, handshakeTimeout: common.handshakeTimeout, sessionStore, ...(milagros.length === 0 ? {} : { dispose }) };
 }

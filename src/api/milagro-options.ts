@@ -19,6 +19,9 @@ import { MilagroWorkerPool, PooledCsCompute } from '../kex/milagro/pool.ts';
 import type { MilagroCsCompute } from '../kex/milagro/cs-compute.ts';
 import type { PeerIdentity } from '../kex/key-exchange.ts';
 import type { Clock } from '../providers.ts';
+import type { KeyValueStore } from '../store/types.ts';
+import { namespaced } from '../store/index.ts';
+import { StoreReplayCache } from '../kex/milagro/replay-store.ts';
 import { Suites, type CipherSuite } from '../suites.ts';
 import { decodeG2 } from '../crypto/bncx/index.ts';
 import { TlsOptionError } from './config.ts';
@@ -87,8 +90,13 @@ export interface MilagroServerOptions extends MilagroCommonOptions {
   readonly resolveIdentity?: (hashId: Uint8Array) => string | undefined;
   /** Why a client was refused (or accepted); never sent on the wire. */
   readonly logger?: (event: MilagroCsEvent) => void;
-  /** Entries of the (HID, t, V) replay cache; default 4096. */
+  /** Entries of the in-process (HID, t, V) replay cache; default 4096. Unused with a `store`. */
   readonly replayCacheSize?: number;
+  /**
+   * Shared store for the replay cache (default: the server's `store` option, else in-process), so
+   * a proof accepted by one process of the deployment is refused by all the others.
+   */
+  readonly store?: KeyValueStore;
   /** Refuse an identity despite a valid proof (lockout, revocation): return false → access_denied. */
   readonly authorize?: (identity: PeerIdentity) => boolean | Promise<boolean>;
 }
@@ -135,12 +143,13 @@ export function resolveMilagroClient(opts: MilagroClientOptions, clock: Clock): 
   });
 }
 
-export function resolveMilagroServer(opts: MilagroServerOptions): ResolvedMilagro {
+export function resolveMilagroServer(opts: MilagroServerOptions, serverStore?: KeyValueStore): ResolvedMilagro {
   return wrapCredentialError('milagro', () => {
     const serverSecret = keyBytes('milagro', 'serverSecret', opts.serverSecret, 128);
     decodeG2(serverSecret); // on the twist and in G2 (spec §10 item 9), before any client arrives
     if (typeof opts.timePermits !== 'boolean') throw new TlsOptionError('ERR_INVALID_ARG_VALUE', 'milagro.timePermits must be true or false');
     const suite = csSuite(opts);
+    const store = opts.store ?? serverStore;
     const { compute, dispose } = computeFor(opts, true);
     try {
       const provider = milagroCs({
@@ -153,6 +162,7 @@ export function resolveMilagroServer(opts: MilagroServerOptions): ResolvedMilagr
           resolveIdentity: opts.resolveIdentity,
           replayCacheSize: opts.replayCacheSize,
           authorize: opts.authorize,
+          ...(store === undefined ? {} : { replayCache: new StoreReplayCache(namespaced(store, 'cs-replay:')) }),
         },
         ...(opts.extensionType === undefined ? {} : { extensionType: opts.extensionType }),
         ...(compute === undefined ? {} : { compute }),

@@ -7,6 +7,7 @@ import type { AeadProvider } from '../crypto/aead/provider.ts';
 import type { CryptoProvider } from '../crypto/provider.ts';
 import type { KexRegistry } from '../kex/registry.ts';
 import type { Clock, RandomSource } from '../providers.ts';
+import type { KeyValueStore } from '../store/types.ts';
 import type { Certificate } from '../x509/types.ts';
 import type { MilagroClientOptions, MilagroServerOptions } from './milagro-options.ts';
 import type { MilagroP2pClientOptions, MilagroP2pServerOptions } from './milagro-p2p-options.ts';
@@ -104,6 +105,24 @@ export interface ServerOptions extends CommonTlsOptions {
   readonly ticketKeys?: Uint8Array;
   /** Issue RFC 5077 tickets (default true); the session-ID cache works either way. */
   readonly sessionTickets?: boolean;
-  /** Sessions kept in the session-ID cache (default 1024; 0 disables it). */
+  /** Sessions kept in the session-ID cache (default 1024; 0 disables it). In-process cache only. */
   readonly sessionCacheSize?: number;
+  /**
+   * State shared by every process of the deployment (see src/store): the session-ID cache, the
+   * ticket keys (rotated on a shared schedule unless `ticketKeys` is given) and the MILAGRO_CS
+   * replay cache. Default: all three in this process only. The caller opens and closes it.
+   */
+  readonly store?: KeyValueStore;
+  /** Refuse connections beyond this many open ones (net.Server `maxConnections`; 'drop' event). Default: no limit. */
+  readonly maxConnections?: number;
+  /**
+   * Unfinished handshakes allowed at once from one source (an IPv4 address, or an IPv6 /64);
+   * further connections from it are closed on accept ('drop' event). Default: no limit.
+   */
+  readonly maxHandshakesPerSource?: number;
+  /**
+   * Peer bytes held unprocessed per connection before its handshake completes (default 320 KiB;
+   * at least 320 KiB so a 256 KiB client Certificate still fits); more → unexpected_message alert.
+   */
+  readonly maxHandshakeBuffer?: number;
 }

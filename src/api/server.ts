@@ -4,23 +4,77 @@
  *
  * Events: 'secureConnection' (TLSSocket), 'tlsClientError' (err, TLSSocket) for any failure
  * before the handshake completes — the socket is destroyed, the server keeps serving —
- * 'keylog' (line: Buffer, TLSSocket), and the net.Server events 'listening', 'close', 'error',
+ * 'keylog' (line: Buffer, TLSSocket), 'drop' (a connection refused by `maxConnections` or
+ * `maxHandshakesPerSource`), and the net.Server events 'listening', 'close', 'error',
  * 'connection' (raw socket).
+ *
+ * Limits (docs/security.md): `maxConnections` as net.Server; `maxHandshakesPerSource` counts
+ * unfinished handshakes per source (IPv4 address or IPv6 /64, since one IPv6 host holds a whole
+ * /64) and closes further connections from it on accept; every handshake still ends by
+ * `handshakeTimeout`, which frees its slot.
  */
 import { EventEmitter } from 'node:events';
-import { createServer as netCreateServer, type AddressInfo, type ListenOptions, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as netCreateServer, Socket as NetSocket, type AddressInfo, type ListenOptions, type Server as NetServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { resolveServerOptions, type ResolvedServer } from './config.ts';
 import type { ServerOptions } from './options.ts';
 import { TLSSocket } from './tls-socket.ts';
+import { TlsOptionError } from './config.ts';
+
+/** What 'drop' carries: net.Server's fields, plus which limit refused the connection. */
+export interface DropInfo {
+  readonly localAddress?: string | undefined;
+  readonly localPort?: number | undefined;
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  readonly remoteFamily?: string | undefined;
+  readonly reason: 'maxConnections' | 'maxHandshakesPerSource';
+}
+
+/**
+ * The key per-source limits count under: the IPv4 address (also when IPv4-mapped), or the /64
+ * prefix of an IPv6 address (what one subscriber is typically given, so per-address limits would
+ * not bind).
+ */
+export function sourceKey(address: string | undefined): string {
+  if (address === undefined) return '?';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped !== null) return mapped[1] as string;
+  if (!address.includes(':')) return address;
+  // Expand '::' so the first four groups are the /64.
+  const [head = '', tail] = address.split('::', 2);
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => (g.toLowerCase().replace(/^0+(?=.)/, '')))
+    .join(':')}::/64`;
+}
+
+function checkLimit(name: string, n: number | undefined): number | undefined {
+  if (n === undefined) return undefined;
+  if (!Number.isInteger(n) || n < 1) throw new TlsOptionError('ERR_INVALID_ARG_VALUE', `${name} must be a positive integer, got ${String(n)}`);
+  return n;
+}
 
 export class Server extends EventEmitter {
   readonly #net: NetServer;
-  readonly #resolved: ResolvedServer;
+  #resolved: ResolvedServer;
+  /** Disposers of configurations replaced by setSecureContext, run at close() at the latest. */
+  readonly #retired = new Set<() => Promise<void>>();
+  readonly #maxHandshakesPerSource: number | undefined;
+  /** Unfinished handshakes per source key (only with maxHandshakesPerSource). */
+  readonly #handshaking = new Map<string, number>();
 
   constructor(options: ServerOptions, secureConnectionListener?: (socket: TLSSocket) => void) {
     super();
+    const maxConnections = checkLimit('maxConnections', options.maxConnections);
+    this.#maxHandshakesPerSource = checkLimit('maxHandshakesPerSource', options.maxHandshakesPerSource);
     this.#resolved = resolveServerOptions(options);
     this.#net = netCreateServer({ allowHalfOpen: options.allowHalfOpen ?? false }, (raw) => this.#accept(raw));
+    if (maxConnections !== undefined) this.#net.maxConnections = maxConnections;
+    this.#net.on('drop', (d?: Omit<DropInfo, 'reason'>) => this.emit('drop', { ...d, reason: 'maxConnections' } satisfies DropInfo));
     this.#net.on('listening', () => this.emit('listening'));
     this.#net.on('close', () => this.emit('close'));
     this.#net.on('error', (err) => this.emit('error', err));
@@ -28,24 +82,98 @@ export class Server extends EventEmitter {
   }
 
   #accept(raw: Socket): void {
+    const release = this.#claimHandshakeSlot(raw);
+    if (release === false) return;
     this.emit('connection', raw);
+    this.#startTls(raw, release);
+  }
+
+  /**
+   * Starts the server side of TLS on a transport that is already connected — StartTLS (LDAP,
+   * SMTP, ...) upgrading a plain socket after its own protocol agreed to, or a socket accepted
+   * elsewhere (node:tls does this for `server.emit('connection', socket)`). The returned socket
+   * behaves like an accepted one: 'secureConnection' on this server when the handshake completes
+   * (the TLSSocket itself emits 'secure'), 'tlsClientError' and a closed socket when it fails,
+   * and it counts against `maxHandshakesPerSource`. The server need not be listening. Undefined
+   * when the socket was refused or could not even be set up (the transport is destroyed).
+   */
+  upgrade(raw: Duplex): TLSSocket | undefined {
+    const release = raw instanceof NetSocket ? this.#claimHandshakeSlot(raw) : undefined;
+    if (release === false) return undefined;
+    return this.#startTls(raw, release);
+  }
+
+  #startTls(raw: Duplex, release: (() => void) | undefined): TLSSocket | undefined {
     let tls: TLSSocket;
     try {
+      // The remote address lets key exchanges queue expensive work per source (issue 11 §3).
+      const peerAddress = (raw as Partial<Socket>).remoteAddress;
       tls = new TLSSocket(raw, {
         isServer: true,
-        // The remote address lets key exchanges queue expensive work per source (issue 11 §3).
-        engine: raw.remoteAddress === undefined ? this.#resolved.engine : { ...this.#resolved.engine, peerAddress: raw.remoteAddress },
+        engine: peerAddress === undefined ? this.#resolved.engine : { ...this.#resolved.engine, peerAddress },
         handshakeTimeout: this.#resolved.handshakeTimeout,
         onHandshakeError: (err, s) => this.emit('tlsClientError', err, s),
       });
     } catch (e) {
       // Never let one connection take the server down.
       raw.destroy();
+      release?.();
       this.emit('tlsClientError', e instanceof Error ? e : new Error(String(e)), undefined);
-      return;
+      return undefined;
+    }
+    if (release !== undefined) {
+      // The slot is held until the handshake completes or the connection ends (failure, timeout).
+      tls.once('secure', release);
+      tls.once('close', release);
     }
     tls.on('secure', () => this.emit('secureConnection', tls));
     tls.on('keylog', (line: Buffer) => this.emit('keylog', line, tls));
+    return tls;
+  }
+
+  /**
+   * With maxHandshakesPerSource: count this connection against its source, or close it (false)
+   * when the source is at its limit. Returns the (idempotent) release, or undefined without a limit.
+   */
+  #claimHandshakeSlot(raw: Socket): (() => void) | undefined | false {
+    const limit = this.#maxHandshakesPerSource;
+    if (limit === undefined) return undefined;
+    const key = sourceKey(raw.remoteAddress);
+    const n = this.#handshaking.get(key) ?? 0;
+    if (n >= limit) {
+      const info: DropInfo = {
+        localAddress: raw.localAddress,
+        localPort: raw.localPort,
+        remoteAddress: raw.remoteAddress,
+        remotePort: raw.remotePort,
+        remoteFamily: raw.remoteFamily,
+        reason: 'maxHandshakesPerSource',
+      };
+      raw.destroy();
+      this.emit('drop', info);
+      return false;
+    }
+    this.#handshaking.set(key, n + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#handshaking.get(key) ?? 1) - 1;
+      if (left <= 0) this.#handshaking.delete(key);
+      else this.#handshaking.set(key, left);
+    };
+  }
+
+  /** Connections beyond this many are refused ('drop'), as net.Server#maxConnections. */
+  get maxConnections(): number | undefined {
+    const n = this.#net.maxConnections;
+    return typeof n === 'number' && n > 0 && Number.isFinite(n) ? n : undefined;
+  }
+
+  set maxConnections(n: number | undefined) {
+    const v = checkLimit('maxConnections', n);
+    // net.Server treats a non-positive or absent value as "no limit".
+    (this.#net as { maxConnections: number | undefined }).maxConnections = v;
   }
 
   /** Same forms as net.Server#listen. */
@@ -69,10 +197,33 @@ export class Server extends EventEmitter {
     this.#resolved.sessionStore.setTicketKeys(keys);
   }
 
+  /**
+   * node:tls: replace the configuration (keys, certificates, Milagro credentials, time permits)
+   * for connections accepted from now on; open connections keep theirs. The new options are
+   * validated first, so a bad reload throws and leaves the server as it was. Session tickets
+   * stay valid (the ticket keys carry over unless the options give `ticketKeys`). A worker pool
+   * owned by the previous options is closed once its handshakes in flight have timed out (or at
+   * close()); pass a shared `workers: MilagroWorkerPool` when reloading often.
+   */
+  setSecureContext(options: ServerOptions): void {
+    const next = resolveServerOptions(options);
+    const prev = this.#resolved;
+    if (options.ticketKeys === undefined) next.sessionStore.setTicketKeys(prev.sessionStore.getTicketKeys());
+    this.#resolved = next;
+    const dispose = prev.dispose;
+    if (dispose === undefined) return;
+    this.#retired.add(dispose);
+    setTimeout(() => {
+      if (this.#retired.delete(dispose)) void dispose();
+    }, prev.handshakeTimeout).unref();
+  }
+
   close(callback?: (err?: Error) => void): this {
     this.#net.close(callback);
     // Stop the Milagro worker pool (if the options own one); running handshakes fail.
     void this.#resolved.dispose?.();
+    for (const d of this.#retired) void d();
+    this.#retired.clear();
     return this;
   }
 

@@ -4,8 +4,10 @@
  * that sees Buffers and sockets; bytes cross into the engine as plain Uint8Array views.
  *
  * Backpressure: transport → engine → readable side stops reading the transport when `push()`
- * says the reader is full, and resumes in `_read()`; writable side → engine → transport waits
- * for 'drain' when `transport.write()` returns false before accepting more.
+ * says the reader is full, and resumes in `_read()`; it also stops reading while the engine waits
+ * for an asynchronous key-exchange step (a pairing in the worker pool), so a peer streaming
+ * bytes meanwhile fills its own TCP window rather than our memory. Writable side → engine →
+ * transport waits for 'drain' when `transport.write()` returns false before accepting more.
  */
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
@@ -87,7 +89,9 @@ export class TLSSocket extends Duplex {
   readonly #anchors: readonly Certificate[];
   #info: HandshakeInfo | undefined;
   #handshakeTimer: NodeJS.Timeout | undefined;
-  #pausedByUs = false;
+  /** Transport paused because our reader is full, or because the engine waits for a kex step. */
+  #pausedForReader = false;
+  #pausedForHandshake = false;
   #transportNeedsDrain = false;
   #peerClosed = false;
   #failed = false;
@@ -150,20 +154,35 @@ export class TLSSocket extends Duplex {
   #onTransportData(d: Buffer): void {
     if (this.#failed || this.destroyed) return;
     this.#engine.receive(toView(d));
+    if (this.#engine.waiting && !this.#pausedForHandshake && !this.#failed) {
+      this.#pausedForHandshake = true;
+      this.#updateFlow();
+      void this.#engine.idle.then(() => {
+        this.#pausedForHandshake = false;
+        this.#updateFlow();
+      });
+    }
+  }
+
+  /** Read from the transport only while neither the reader nor the handshake holds us back. */
+  #updateFlow(): void {
+    if (this.destroyed || this.#transport.destroyed) return;
+    if (this.#pausedForReader || this.#pausedForHandshake) this.#transport.pause();
+    else this.#transport.resume();
   }
 
   #onEngineData(bytes: Uint8Array): void {
     if (this.destroyed || this.#peerClosed) return;
-    if (!this.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) && !this.#pausedByUs) {
-      this.#pausedByUs = true;
-      this.#transport.pause();
+    if (!this.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) && !this.#pausedForReader) {
+      this.#pausedForReader = true;
+      this.#updateFlow();
     }
   }
 
   override _read(): void {
-    if (this.#pausedByUs) {
-      this.#pausedByUs = false;
-      this.#transport.resume();
+    if (this.#pausedForReader) {
+      this.#pausedForReader = false;
+      this.#updateFlow();
     }
   }
 

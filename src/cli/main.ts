@@ -19,6 +19,8 @@ export const commands: Readonly<Record<string, CommandEntry>> = Object.freeze({
   client: { summary: 'TLS client like `openssl s_client`: stdin to the server, server data to stdout', load: () => import('./client.ts') },
   dta: { summary: 'Milagro distributed trusted authority (issues key and time-permit shares)', load: () => import('./dta.ts') },
   identity: { summary: 'Milagro identities: enrolment keys, registration, key export', load: () => import('./identity.ts') },
+  'ldap-proxy': { summary: 'LDAP proxy accepting one-time M-Pin login tokens as bind passwords', load: () => import('./ldap-proxy.ts') },
+  tunnel: { summary: 'identity-based TLS tunnel (like ghostunnel/stunnel) in front of or behind any TCP service', load: () => import('./tunnel.ts') },
 });
 
 export function usage(): string {

@@ -5,7 +5,7 @@
  * one line per handshake: the suite, or the alert sent and why.
  */
 import type { AddressInfo } from 'node:net';
-import { createServer, type Server, type ServerOptions, type TLSSocket } from '../index.ts';
+import { createServer, type DropInfo, type Server, type ServerOptions, type TLSSocket } from '../index.ts';
 import { CliError, describeTlsError, keylogSink, parseAlpnFlag, parseCli, readFileArg, runCli } from './common.ts';
 
 export const serverUsage = `usage: milagro-ts server --port N --cert FILE --key FILE [options]
@@ -26,6 +26,9 @@ export const serverUsage = `usage: milagro-ts server --port N --cert FILE --key 
   --www             answer HTTP requests with a status page instead of echoing
   --provider NAME   record-layer AEAD: noble (default) or node
   --handshake-timeout MS   abort unfinished handshakes after MS (default 120000)
+  --max-connections N      refuse connections beyond N open ones (default: no limit)
+  --max-handshakes-per-source N   unfinished handshakes allowed at once from one IPv4
+                    address or IPv6 /64; more are closed on accept (default: no limit)
   -h, --help`;
 
 const parseConfig = {
@@ -46,6 +49,8 @@ const parseConfig = {
     'ticket-keys': { type: 'string' },
     provider: { type: 'string', default: 'noble' },
     'handshake-timeout': { type: 'string' },
+    'max-connections': { type: 'string' },
+    'max-handshakes-per-source': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -65,8 +70,12 @@ export function serverOptionsFromFlags(v: ServerValues): ServerOptions {
     handshakeTimeout = Number(v['handshake-timeout']);
     if (!Number.isFinite(handshakeTimeout) || handshakeTimeout <= 0) throw new CliError('--handshake-timeout takes a positive number of milliseconds');
   }
+  const maxConnections = positiveIntFlag('--max-connections', v['max-connections']);
+  const maxHandshakesPerSource = positiveIntFlag('--max-handshakes-per-source', v['max-handshakes-per-source']);
   return {
     cert: readFileArg('--cert', v.cert, 'a PEM certificate file'),
+    ...(maxConnections !== undefined ? { maxConnections } : {}),
+    ...(maxHandshakesPerSource !== undefined ? { maxHandshakesPerSource } : {}),
     key: readFileArg('--key', v.key, 'a PEM private key file (PKCS#8 or SEC1)'),
     ...(v.ca !== undefined ? { ca: readFileArg('--ca', v.ca, 'a PEM file of CA certificates') } : {}),
     ...(v.ciphers !== undefined ? { ciphers: v.ciphers } : {}),
@@ -78,6 +87,13 @@ export function serverOptionsFromFlags(v: ServerValues): ServerOptions {
     ...(v['no-tickets'] ? { sessionTickets: false } : {}),
     ...(v['ticket-keys'] !== undefined ? { ticketKeys: parseTicketKeys(v['ticket-keys']) } : {}),
   };
+}
+
+function positiveIntFlag(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} takes a positive integer, not "${v}"`);
+  return n;
 }
 
 function parseTicketKeys(hex: string): Uint8Array {
@@ -143,6 +159,7 @@ export function startServer(opts: ServerOptions, www: boolean, open: Set<TLSSock
   server.on('tlsClientError', (err: Error, s: TLSSocket | undefined) => {
     log(`${s !== undefined ? peerOf(s) : 'unknown peer'} handshake failed: ${describeTlsError(err)}`);
   });
+  server.on('drop', (d: DropInfo) => log(`${d.remoteAddress ?? 'unknown peer'} connection refused: ${d.reason} reached`));
   return server;
 }
 

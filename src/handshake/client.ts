@@ -229,6 +229,8 @@ function resumable(config: ClientEngineConfig, offered: readonly CipherSuite[]):
   if (session === undefined) return undefined;
   const suite = offered.find((s) => s.id === session.suiteId);
   if (suite === undefined || isMilagro(suite)) return undefined;
+  // RFC 7627 §5.3: an EMS session is resumed only with the extension (a server must abort otherwise).
+  if (session.extendedMasterSecret && config.extendedMasterSecret === false) return undefined;
   const hint = session.ticketLifetime ?? 0;
   if (session.ticket !== undefined && hint > 0 && config.clock() - session.createdAt > hint * 1000) return undefined;
   if (session.ticket !== undefined && config.sessionTickets !== false) return { session, offeredId: config.random(32) };

@@ -46,6 +46,12 @@ export interface CommonEngineConfig {
   readonly signatures?: SignatureBackend;
   /** Certificate signatures already verified, shared by the handshakes of one configuration. */
   readonly certificateCache?: SignatureCache;
+  /**
+   * Peer bytes held unprocessed before the handshake completes (input queued while a key-exchange
+   * step runs, partial records and messages); more → unexpected_message. Default 320 KiB
+   * (DEFAULT_MAX_HANDSHAKE_BUFFER); it must exceed the largest message accepted (Certificate, 256 KiB).
+   */
+  readonly maxHandshakeBuffer?: number;
 }
 
 export interface ClientEngineConfig extends CommonEngineConfig {

@@ -11,7 +11,6 @@ import {
   AlertDescription,
   AlertLevel,
   DecodeError,
-  IllegalParameterError,
   PeerAlertError,
   UnexpectedMessageError,
   alertFor,
@@ -26,7 +25,7 @@ import type { ClientEngineConfig, ServerEngineConfig } from './config.ts';
 import { startClient } from './client.ts';
 import { startServer } from './server.ts';
 import { acceptsChangeCipherSpec } from './flows.ts';
-import { HandshakeReassembler, encodeHandshake } from './messages/handshake.ts';
+import { DEFAULT_MAX_HANDSHAKE_BUFFER, HandshakeReassembler, encodeHandshake } from './messages/handshake.ts';
 import { HandshakeType, type HandshakeMessage } from './messages/types.ts';
 
 export type { HandshakeInfo } from './common.ts';
@@ -69,6 +68,15 @@ const alwaysFatal: ReadonlySet<number> = new Set<number>([
   AlertDescription.unsupported_extension,
 ]);
 
+/**
+ * Consecutive warning alerts accepted before the connection is aborted with unexpected_message:
+ * a peer must not keep us busy with alerts that carry no obligation (CVE-2016-8610 class).
+ * OpenSSL's MAX_WARN_ALERT_COUNT is 5.
+ */
+export const MAX_CONSECUTIVE_WARNINGS = 5;
+/** Consecutive empty records accepted (RFC 5246 §6.2.1 allows empty application data); OpenSSL's MAX_EMPTY_RECORDS is 32. */
+export const MAX_CONSECUTIVE_EMPTY_RECORDS = 32;
+
 /** Placeholder before the client has written its hello (start() not yet called). */
 class NotStarted implements State {
   readonly name = 'ExpectServerHello';
@@ -99,6 +107,9 @@ export class TlsEngine {
   #out: Uint8Array[] = [];
   /** Input that arrived while an async step was pending. */
   #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+  /** Peer input held unprocessed before the handshake completes; more is a fatal error. */
+  readonly #maxHandshakeBuffer: number;
   #pending: Promise<void> | undefined;
   #info: HandshakeInfo | undefined;
   readonly #recordPerMessage: boolean;
@@ -106,6 +117,9 @@ export class TlsEngine {
   #sessionStore: ServerEngineConfig['sessionStore'];
   /** Largest plaintext we put in one record (RFC 6066 §4 / RFC 8449 §4); undefined: the record layer's. */
   #sendLimit: number | undefined;
+  /** Warning alerts / empty records received in a row (see MAX_CONSECUTIVE_*). */
+  #warningsInRow = 0;
+  #emptyInRow = 0;
 
   private constructor(
     role: 'client' | 'server',
@@ -113,8 +127,10 @@ export class TlsEngine {
     clientConfig: ClientEngineConfig | undefined,
     initial: State,
     recordPerMessage: boolean,
+    maxHandshakeBuffer: number | undefined,
   ) {
     this.#role = role;
+    this.#maxHandshakeBuffer = maxHandshakeBuffer ?? DEFAULT_MAX_HANDSHAKE_BUFFER;
     this.#recordPerMessage = recordPerMessage;
     this.#events = events;
     this.#clientConfig = clientConfig;
@@ -123,11 +139,11 @@ export class TlsEngine {
   }
 
   static client(config: ClientEngineConfig, events: EngineEvents): TlsEngine {
-    return new TlsEngine('client', events, config, new NotStarted(), config.recordPerHandshakeMessage === true);
+    return new TlsEngine('client', events, config, new NotStarted(), config.recordPerHandshakeMessage === true, config.maxHandshakeBuffer);
   }
 
   static server(config: ServerEngineConfig, events: EngineEvents): TlsEngine {
-    const engine = new TlsEngine('server', events, undefined, startServer(config), config.recordPerHandshakeMessage === true);
+    const engine = new TlsEngine('server', events, undefined, startServer(config), config.recordPerHandshakeMessage === true, config.maxHandshakeBuffer);
     engine.#started = true;
     engine.#sessionStore = config.sessionStore;
     return engine;
@@ -144,6 +160,16 @@ export class TlsEngine {
   /** Details of the completed handshake (undefined before). */
   get info(): HandshakeInfo | undefined {
     return this.#info;
+  }
+
+  /** An asynchronous key-exchange step is running: input is only queued (the caller may pause its source). */
+  get waiting(): boolean {
+    return this.#pending !== undefined;
+  }
+
+  /** Peer bytes received and not yet processed: queued, in partial records or partial handshake messages. */
+  get bufferedInput(): number {
+    return this.#queuedBytes + this.#record.buffered + this.#reassembler.buffered;
   }
 
   /** Resolves when all queued input has been processed. */
@@ -174,7 +200,18 @@ export class TlsEngine {
   receive(bytes: Uint8Array): void {
     if (this.#status === 'failed' || this.#receivedClose || bytes.length === 0) return;
     this.#queue.push(bytes);
+    this.#queuedBytes += bytes.length;
     this.#drain();
+    // What is still held now is waiting for an async step or for the rest of a record/message.
+    // Before the handshake completes a peer has no reason to send more than a flight ahead.
+    if (this.#status === 'handshaking' && this.bufferedInput > this.#maxHandshakeBuffer) {
+      const held = this.bufferedInput;
+      this.#fail(
+        new UnexpectedMessageError(
+          `peer sent ${held} bytes ahead of the handshake (limit ${this.#maxHandshakeBuffer}, maxHandshakeBuffer)`,
+        ),
+      );
+    }
   }
 
   /**
@@ -191,6 +228,7 @@ export class TlsEngine {
       while (this.#queue.length > 0 && this.#pending === undefined && this.#status !== 'failed' && !this.#receivedClose) {
         const queued = this.#queue;
         this.#queue = [];
+        this.#queuedBytes = 0;
         this.#guard(() => {
           for (const q of queued) this.#record.push(q);
           this.#pump();
@@ -325,6 +363,10 @@ export class TlsEngine {
     this.#status = 'failed';
     this.#flight = [];
     this.#queue = [];
+    this.#queuedBytes = 0;
+    // Nothing more will be read: release what the peer made us hold.
+    this.#record.discardInput();
+    this.#reassembler.clear();
     // RFC 5246 §7.2.2: a session whose connection ended with a fatal alert must not be resumed
     // (the session-ID cache entry goes; an issued ticket cannot be recalled, RFC 5077 §5).
     if (this.#info !== undefined) this.#sessionStore?.remove(this.#info.sessionId);
@@ -378,7 +420,7 @@ export class TlsEngine {
   #pump(): void {
     for (;;) {
       if (this.#status === 'failed' || this.#receivedClose || this.#pending !== undefined) return;
-      const msg = this.#reassembler.next();
+      const msg = this.#reassembler.next(this.#acceptType);
       if (msg !== undefined) {
         if (this.#dispatch(msg)) return;
         continue;
@@ -390,6 +432,12 @@ export class TlsEngine {
   }
 
   #onRecord(rec: PlainRecord): void {
+    if (rec.type !== ContentType.alert) this.#warningsInRow = 0;
+    if (rec.data.length > 0) {
+      this.#emptyInRow = 0;
+    } else if (++this.#emptyInRow > MAX_CONSECUTIVE_EMPTY_RECORDS) {
+      throw new UnexpectedMessageError(`more than ${MAX_CONSECUTIVE_EMPTY_RECORDS} empty records in a row`);
+    }
     switch (rec.type) {
       case ContentType.handshake:
         this.#reassembler.push(rec.data);
@@ -412,8 +460,9 @@ export class TlsEngine {
   }
 
   #onChangeCipherSpec(data: Uint8Array): void {
-    // RFC 5246 §7.1: a single byte of value 1.
-    if (data.length !== 1 || data[0] !== 1) throw new DecodeError('ChangeCipherSpec must be the single byte 1');
+    // RFC 5246 §7.1: a single byte of value 1. The alert is not specified; OpenSSL and GnuTLS send
+    // unexpected_message (src/handshake/README.md, "Alerts where RFC 5246 leaves the choice open").
+    if (data.length !== 1 || data[0] !== 1) throw new UnexpectedMessageError('ChangeCipherSpec must be the single byte 1');
     // §7.1 / style.md §5: only in its own state, and never in the middle of a handshake message.
     if (this.#reassembler.hasPartial) throw new UnexpectedMessageError('ChangeCipherSpec inside a fragmented handshake message');
     const state = this.#state;
@@ -425,10 +474,11 @@ export class TlsEngine {
 
   #onAlert(data: Uint8Array): void {
     // RFC 5246 §7.2: struct { AlertLevel level; AlertDescription description; }
-    if (data.length !== 2) throw new DecodeError(`alert record of ${data.length} bytes`);
+    // A malformed alert is answered with unexpected_message, as OpenSSL and GnuTLS do.
+    if (data.length !== 2) throw new UnexpectedMessageError(`alert record of ${data.length} bytes`);
     const level = data[0] as number;
     const description = data[1] as number;
-    if (level !== AlertLevel.warning && level !== AlertLevel.fatal) throw new IllegalParameterError(`alert level ${level}`);
+    if (level !== AlertLevel.warning && level !== AlertLevel.fatal) throw new UnexpectedMessageError(`alert level ${level}`);
     if (description === AlertDescription.close_notify) {
       // §7.2.1: answer with our own close_notify and stop reading.
       this.#receivedClose = true;
@@ -441,7 +491,10 @@ export class TlsEngine {
     // §7.2.2 lists alerts that are "always fatal": treat them so even at warning level.
     if (level === AlertLevel.fatal || alwaysFatal.has(description)) throw new PeerAlertError(description);
     // Other warnings (user_canceled, no_renegotiation, certificate_* at warning level) carry no
-    // obligation for us; we go on. We never renegotiate, so no_renegotiation cannot stall us.
+    // obligation for us; we go on — but not forever (OpenSSL: SSL_R_TOO_MANY_WARN_ALERTS).
+    if (++this.#warningsInRow > MAX_CONSECUTIVE_WARNINGS) {
+      throw new UnexpectedMessageError(`more than ${MAX_CONSECUTIVE_WARNINGS} warning alerts in a row`);
+    }
   }
 
   #sendCloseNotify(): void {
@@ -450,6 +503,17 @@ export class TlsEngine {
     this.#out.push(this.#record.write(ContentType.alert, new Uint8Array([AlertLevel.warning, AlertDescription.close_notify])));
     if (this.#status !== 'failed') this.#status = 'closed';
   }
+
+  /**
+   * Called by the reassembler as soon as a message header is complete, so a message the current
+   * state cannot take is refused before its body is buffered. The client takes a HelloRequest
+   * in any state (RFC 5246 §7.4.1.1).
+   */
+  readonly #acceptType = (type: number): void => {
+    if (this.#role === 'client' && type === HandshakeType.hello_request) return;
+    const state = this.#state;
+    if (!state.expects.includes(type)) throw new UnexpectedMessageError(`handshake message ${type} in state ${state.name}`);
+  };
 
   /** Returns true when the state went asynchronous (input processing pauses). */
   #dispatch(msg: HandshakeMessage): boolean {
@@ -460,9 +524,7 @@ export class TlsEngine {
       if (msg.body.length !== 0) throw new DecodeError('HelloRequest with a body');
       if (!(state instanceof Traffic)) return false;
     }
-    if (!state.expects.includes(msg.type)) {
-      throw new UnexpectedMessageError(`handshake message ${msg.type} in state ${state.name}`);
-    }
+    this.#acceptType(msg.type);
     return this.#advance(state.handle(msg, this.#io));
   }
 }

@@ -39,6 +39,7 @@ import {
   storedPeerCertificates,
   verifyPeerChain,
   verifyPeerFinished,
+  type FinishedVerified,
   type HandshakeInfo,
   type HandshakeIo,
   type MaybePromise,
@@ -99,8 +100,11 @@ function negotiateOptions(config: ServerEngineConfig, ch: ClientHello, io: Hands
   let alpnProtocol: string | undefined;
   const alpnExt = findExtension(ch.extensions, ExtensionType.application_layer_protocol_negotiation);
   const ours = config.alpnProtocols ?? [];
-  if (alpnExt !== undefined && ours.length > 0) {
-    const theirs = decodeAlpn(alpnExt.data).map((b) => {
+  // Checked even when we do not use ALPN (a malformed list, e.g. an empty name, is decode_error,
+  // as OpenSSL and GnuTLS answer).
+  const offered = alpnExt === undefined ? undefined : decodeAlpn(alpnExt.data);
+  if (offered !== undefined && ours.length > 0) {
+    const theirs = offered.map((b) => {
       try {
         return utf8Decoder.decode(b);
       } catch {
@@ -177,69 +181,89 @@ export class ExpectClientHello extends ServerState {
     if (ems) baseExtensions.push({ type: ExtensionType.extended_master_secret, data: encodeExtendedMasterSecret() });
     baseExtensions.push(...options.extensions);
 
-    const resumed = findResumable(config, ch, ems, servername, ticketExt?.data);
-    if (resumed !== undefined) return resume(config, ch, io, resumed, baseExtensions, options.alpnProtocol);
-
-    return andThen(selectSuite(config, ch), ({ suite, session }) => {
-      const provider = config.kex.get(suite.kex);
-      if (provider === undefined) throw new TypeError(`no provider for ${suite.kex}`);
-      const serverRandom = config.random(32);
-      const sessionId = config.random(32);
-      const sel: ServerKexSelection = { suite, clientHello: ch, clientRandom: ch.random, serverRandom };
-      const extensions: Extension[] = [...baseExtensions];
-      for (const e of session.serverHelloExtensions?.() ?? []) extensions.push(e);
-      // RFC 5077 §3.2: acknowledge a session_ticket extension with an empty one when we will issue
-      // a ticket. Milagro sessions are never resumed (milagro.md §7.10).
-      const store = config.sessionStore;
-      const issueTicket = ticketExt !== undefined && store !== undefined && store.tickets && !isMilagro(suite);
-      if (issueTicket) extensions.push({ type: ExtensionType.session_ticket, data: new Uint8Array(0) });
-
-      io.transcript.setHash(suite.prfHash);
-      io.setRecordVersion(TLS12, TLS12);
-      io.sendHandshake(
-        HandshakeType.server_hello,
-        encodeBody((w) =>
-          encodeServerHello(w, { version: TLS12, random: serverRandom, sessionId, cipherSuite: suite.id, compressionMethod: 0, extensions }),
-        ),
-      );
-      const flow = provider.flow;
-      if (flow.serverCertificate) {
-        const chain = config.certificateChain ?? [];
-        if (chain.length === 0) throw new HandshakeFailureError('server: suite needs a certificate but none is configured');
-        io.sendHandshake(HandshakeType.certificate, encodeBody((w) => encodeCertificate(w, { certificates: chain.map((c) => c.raw) })));
+    // A shared session store answers asynchronously; the in-process one synchronously.
+    return andThen(findResumable(config, ch, ems, emsExt !== undefined, servername, ticketExt?.data), (resumed) => {
+      if (resumed !== undefined) {
+        // RFC 5077 §3.3: a client that sent session_ticket gets a fresh ticket on resumption too
+        // (as OpenSSL/node:tls and GnuTLS do), e.g. sealed under the current ticket key.
+        const renew = ticketExt !== undefined && config.sessionStore?.tickets === true;
+        if (renew) baseExtensions.push({ type: ExtensionType.session_ticket, data: new Uint8Array(0) });
+        return resume(config, ch, io, resumed, baseExtensions, options.alpnProtocol, renew);
       }
-      const n: Negotiated = {
-        config,
-        suite,
-        flow,
-        session,
-        selection: sel,
-        ems,
-        servername,
-        sessionId,
-        alpnProtocol: options.alpnProtocol,
-        issueTicket,
-        peerCertificates: [],
-        authorized: false,
-      };
-      const ske: MaybePromise<Uint8Array | undefined> = flow.serverKeyExchange ? session.serverKeyExchange(sel) : undefined;
-      return andThen(ske, (body) => {
-        if (body !== undefined) io.sendHandshake(HandshakeType.server_key_exchange, encodeBody((w) => encodeServerKeyExchange(w, { body })));
-        const askCert = config.requestCert === true && flow.certificateRequestAllowed;
-        if (askCert) {
-          // RFC 5246 §7.4.4: rsa_sign(1), ecdsa_sign(64, RFC 8422 §5.5); the schemes we verify; our CAs.
-          const certificateAuthorities = (config.ca ?? []).map((c) => c.subject.raw);
-          io.sendHandshake(
-            HandshakeType.certificate_request,
-            encodeBody((w) => encodeCertificateRequest(w, { certificateTypes: [1, 64], signatureAlgorithms: supportedSchemes(), certificateAuthorities })),
-          );
-        }
-        io.sendHandshake(HandshakeType.server_hello_done, encodeBody((w) => encodeServerHelloDone(w)));
-        io.flush();
-        return askCert ? new ExpectCertificate(n) : new ExpectClientKeyExchange(n);
-      });
+      return fullHandshake(config, ch, io, baseExtensions, options, ems, servername, ticketExt !== undefined);
     });
   }
+}
+
+function fullHandshake(
+  config: ServerEngineConfig,
+  ch: ClientHello,
+  io: HandshakeIo,
+  baseExtensions: readonly Extension[],
+  options: { readonly alpnProtocol: string | undefined },
+  ems: boolean,
+  servername: string | undefined,
+  ticketOffered: boolean,
+): Step {
+  return andThen(selectSuite(config, ch), ({ suite, session }) => {
+    const provider = config.kex.get(suite.kex);
+    if (provider === undefined) throw new TypeError(`no provider for ${suite.kex}`);
+    const serverRandom = config.random(32);
+    const sessionId = config.random(32);
+    const sel: ServerKexSelection = { suite, clientHello: ch, clientRandom: ch.random, serverRandom };
+    const extensions: Extension[] = [...baseExtensions];
+    for (const e of session.serverHelloExtensions?.() ?? []) extensions.push(e);
+    // RFC 5077 §3.2: acknowledge a session_ticket extension with an empty one when we will issue
+    // a ticket. Milagro sessions are never resumed (milagro.md §7.10).
+    const store = config.sessionStore;
+    const issueTicket = ticketOffered && store !== undefined && store.tickets && !isMilagro(suite);
+    if (issueTicket) extensions.push({ type: ExtensionType.session_ticket, data: new Uint8Array(0) });
+
+    io.transcript.setHash(suite.prfHash);
+    io.setRecordVersion(TLS12, TLS12);
+    io.sendHandshake(
+      HandshakeType.server_hello,
+      encodeBody((w) =>
+        encodeServerHello(w, { version: TLS12, random: serverRandom, sessionId, cipherSuite: suite.id, compressionMethod: 0, extensions }),
+      ),
+    );
+    const flow = provider.flow;
+    if (flow.serverCertificate) {
+      const chain = config.certificateChain ?? [];
+      if (chain.length === 0) throw new HandshakeFailureError('server: suite needs a certificate but none is configured');
+      io.sendHandshake(HandshakeType.certificate, encodeBody((w) => encodeCertificate(w, { certificates: chain.map((c) => c.raw) })));
+    }
+    const n: Negotiated = {
+      config,
+      suite,
+      flow,
+      session,
+      selection: sel,
+      ems,
+      servername,
+      sessionId,
+      alpnProtocol: options.alpnProtocol,
+      issueTicket,
+      peerCertificates: [],
+      authorized: false,
+    };
+    const ske: MaybePromise<Uint8Array | undefined> = flow.serverKeyExchange ? session.serverKeyExchange(sel) : undefined;
+    return andThen(ske, (body) => {
+      if (body !== undefined) io.sendHandshake(HandshakeType.server_key_exchange, encodeBody((w) => encodeServerKeyExchange(w, { body })));
+      const askCert = config.requestCert === true && flow.certificateRequestAllowed;
+      if (askCert) {
+        // RFC 5246 §7.4.4: rsa_sign(1), ecdsa_sign(64, RFC 8422 §5.5); the schemes we verify; our CAs.
+        const certificateAuthorities = (config.ca ?? []).map((c) => c.subject.raw);
+        io.sendHandshake(
+          HandshakeType.certificate_request,
+          encodeBody((w) => encodeCertificateRequest(w, { certificateTypes: [1, 64], signatureAlgorithms: supportedSchemes(), certificateAuthorities })),
+        );
+      }
+      io.sendHandshake(HandshakeType.server_hello_done, encodeBody((w) => encodeServerHelloDone(w)));
+      io.flush();
+      return askCert ? new ExpectCertificate(n) : new ExpectClientKeyExchange(n);
+    });
+  });
 }
 
 /**
@@ -288,22 +312,36 @@ function findResumable(
   config: ServerEngineConfig,
   ch: ClientHello,
   ems: boolean,
+  emsOffered: boolean,
   servername: string | undefined,
   ticket: Uint8Array | undefined,
-): { readonly state: SessionState; readonly suite: CipherSuite } | undefined {
+): MaybePromise<{ readonly state: SessionState; readonly suite: CipherSuite } | undefined> {
   const store = config.sessionStore;
   if (store === undefined) return undefined;
-  let state: SessionState | undefined;
-  if (ticket !== undefined && ticket.length > 0 && store.tickets) state = store.open(ticket);
-  if (state === undefined && ticket === undefined) state = store.lookup(ch.sessionId);
-  if (state === undefined && ticket !== undefined && ticket.length === 0) state = store.lookup(ch.sessionId);
-  if (state === undefined) return undefined;
-  const st = state;
+  // A non-empty ticket is the only candidate (no fallback to the ID cache); otherwise the ID.
+  const found = ticket !== undefined && ticket.length > 0 ? (store.tickets ? store.open(ticket) : undefined) : store.lookup(ch.sessionId);
+  return andThen(found, (st) => (st === undefined ? undefined : resumable(config, ch, ems, emsOffered, servername, st)));
+}
+
+function resumable(
+  config: ServerEngineConfig,
+  ch: ClientHello,
+  ems: boolean,
+  emsOffered: boolean,
+  servername: string | undefined,
+  st: SessionState,
+): { readonly state: SessionState; readonly suite: CipherSuite } | undefined {
   const suite = config.suites.find((s) => s.id === st.suiteId);
   if (suite === undefined || isMilagro(suite) || !ch.cipherSuites.includes(suite.id) || !config.kex.supports(suite)) return undefined;
-  if (st.extendedMasterSecret !== ems) return undefined;
+  // RFC 7627 §5.3: a non-EMS session is not resumed by an EMS hello (full handshake instead).
+  if (!st.extendedMasterSecret && ems) return undefined;
+  // An EMS session while we no longer use EMS (configuration changed): full handshake.
+  if (st.extendedMasterSecret && !ems && emsOffered) return undefined;
   if ((st.servername ?? '') !== (servername ?? '')) return undefined;
   if (config.requestCert === true && config.rejectUnauthorized === true && !st.authorized) return undefined;
+  // RFC 7627 §5.3: "If the original session used the extension but the new ClientHello does not
+  // contain it, the server MUST abort the abbreviated handshake" (OpenSSL: handshake_failure).
+  if (st.extendedMasterSecret && !emsOffered) throw new HandshakeFailureError('resumption of an extended-master-secret session offered without extended_master_secret (RFC 7627 §5.3)');
   return { state: st, suite };
 }
 
@@ -315,7 +353,8 @@ function resume(
   r: { readonly state: SessionState; readonly suite: CipherSuite },
   extensions: readonly Extension[],
   alpnProtocol: string | undefined,
-): State {
+  renewTicket: boolean,
+): Step {
   const serverRandom = config.random(32);
   // RFC 5077 §3.4: echo the client's session_id to signal that the ticket was accepted.
   const sessionId = ch.sessionId;
@@ -325,6 +364,29 @@ function resume(
     HandshakeType.server_hello,
     encodeBody((w) => encodeServerHello(w, { version: TLS12, random: serverRandom, sessionId, cipherSuite: r.suite.id, compressionMethod: 0, extensions: [...extensions] })),
   );
+  const store = config.sessionStore;
+  if (renewTicket && store !== undefined) {
+    // The renewed ticket carries the session unchanged, creation time included: resuming does
+    // not extend a session's life; the hint is what is left of it.
+    const left = store.lifetimeSeconds - Math.floor((config.clock() - r.state.createdAt) / 1000);
+    // A shared ticket key may need a store round-trip (once per rotation period per process).
+    return andThen(store.seal(r.state), (ticket) => {
+      io.sendHandshake(HandshakeType.new_session_ticket, encodeBody((w) => encodeNewSessionTicket(w, { lifetimeHint: Math.max(0, left), ticket })));
+      return resumeFinish(config, ch, io, r, alpnProtocol, serverRandom, sessionId);
+    });
+  }
+  return resumeFinish(config, ch, io, r, alpnProtocol, serverRandom, sessionId);
+}
+
+function resumeFinish(
+  config: ServerEngineConfig,
+  ch: ClientHello,
+  io: HandshakeIo,
+  r: { readonly state: SessionState; readonly suite: CipherSuite },
+  alpnProtocol: string | undefined,
+  serverRandom: Uint8Array,
+  sessionId: Uint8Array,
+): State {
   const secrets = installKeys(io, 'server', r.suite, r.state.master.slice(), ch.random, serverRandom, config.aeadProvider);
   io.sendChangeCipherSpec();
   sendFinished(io, secrets, 'server finished');
@@ -485,19 +547,24 @@ export class ExpectFinished extends ServerState {
     this.#secrets = secrets;
   }
 
-  handle(msg: HandshakeMessage, io: HandshakeIo): State {
+  handle(msg: HandshakeMessage, io: HandshakeIo): Step {
     const n = this.#n;
     const proof = verifyPeerFinished(msg, finishedData(this.#secrets, 'client finished', io.transcript.current()));
     io.transcript.add(msg.raw);
     const state = sessionState(n, this.#secrets);
     const store = n.config.sessionStore;
-    if (state !== undefined && store !== undefined) {
-      store.store(n.sessionId, state);
-      if (n.issueTicket) {
-        const ticket = store.seal(state);
-        io.sendHandshake(HandshakeType.new_session_ticket, encodeBody((w) => encodeNewSessionTicket(w, { lifetimeHint: store.lifetimeSeconds, ticket })));
-      }
-    }
+    if (state === undefined || store === undefined) return this.#finish(io, proof);
+    store.store(n.sessionId, state);
+    if (!n.issueTicket) return this.#finish(io, proof);
+    // A shared ticket key may need a store round-trip (once per rotation period per process).
+    return andThen(store.seal(state), (ticket) => {
+      io.sendHandshake(HandshakeType.new_session_ticket, encodeBody((w) => encodeNewSessionTicket(w, { lifetimeHint: store.lifetimeSeconds, ticket })));
+      return this.#finish(io, proof);
+    });
+  }
+
+  #finish(io: HandshakeIo, proof: FinishedVerified): State {
+    const n = this.#n;
     io.sendChangeCipherSpec();
     sendFinished(io, this.#secrets, 'server finished');
     io.flush();

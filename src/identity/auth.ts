@@ -10,6 +10,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, concatBytes, hexToBytes } from '../codec/bytes.ts';
 import type { Clock, RandomSource } from '../providers.ts';
+import type { KeyValueStore } from '../store/types.ts';
 import { DtaRequestError } from './errors.ts';
 
 const SIGNING_LABEL = new TextEncoder().encode('milagro-ts dta request v1\n');
@@ -100,6 +101,12 @@ export interface VerifierOptions {
    * a DTA sets this to its start time: a request captured before a restart cannot be replayed after it.
    */
   readonly signedNotBefore?: number;
+  /**
+   * Remember nonces in this store (keys 'nonce:…'; namespace it per DTA) instead of in memory, so
+   * the replicas of one DTA refuse a request any of them has served, across restarts too. Use
+   * `verifyAsync` then.
+   */
+  readonly store?: KeyValueStore;
 }
 
 const isHex = (s: string, bytes: number): boolean => s.length === 2 * bytes && /^[0-9a-f]+$/.test(s);
@@ -116,6 +123,7 @@ export class RequestVerifier {
   readonly #skew: number;
   readonly #maxNonces: number;
   readonly #floor: number;
+  readonly #store: KeyValueStore | undefined;
   /** nonce hex → time after which it can be forgotten (its request can no longer be accepted). */
   readonly #nonces = new Map<string, number>();
 
@@ -129,6 +137,7 @@ export class RequestVerifier {
     this.#skew = opts.clockSkewMs ?? 60_000;
     this.#maxNonces = opts.maxNonces ?? 100_000;
     this.#floor = opts.signedNotBefore ?? Number.NEGATIVE_INFINITY;
+    this.#store = opts.store;
   }
 
   get rememberedNonces(): number {
@@ -137,6 +146,26 @@ export class RequestVerifier {
 
   /** Validates `body` as a SignedRequest for `op`; returns the request or throws DtaRequestError. */
   verify(body: unknown, op: Operation): DtaRequest {
+    if (this.#store !== undefined) throw new TypeError('this RequestVerifier remembers nonces in a store: call verifyAsync');
+    const { req, now } = this.#check(body, op);
+    this.#remember(req.nonce, req.expiresAt + this.#skew, now);
+    return req;
+  }
+
+  /** `verify` for either nonce cache (in memory or in the store); the request is used up once this resolves. */
+  async verifyAsync(body: unknown, op: Operation): Promise<DtaRequest> {
+    const store = this.#store;
+    if (store === undefined) return this.verify(body, op);
+    const { req, now } = this.#check(body, op);
+    const ttl = Math.max(1, Math.ceil(req.expiresAt + this.#skew - now));
+    if (!(await store.setIfAbsent(`nonce:${req.nonce}`, '1', ttl))) {
+      throw new DtaRequestError(409, 'replayed', 'this request was already used (by this DTA or one of its replicas); sign a new one for each call');
+    }
+    return req;
+  }
+
+  /** Every check except the nonce: signature, key, operation, validity window. */
+  #check(body: unknown, op: Operation): { req: DtaRequest; now: number } {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw reqError('invalid_field', 'the body must be a JSON object {"request","keyId","signature"} as written by `milagro-ts identity sign`');
     }
@@ -177,8 +206,7 @@ export class RequestVerifier {
     if (req.notBefore < this.#floor) {
       throw new DtaRequestError(403, 'expired', 'the request was signed before this DTA last started, so its replay cannot be ruled out; sign a new one');
     }
-    this.#remember(req.nonce, req.expiresAt + this.#skew, now);
-    return req;
+    return { req, now };
   }
 
   #remember(nonce: string, forgetAfter: number, now: number): void {

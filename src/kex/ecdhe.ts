@@ -179,9 +179,13 @@ class EcdheServerSession implements ServerKeyExchangeSession {
     }
     if (group === undefined) return false;
 
-    // RFC 8422 §5.1.2: if the client lists point formats, uncompressed must be among them.
+    // RFC 8422 §5.1.2: a client that lists point formats without uncompressed (and named one of
+    // the RFC's curves, which reaching here implies) → the server "MUST abort the handshake and
+    // return an illegal_parameter alert".
     const formatsExt = findExtension(hello.extensions, ExtensionType.ec_point_formats);
-    if (formatsExt !== undefined && !decodeEcPointFormats(formatsExt.data).includes(uncompressed)) return false;
+    if (formatsExt !== undefined && !decodeEcPointFormats(formatsExt.data).includes(uncompressed)) {
+      throw new IllegalParameterError('client ec_point_formats lacks uncompressed (RFC 8422 §5.1.2)');
+    }
 
     // RFC 5246 §7.4.1.4.1: absent signature_algorithms means {sha1,ecdsa}; we do not sign with
     // SHA-1, so (like most stacks) we fall back to our own preference for the key's curve.

@@ -13,7 +13,8 @@
  *     carry {03,xx} (Appendix E.1), unless `expectedReadVersion` pins it after ServerHello;
  *   - length > maxPlaintext (unprotected) or > maxPlaintext + 256 (AEAD) → record_overflow;
  *   - zero-length handshake, alert or ChangeCipherSpec fragments are forbidden (§6.2.1)
- *     → decode_error; zero-length application data is allowed.
+ *     → unexpected_message (as GnuTLS; the RFC names no alert); zero-length application data
+ *     is allowed (the engine bounds how many arrive in a row).
  * After decryption, a plaintext above maxPlaintext → record_overflow. All decryption failures
  * → bad_record_mac with one message.
  *
@@ -128,6 +129,13 @@ export class RecordLayer {
     this.#avail = 0;
   }
 
+  /** Drop buffered input (the connection failed; nothing more will be read). Keys stay for the alert. */
+  discardInput(): void {
+    this.#chunks = [];
+    this.#off = 0;
+    this.#avail = 0;
+  }
+
   /**
    * Raw bytes from the transport, split anywhere. The layer keeps a reference to `wire` (no copy)
    * until its records are read, so the caller must not modify it afterwards.
@@ -183,7 +191,7 @@ export class RecordLayer {
     const limit = encrypted ? this.#maxPlaintext + MAX_AEAD_EXPANSION : this.#maxPlaintext;
     if (length > limit) throw new RecordOverflowError(`record length ${length} exceeds ${limit}`);
     if (!encrypted && length === 0 && type !== ContentType.application_data) {
-      throw new DecodeError(`zero-length ${type} record`);
+      throw new UnexpectedMessageError(`zero-length ${type} record`);
     }
 
     if (this.#avail < RECORD_HEADER_LENGTH + length) return undefined;
@@ -193,7 +201,7 @@ export class RecordLayer {
     const seq = this.#read.next();
     let data = this.#read.protection.unprotect(type, version, fragment, seq);
     if (data.length > this.#maxPlaintext) throw new RecordOverflowError(`plaintext length ${data.length} exceeds ${this.#maxPlaintext}`);
-    if (data.length === 0 && type !== ContentType.application_data) throw new DecodeError(`zero-length ${type} record`);
+    if (data.length === 0 && type !== ContentType.application_data) throw new UnexpectedMessageError(`zero-length ${type} record`);
     // Unprotected data may be a view of the caller's pushed buffer; hand out an own copy.
     if (!encrypted) data = data.slice();
     return { type, version, data };

@@ -90,10 +90,10 @@ class PrefixedStore implements KeyValueStore {
     this.#owns = owns;
   }
 
-  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+  async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
     return await this.#inner.setIfAbsent(this.#k(key), value, ttlMs);
   }
-  async increment(key: string, ttlMs: number): Promise<number> {
+  async increment(key: string, ttlMs?: number): Promise<number> {
     return await this.#inner.increment(this.#k(key), ttlMs);
   }
   async get(key: string): Promise<string | undefined> {

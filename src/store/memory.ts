@@ -52,23 +52,23 @@ export class MemoryStore implements KeyValueStore {
     return n;
   }
 
-  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+  async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
     this.#check();
     checkKey(key);
     checkValue(value);
-    checkTtl(ttlMs);
+    if (ttlMs !== undefined) checkTtl(ttlMs);
     if (this.#live(key) !== undefined) return false;
-    this.#entries.set(key, { value, expiresAt: this.#clock() + ttlMs });
+    this.#entries.set(key, { value, expiresAt: this.#expiry(ttlMs) });
     return true;
   }
 
-  async increment(key: string, ttlMs: number): Promise<number> {
+  async increment(key: string, ttlMs?: number): Promise<number> {
     this.#check();
     checkKey(key);
-    checkTtl(ttlMs);
+    if (ttlMs !== undefined) checkTtl(ttlMs);
     const e = this.#live(key);
     if (e === undefined) {
-      this.#entries.set(key, { value: '1', expiresAt: this.#clock() + ttlMs });
+      this.#entries.set(key, { value: '1', expiresAt: this.#expiry(ttlMs) });
       return 1;
     }
     const n = Number(e.value);
@@ -88,7 +88,7 @@ export class MemoryStore implements KeyValueStore {
     checkKey(key);
     checkValue(value);
     if (ttlMs !== undefined) checkTtl(ttlMs);
-    this.#entries.set(key, { value, expiresAt: ttlMs === undefined ? undefined : this.#clock() + ttlMs });
+    this.#entries.set(key, { value, expiresAt: this.#expiry(ttlMs) });
   }
 
   async delete(key: string): Promise<boolean> {
@@ -103,6 +103,10 @@ export class MemoryStore implements KeyValueStore {
     this.#closed = true;
     if (this.#sweep !== undefined) clearInterval(this.#sweep);
     this.#entries.clear();
+  }
+
+  #expiry(ttlMs: number | undefined): number | undefined {
+    return ttlMs === undefined ? undefined : this.#clock() + ttlMs;
   }
 
   #live(key: string): Entry | undefined {

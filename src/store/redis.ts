@@ -30,7 +30,7 @@ export interface RedisStoreOptions {
  * increment. One script, so no other client can run between the two commands.
  */
 const INCREMENT_SCRIPT = `local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+if n == 1 and ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n`;
 
 interface IoRedisModule {
@@ -89,19 +89,20 @@ export class RedisStore implements KeyValueStore {
     return new RedisStore(client, description, false);
   }
 
-  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+  async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
     checkKey(key);
     checkValue(value);
+    if (ttlMs === undefined) return (await this.#call('SET', key, value, 'NX')) === 'OK';
     checkTtl(ttlMs);
     return (await this.#call('SET', key, value, 'PX', ttlMs, 'NX')) === 'OK';
   }
 
-  async increment(key: string, ttlMs: number): Promise<number> {
+  async increment(key: string, ttlMs?: number): Promise<number> {
     checkKey(key);
-    checkTtl(ttlMs);
+    if (ttlMs !== undefined) checkTtl(ttlMs);
     let n: unknown;
     try {
-      n = await this.#call('EVAL', INCREMENT_SCRIPT, 1, key, ttlMs);
+      n = await this.#call('EVAL', INCREMENT_SCRIPT, 1, key, ttlMs ?? '');
     } catch (e) {
       if (e instanceof StoreError && /not an integer|out of range/i.test(e.message)) throw new StoreError(`store key ${key} does not hold an integer counter`);
       throw e;

@@ -105,26 +105,27 @@ export class SqliteStore implements KeyValueStore {
     return total;
   }
 
-  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+  async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
     checkKey(key);
     checkValue(value);
-    checkTtl(ttlMs);
+    if (ttlMs !== undefined) checkTtl(ttlMs);
     return this.#write(() => {
       const now = this.#clock();
       // One statement: insert, or take over a row whose TTL has passed. Atomic across processes.
-      return Number(this.#q.setIfAbsent.run(key, value, now + ttlMs, now).changes) === 1;
+      const run = (): boolean => Number(this.#q.setIfAbsent.run(key, value, ttlMs === undefined ? null : now + ttlMs, now).changes) === 1;
+      return ttlMs === undefined ? this.#durably(run) : run();
     });
   }
 
-  async increment(key: string, ttlMs: number): Promise<number> {
+  async increment(key: string, ttlMs?: number): Promise<number> {
     checkKey(key);
-    checkTtl(ttlMs);
+    if (ttlMs !== undefined) checkTtl(ttlMs);
     return this.#write(() =>
       this.#transaction(() => {
         const now = this.#clock();
         const row = this.#q.getLive.get(key, now) as { v: string } | undefined;
         if (row === undefined) {
-          this.#q.upsert.run(key, '1', now + ttlMs);
+          this.#q.upsert.run(key, '1', ttlMs === undefined ? null : now + ttlMs);
           return 1;
         }
         const n = Number(row.v);
@@ -149,14 +150,18 @@ export class SqliteStore implements KeyValueStore {
         this.#q.upsert.run(key, value, this.#clock() + ttlMs);
         return;
       }
-      // Durable records (registrations, revocations) are on disk before we answer.
-      this.#db.exec('PRAGMA synchronous = FULL');
-      try {
-        this.#q.upsert.run(key, value, null);
-      } finally {
-        this.#db.exec('PRAGMA synchronous = NORMAL');
-      }
+      this.#durably(() => this.#q.upsert.run(key, value, null));
     });
+  }
+
+  /** Durable records (registrations, revocations) are on disk before we answer. */
+  #durably<T>(fn: () => T): T {
+    this.#db.exec('PRAGMA synchronous = FULL');
+    try {
+      return fn();
+    } finally {
+      this.#db.exec('PRAGMA synchronous = NORMAL');
+    }
   }
 
   async delete(key: string): Promise<boolean> {

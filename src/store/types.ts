@@ -8,14 +8,18 @@
  * milliseconds; an expired key behaves exactly as an absent one.
  */
 export interface KeyValueStore {
-  /** Atomically sets key → value if the key is absent (or expired); true when this call set it. */
-  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Atomically sets key → value if the key is absent (or expired); true when this call set it.
+   * ttlMs undefined = durable (e.g. "this identity is registered", "this hash is revoked").
+   */
+  setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean>;
   /**
    * Atomically increments the integer at key and returns the new value. A counter that does not
    * exist (or has expired) starts at 1 and gets the TTL; later increments keep the original
-   * expiry (a fixed window, so repeated failures cannot keep extending it).
+   * expiry (a fixed window, so repeated failures cannot keep extending it). ttlMs undefined =
+   * a durable counter.
    */
-  increment(key: string, ttlMs: number): Promise<number>;
+  increment(key: string, ttlMs?: number): Promise<number>;
   get(key: string): Promise<string | undefined>;
   /** Sets key → value, replacing any earlier value. ttlMs undefined = durable (no expiry). */
   set(key: string, value: string, ttlMs?: number): Promise<void>;

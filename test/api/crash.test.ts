@@ -150,7 +150,11 @@ describe.each<Mode>(['cert', 'cs', 'p2p', 'node'])('README-style server (%s) sur
     raw.resetAndDestroy();
     for (let i = 0; i < 40 && child.clientErrors().length === before; i++) await sleep(50);
     const errs = child.clientErrors().slice(before);
-    expect(errs).toEqual([{ tlsClientError: 'ECONNRESET', socket: true }]);
+    // ECONNRESET as node:tls reports it; a server that was busy with a pairing may learn of the
+    // reset only when it writes its answer, which Linux can report as EPIPE.
+    expect(errs.length).toBe(1);
+    expect(['ECONNRESET', 'EPIPE']).toContain(errs[0]?.['tlsClientError']);
+    expect(errs[0]?.['socket']).toBe(true);
     await expectAlive();
   }
 

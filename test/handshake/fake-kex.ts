@@ -9,6 +9,7 @@ import { ByteReader } from '../../src/codec/reader.ts';
 import { ecdhGroupById } from '../../src/kex/ecdhe.ts';
 import type { EcdhKeyPair } from '../../src/kex/ecdh.ts';
 import type { KexFlow, KeyExchangeProvider, PeerIdentity } from '../../src/kex/key-exchange.ts';
+import { defaultKexRegistry, type KexRegistry } from '../../src/kex/registry.ts';
 import { findExtension } from '../../src/handshake/messages/extensions/index.ts';
 import { NamedGroup } from '../../src/handshake/messages/types.ts';
 
@@ -106,4 +107,45 @@ export function fakeMilagro(opts: FakeOptions = {}): KeyExchangeProvider {
       };
     },
   };
+}
+
+export interface GatedKex {
+  /** The default registry plus the gated fake (suite MILAGRO_P2P_WITH_AES_128_GCM_SHA256). */
+  readonly kex: KexRegistry;
+  /** Let every server acceptance that waits (and every later one) proceed. */
+  open(): void;
+  /** Resolves when a server acceptance started waiting. */
+  readonly entered: Promise<void>;
+  /** Server acceptances started so far. */
+  readonly started: () => number;
+}
+
+/**
+ * The fake Milagro kex whose server acceptance waits until `open()`: a pairing that takes as long
+ * as the test wants, to observe what the engine and the socket do meanwhile.
+ */
+export function gatedFakeMilagro(opts: FakeOptions = {}): GatedKex {
+  let open!: () => void;
+  let entered!: () => void;
+  let count = 0;
+  const gate = new Promise<void>((r) => (open = r));
+  const enteredP = new Promise<void>((r) => (entered = r));
+  const base = fakeMilagro(opts);
+  const provider: KeyExchangeProvider = {
+    ...base,
+    server(ctx) {
+      const session = base.server(ctx);
+      const accept = session.acceptClient?.bind(session);
+      // Keeps the session object itself (its peerIdentity getter), replacing only acceptClient.
+      return Object.assign(session, {
+        acceptClient: async (hello: Parameters<NonNullable<typeof accept>>[0]) => {
+          count++;
+          entered();
+          await gate;
+          return accept === undefined ? true : accept(hello);
+        },
+      });
+    },
+  };
+  return { kex: defaultKexRegistry().withProvider(provider), open, entered: enteredP, started: () => count };
 }

@@ -113,7 +113,7 @@ for (const backend of [nobleEcdh, nodeEcdh]) describe(`RFC 8422 ECDHE_ECDSA key 
     expect(server.group).toBe('secp256r1');
   });
 
-  it('server declines a client with no common group or without uncompressed points', () => {
+  it('server declines a client with no common group; aborts (illegal_parameter, RFC 8422 §5.1.2) one without uncompressed points', () => {
     const a = setup({ clientGroups: [NamedGroup.x25519], serverGroups: [NamedGroup.secp256r1] , backend });
     expect(a.server.acceptClient(a.ch)).toBe(false);
     const b = setup({ backend });
@@ -121,7 +121,7 @@ for (const backend of [nobleEcdh, nodeEcdh]) describe(`RFC 8422 ECDHE_ECDSA key 
       { type: ExtensionType.supported_groups, data: encodeSupportedGroups([NamedGroup.x25519]) },
       { type: ExtensionType.ec_point_formats, data: encodeEcPointFormats([1]) },
     ]);
-    expect(b.server.acceptClient(ch)).toBe(false);
+    expect(() => b.server.acceptClient(ch)).toThrow(IllegalParameterError);
   });
 
   it('server declines when the client accepts no scheme for its key', () => {

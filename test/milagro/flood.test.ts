@@ -85,6 +85,15 @@ describe('FairQueue: the pool waiting room (deterministic)', () => {
     expect(q.inFlight('b')).toBe(0);
     expect(q.inFlight('a')).toBe(1); // job 2 still running
   });
+
+  it('jobs without a source are bounded only by the global queue', () => {
+    const q = new FairQueue<number>(3, 1);
+    expect(q.admit('', 1, true)).toBe('run');
+    expect(q.admit('', 2, false)).toBe('queued');
+    expect(q.admit('', 3, false)).toBe('queued');
+    expect(q.admit('', 4, false)).toBe('queued');
+    expect(q.admit('', 5, false)).toBe('queue-full');
+  });
 });
 
 describe('MilagroWorkerPool per-source limit (real workers)', () => {

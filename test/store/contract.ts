@@ -15,9 +15,12 @@ export interface BackendUnderTest {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-/** Short TTLs keep the suite fast; the wait is a comfortable multiple of the TTL. */
-const TTL = 60;
-const PAST_TTL = 150;
+/**
+ * Short TTLs keep the suite fast (the waits sleep, they use no CPU); long enough that a loaded
+ * machine does not expire a key between two consecutive calls.
+ */
+const TTL = 250;
+const PAST_TTL = 400;
 
 let seq = 0;
 const unique = (what: string): string => `${what}:${process.pid}:${Date.now()}:${seq++}`;
@@ -83,11 +86,28 @@ export function defineStoreContract(name: string, backend: () => BackendUnderTes
     it('increment keeps the TTL of the first increment (repeats do not extend the window)', async () => {
       const k = unique('ctr-ttl');
       expect(await store.increment(k, TTL)).toBe(1);
-      await sleep(TTL / 2);
       expect(await store.increment(k, 60_000)).toBe(2);
       await sleep(PAST_TTL);
       expect(await store.get(k)).toBeUndefined();
       expect(await store.increment(k, 10_000)).toBe(1);
+    });
+
+    it('durable setIfAbsent and increment (no TTL) never expire', async () => {
+      const k = unique('durable-nx');
+      expect(await store.setIfAbsent(k, 'registered')).toBe(true);
+      expect(await store.setIfAbsent(k, 'again')).toBe(false);
+      expect(await store.increment(`${k}:count`)).toBe(1);
+      expect(await store.increment(`${k}:count`, TTL)).toBe(2); // an existing durable counter stays durable
+      await sleep(PAST_TTL);
+      expect(await store.get(k)).toBe('registered');
+      expect(await store.get(`${k}:count`)).toBe('2');
+      // A TTL'd key that expired can be claimed durably.
+      const t = unique('nx-then-durable');
+      expect(await store.setIfAbsent(t, 'a', TTL)).toBe(true);
+      await sleep(PAST_TTL);
+      expect(await store.setIfAbsent(t, 'b')).toBe(true);
+      await sleep(PAST_TTL);
+      expect(await store.get(t)).toBe('b');
     });
 
     it('increment of a non-integer value is refused', async () => {

@@ -8,11 +8,24 @@
  * Keys are 48 bytes, like node:tls `ticketKeys`: 16-byte name ‖ 32-byte AES key. Setting keys
  * explicitly (to share them between the workers of a cluster) stops automatic rotation; the
  * application rotates by calling `setTicketKeys` in every worker.
+ *
+ * With a `shared` store (src/store) every process of a deployment sees the same state:
+ *  - the session-ID cache lives in the store (TTL = sessionTimeout);
+ *  - ticket keys follow a shared schedule: time is cut into rotation periods (epochs); the first
+ *    process that needs the key of epoch e creates it with setIfAbsent and everyone else reads
+ *    it. Key e encrypts during its epoch and still decrypts until its last ticket's lifetime ends
+ *    ((e + 1)·rotation + sessionTimeout), then it is refused and its store entry expires. The key
+ *    name carries the epoch, so a ticket says which key to fetch; fetched keys are cached here.
+ * A store that fails only costs resumption: lookups miss (full handshake) and a ticket we cannot
+ * seal is sent empty (RFC 5077 §3.3).
  */
 import { nobleAeadProvider } from '../../crypto/aead/noble.ts';
 import type { Aead, AeadProvider } from '../../crypto/aead/provider.ts';
-import { bytesToHex, equalBytes } from '../../codec/bytes.ts';
+import { bytesToHex, equalBytes, hexToBytes } from '../../codec/bytes.ts';
 import type { Clock, RandomSource } from '../../providers.ts';
+import { namespaced } from '../../store/index.ts';
+import type { KeyValueStore } from '../../store/types.ts';
+import type { MaybePromise } from '../../kex/key-exchange.ts';
 import { decodeSessionState, encodeSessionState, type SessionState } from './state.ts';
 
 export const TICKET_KEYS_LENGTH = 48;
@@ -35,6 +48,11 @@ export interface SessionStoreOptions {
   readonly ticketKeyRotation?: number;
   /** AES-256-GCM for the tickets: the server's crypto provider (node:crypto is ~5× faster than noble here). Default noble. */
   readonly aead?: AeadProvider;
+  /**
+   * Share the session-ID cache and the ticket-key schedule with every process using this store
+   * (keys 'tls:…'). Explicit `ticketKeys` still override the shared schedule.
+   */
+  readonly shared?: KeyValueStore;
 }
 
 interface TicketKey {
@@ -56,6 +74,9 @@ export class SessionStore {
   #current: TicketKey;
   #previous: TicketKey | undefined;
   #manualKeys: boolean;
+  readonly #shared: KeyValueStore | undefined;
+  /** Shared-schedule keys by epoch: a key, a fetch in flight, or a recent miss (time of the miss). */
+  readonly #epochKeys = new Map<number, TicketKey | Promise<TicketKey | undefined> | number>();
 
   constructor(o: SessionStoreOptions) {
     this.#random = o.random;
@@ -70,6 +91,7 @@ export class SessionStore {
     this.tickets = o.tickets ?? true;
     this.#manualKeys = o.ticketKeys !== undefined;
     this.#current = o.ticketKeys !== undefined ? this.#keyFrom(o.ticketKeys) : this.#freshKey();
+    this.#shared = o.shared === undefined ? undefined : namespaced(o.shared, 'tls:');
   }
 
   /** Lifetime hint for NewSessionTicket (RFC 5077 §3.3), in seconds. */
@@ -86,6 +108,11 @@ export class SessionStore {
   store(sessionId: Uint8Array, state: SessionState): void {
     if (this.#cacheSize === 0 || sessionId.length === 0) return;
     const key = bytesToHex(sessionId);
+    if (this.#shared !== undefined) {
+      // Best effort: a write that fails only means this session cannot be resumed by ID.
+      this.#shared.set(`session:${key}`, Buffer.from(encodeSessionState(state)).toString('base64'), this.#timeoutMs).catch(() => undefined);
+      return;
+    }
     this.#cache.delete(key);
     this.#cache.set(key, { state, expires: this.#clock() + this.#timeoutMs });
     while (this.#cache.size > this.#cacheSize) {
@@ -95,9 +122,16 @@ export class SessionStore {
     }
   }
 
-  lookup(sessionId: Uint8Array): SessionState | undefined {
+  lookup(sessionId: Uint8Array): MaybePromise<SessionState | undefined> {
     if (sessionId.length === 0) return undefined;
     const key = bytesToHex(sessionId);
+    if (this.#shared !== undefined) {
+      if (this.#cacheSize === 0) return undefined;
+      return this.#shared.get(`session:${key}`).then(
+        (v) => (v === undefined ? undefined : this.#fresh(() => decodeSessionState(Buffer.from(v, 'base64')))),
+        () => undefined,
+      );
+    }
     const hit = this.#cache.get(key);
     if (hit === undefined) return undefined;
     if (hit.expires <= this.#clock()) {
@@ -109,6 +143,7 @@ export class SessionStore {
 
   /** Drop a session (e.g. after a fatal alert, RFC 5246 §7.2.2). */
   remove(sessionId: Uint8Array): void {
+    if (this.#shared !== undefined && sessionId.length > 0) this.#shared.delete(`session:${bytesToHex(sessionId)}`).catch(() => undefined);
     this.#cache.delete(bytesToHex(sessionId));
   }
 
@@ -126,7 +161,10 @@ export class SessionStore {
     return out;
   }
 
-  /** node:tls `setTicketKeys()`: new encryption key; tickets under the previous one still decrypt. */
+  /**
+   * node:tls `setTicketKeys()`: new encryption key; tickets under the previous one still decrypt.
+   * With a shared store this leaves the shared schedule (like node: the application rotates).
+   */
   setTicketKeys(keys: Uint8Array): void {
     const next = this.#keyFrom(keys);
     if (!equalBytes(next.name, this.#current.name)) this.#previous = this.#current;
@@ -157,10 +195,18 @@ export class SessionStore {
     }
   }
 
-  /** RFC 5077 §4: encrypt the state under the current key. */
-  seal(state: SessionState): Uint8Array {
+  /** RFC 5077 §4: encrypt the state under the current key (an empty ticket if the shared key is unavailable). */
+  seal(state: SessionState): MaybePromise<Uint8Array> {
+    if (this.#sharedSchedule()) {
+      const k = this.#sharedKey(this.#epoch(), true);
+      const withKey = (key: TicketKey | undefined): Uint8Array => (key === undefined ? new Uint8Array(0) : this.#sealWith(key, state));
+      return k instanceof Promise ? k.then(withKey, () => new Uint8Array(0)) : withKey(k);
+    }
     this.#rotate();
-    const k = this.#current;
+    return this.#sealWith(this.#current, state);
+  }
+
+  #sealWith(k: TicketKey, state: SessionState): Uint8Array {
     const iv = this.#random(IV);
     const ct = k.aead.seal(iv, k.name, encodeSessionState(state));
     const out = new Uint8Array(NAME + IV + ct.length);
@@ -174,24 +220,120 @@ export class SessionStore {
    * Decrypt and check a ticket; undefined for an unknown key, a tampered or malformed ticket, or
    * an expired session (RFC 5077 §3.4: the server then does a full handshake).
    */
-  open(ticket: Uint8Array): SessionState | undefined {
-    this.#rotate();
+  open(ticket: Uint8Array): MaybePromise<SessionState | undefined> {
     if (ticket.length < NAME + IV + TAG + 1) return undefined;
     const name = ticket.subarray(0, NAME);
+    if (this.#sharedSchedule()) {
+      const epoch = epochOfName(name);
+      if (epoch === undefined || !this.#decryptsAt(epoch)) return undefined;
+      const k = this.#sharedKey(epoch, false);
+      const withKey = (key: TicketKey | undefined): SessionState | undefined =>
+        key !== undefined && equalBytes(key.name, name) ? this.#openWith(key, ticket) : undefined;
+      return k instanceof Promise ? k.then(withKey, () => undefined) : withKey(k);
+    }
+    this.#rotate();
     const k = [this.#current, this.#previous].find((c) => c !== undefined && equalBytes(c.name, name));
     if (k === undefined) return undefined;
     // The previous key only decrypts for one rotation period after it was replaced.
     if (k === this.#previous && !this.#manualKeys && this.#clock() - this.#current.createdAt >= this.#rotationMs) return undefined;
-    let state: SessionState;
-    try {
-      const plain = k.aead.open(ticket.subarray(NAME, NAME + IV), name, ticket.subarray(NAME + IV));
+    return this.#openWith(k, ticket);
+  }
+
+  #openWith(k: TicketKey, ticket: Uint8Array): SessionState | undefined {
+    return this.#fresh(() => {
+      const plain = k.aead.open(ticket.subarray(NAME, NAME + IV), k.name, ticket.subarray(NAME + IV));
       if (plain === undefined) return undefined;
-      state = decodeSessionState(plain);
+      return decodeSessionState(plain);
+    });
+  }
+
+  /** The decoded state if it decodes and is within sessionTimeout; never throws (untrusted input). */
+  #fresh(decode: () => SessionState | undefined): SessionState | undefined {
+    let state: SessionState | undefined;
+    try {
+      state = decode();
     } catch {
       return undefined;
     }
+    if (state === undefined) return undefined;
     const age = this.#clock() - state.createdAt;
     if (age < 0 || age >= this.#timeoutMs) return undefined;
     return state;
   }
+
+  // ---- shared ticket-key schedule ----
+
+  #sharedSchedule(): boolean {
+    return this.#shared !== undefined && this.tickets && !this.#manualKeys;
+  }
+
+  #epoch(): number {
+    return Math.floor(this.#clock() / this.#rotationMs);
+  }
+
+  /** Key `epoch` decrypts until the tickets it sealed at the end of its epoch have expired. */
+  #decryptsAt(epoch: number): boolean {
+    const now = this.#clock();
+    return epoch <= Math.floor(now / this.#rotationMs) && now < this.#decryptUntil(epoch);
+  }
+
+  #decryptUntil(epoch: number): number {
+    return (epoch + 1) * this.#rotationMs + this.#timeoutMs;
+  }
+
+  /**
+   * The shared key of `epoch`: cached, or read from the store, or (when `create`, for the current
+   * epoch) created there if nobody has yet. A miss is remembered for a second, so tickets naming
+   * a key nobody made cost at most one store read per epoch per second.
+   */
+  #sharedKey(epoch: number, create: boolean): TicketKey | Promise<TicketKey | undefined> | undefined {
+    const shared = this.#shared;
+    if (shared === undefined) return undefined;
+    this.#pruneEpochKeys();
+    const cached = this.#epochKeys.get(epoch);
+    if (cached !== undefined && !(typeof cached === 'number' && (create || this.#clock() - cached >= 1000))) {
+      return typeof cached === 'number' ? undefined : cached;
+    }
+    const id = `ticket-key:${epoch}`;
+    const fetch = async (): Promise<TicketKey | undefined> => {
+      let hex = await shared.get(id);
+      if (hex === undefined && create) {
+        const name = new Uint8Array(NAME);
+        new DataView(name.buffer).setBigUint64(0, BigInt(epoch));
+        name.set(this.#random(NAME - 8), 8);
+        const fresh = bytesToHex(name) + bytesToHex(this.#random(32));
+        const ttl = Math.max(1000, this.#decryptUntil(epoch) - this.#clock() + 60_000);
+        hex = (await shared.setIfAbsent(id, fresh, ttl)) ? fresh : await shared.get(id);
+      }
+      if (hex === undefined || !/^[0-9a-f]{96}$/.test(hex)) return undefined;
+      const bytes = hexToBytes(hex);
+      if (epochOfName(bytes.subarray(0, NAME)) !== epoch) return undefined;
+      return this.#keyFrom(bytes);
+    };
+    const pending = fetch().then(
+      (k) => {
+        this.#epochKeys.set(epoch, k ?? this.#clock());
+        if (k !== undefined && epoch === this.#epoch()) this.#current = k;
+        return k;
+      },
+      (e: unknown) => {
+        this.#epochKeys.delete(epoch);
+        throw e;
+      },
+    );
+    this.#epochKeys.set(epoch, pending);
+    return pending;
+  }
+
+  #pruneEpochKeys(): void {
+    const now = this.#clock();
+    for (const e of this.#epochKeys.keys()) if (now >= this.#decryptUntil(e)) this.#epochKeys.delete(e);
+  }
+}
+
+/** The epoch a shared-schedule key name carries (first 8 bytes, big-endian). */
+function epochOfName(name: Uint8Array): number | undefined {
+  if (name.length !== NAME) return undefined;
+  const e = new DataView(name.buffer, name.byteOffset, NAME).getBigUint64(0);
+  return e <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(e) : undefined;
 }

@@ -18,6 +18,8 @@ import { DtaRequestError } from '../errors.ts';
 import { BodyTooLargeError, readBody } from '../http-body.ts';
 import { RevocationList } from './revocations.ts';
 import { loadOrCreateShare, type LoadedShare, type ScryptParams } from './share-store.ts';
+import { namespaced } from '../../store/index.ts';
+import type { KeyValueStore } from '../../store/types.ts';
 
 export const DTA_VERSION = '0.1.0';
 export const API_VERSION = 1;
@@ -45,6 +47,14 @@ export interface DtaOptions {
    * clear (node:https; clients need the CA, e.g. NODE_EXTRA_CA_CERTS for a private one).
    */
   readonly tls?: { readonly cert: string | Uint8Array; readonly key: string | Uint8Array };
+  /**
+   * State shared by the replicas of this DTA (same share): the request-nonce replay cache and the
+   * revocations (see src/store). Keys are namespaced by the share's fingerprint. Use a durable
+   * store (sqlite:, redis://): then a request served before a restart stays refused after it.
+   * Default: nonces in memory (requests signed before the start are refused) and the revocation
+   * file only.
+   */
+  readonly store?: KeyValueStore;
 }
 
 const ROUTES: Readonly<Record<string, Operation>> = {
@@ -55,6 +65,9 @@ const ROUTES: Readonly<Record<string, Operation>> = {
   '/v1/wcc/receiver-key': 'wcc-receiver',
   '/v1/revocations': 'revoke',
 };
+
+/** Replicas of one DTA share keys; DTAs with different shares on one store do not. */
+const dtaNamespace = (store: KeyValueStore, fingerprint: string): KeyValueStore => namespaced(store, `dta:${fingerprint.slice(0, 32)}:`);
 
 const pem = (v: string | Uint8Array): string => (typeof v === 'string' ? v : new TextDecoder().decode(v));
 
@@ -91,8 +104,9 @@ export class DtaService {
     this.#verifier = new RequestVerifier({
       trustedKeys: opts.trustedKeys,
       clock: this.#clock,
-      // Replay protection across restarts (the nonce cache is in memory): see RequestVerifier.
-      signedNotBefore: this.#clock() - skew,
+      // Replay protection across restarts: a shared store remembers nonces; an in-memory cache
+      // cannot, so then requests signed before this start are refused (see RequestVerifier).
+      ...(opts.store !== undefined ? { store: dtaNamespace(opts.store, share.fingerprint) } : { signedNotBefore: this.#clock() - skew }),
       ...(opts.maxRequestLifetimeMs !== undefined ? { maxLifetimeMs: opts.maxRequestLifetimeMs } : {}),
       ...(opts.clockSkewMs !== undefined ? { clockSkewMs: opts.clockSkewMs } : {}),
       ...(opts.maxNonces !== undefined ? { maxNonces: opts.maxNonces } : {}),
@@ -127,7 +141,7 @@ export class DtaService {
       passphrase: opts.passphrase,
       ...(opts.scrypt !== undefined ? { scrypt: opts.scrypt } : {}),
     });
-    const revocations = await RevocationList.open(opts.dataDir, random, clock);
+    const revocations = await RevocationList.open(opts.dataDir, random, clock, opts.store === undefined ? undefined : dtaNamespace(opts.store, share.fingerprint));
     return new DtaService(opts, share, revocations);
   }
 
@@ -144,14 +158,14 @@ export class DtaService {
     return this.#share.created;
   }
 
-  status(): DtaStatus {
+  async status(): Promise<DtaStatus> {
     return {
       service: 'milagro-ts-dta',
       version: DTA_VERSION,
       apiVersion: API_VERSION,
       fingerprint: this.#share.fingerprint,
       startedAt: this.#startedAt,
-      revokedIdentities: this.#revocations.size,
+      revokedIdentities: await this.#revocations.count(),
     };
   }
 
@@ -213,7 +227,7 @@ export class DtaService {
         return;
       }
       req.resume();
-      this.#send(res, 200, this.status());
+      this.#send(res, 200, await this.status());
       this.#opts.log?.(`${req.method} ${path} 200`);
       return;
     }
@@ -248,7 +262,7 @@ export class DtaService {
       throw e;
     }
     try {
-      const request = this.#verifier.verify(body, op);
+      const request = await this.#verifier.verifyAsync(body, op);
       const result = await this.#execute(request);
       this.#send(res, 200, result);
       this.#opts.log?.(`POST ${path} 200${request.hashId !== undefined ? ` hashId=${request.hashId.slice(0, 16)}…` : ''}`);
@@ -281,8 +295,8 @@ export class DtaService {
     return { hex, bytes: hexToBytes(hex) };
   }
 
-  #notRevoked(hashIdHex: string): void {
-    const r = this.#revocations.get(hashIdHex);
+  async #notRevoked(hashIdHex: string): Promise<void> {
+    const r = await this.#revocations.lookup(hashIdHex);
     if (r !== undefined) {
       throw new DtaRequestError(403, 'revoked', `identity ${hashIdHex} was revoked at ${r.revokedAt}; this DTA issues nothing for it`);
     }
@@ -312,18 +326,18 @@ export class DtaService {
         return { dta, serverSecretShare: bytesToHex(c.serverSecretShare(s)) };
       case 'client-secret': {
         const h = this.#requireHashId(req);
-        this.#notRevoked(h.hex);
+        await this.#notRevoked(h.hex);
         return { dta, hashId: h.hex, clientSecretShare: bytesToHex(c.clientSecretShare(s, h.bytes)) };
       }
       case 'time-permits': {
         const h = this.#requireHashId(req);
-        this.#notRevoked(h.hex);
+        await this.#notRevoked(h.hex);
         const permits = this.#days(req).map((day) => ({ day, share: bytesToHex(c.timePermitShare(s, h.bytes, day)) }));
         return { dta, hashId: h.hex, permits };
       }
       case 'wcc-sender': {
         const h = this.#requireHashId(req);
-        this.#notRevoked(h.hex);
+        await this.#notRevoked(h.hex);
         const out: Record<string, unknown> = { dta, hashId: h.hex, senderKeyShare: bytesToHex(c.wccSenderShare(s, h.bytes)) };
         if (req.withPermits === true) {
           out['permits'] = this.#days(req).map((day) => ({ day, share: bytesToHex(c.wccSenderPermitShare(s, h.bytes, day)) }));
@@ -332,7 +346,7 @@ export class DtaService {
       }
       case 'wcc-receiver': {
         const h = this.#requireHashId(req);
-        this.#notRevoked(h.hex);
+        await this.#notRevoked(h.hex);
         const out: Record<string, unknown> = { dta, hashId: h.hex, receiverKeyShare: bytesToHex(c.wccReceiverShare(s, h.bytes)) };
         if (req.withPermits === true) {
           out['permits'] = this.#days(req).map((day) => ({ day, share: bytesToHex(c.wccReceiverPermitShare(s, h.bytes, day)) }));

@@ -21,7 +21,7 @@ export interface JobRunner {
 /** Why a job was not admitted. */
 export type AdmitRefusal = 'queue-full' | 'source-limit';
 
-/** Jobs that name no source (clients, sans-I/O use) share this one. */
+/** Jobs that name no source (clients, sans-I/O use, callers without an address) share this one; no per-source limit. */
 export const ANONYMOUS_SOURCE = '';
 
 export class FairQueue<J> {
@@ -57,7 +57,8 @@ export class FairQueue<J> {
    */
   admit(source: string, job: J, runNow: boolean): AdmitRefusal | 'run' | 'queued' {
     const mine = this.inFlight(source);
-    if (mine >= this.#maxPerSource) return 'source-limit';
+    // Jobs that name no source cannot be attributed: only the global bound applies to them.
+    if (mine >= this.#maxPerSource && source !== ANONYMOUS_SOURCE) return 'source-limit';
     if (!runNow && this.#size >= this.#maxQueue) return 'queue-full';
     this.#inFlight.set(source, mine + 1);
     if (runNow) return 'run';

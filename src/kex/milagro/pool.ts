@@ -40,7 +40,7 @@ export interface WorkerPoolOptions {
   /** Jobs waiting for a worker (all sources) before new ones are refused; default 256. */
   readonly maxQueue?: number | undefined;
   /**
-   * Jobs one source (remote address) may have waiting or running at once; default 16. A
+   * Jobs one source (remote address) may have waiting or running at once; default 32. A
    * handshake has at most one job in flight, so this is also the number of concurrent Milagro
    * handshakes one address can have computing.
    */
@@ -128,7 +128,7 @@ export class MilagroWorkerPool implements JobRunner {
     if (!Number.isInteger(size) || size < 1 || size > 64) throw new RangeError('worker pool size must be an integer in 1..64');
     const maxQueue = options.maxQueue ?? 256;
     if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new RangeError('maxQueue must be an integer ≥ 0');
-    const maxPerSource = options.maxPerSource ?? 16;
+    const maxPerSource = options.maxPerSource ?? 32;
     if (!Number.isInteger(maxPerSource) || maxPerSource < 1) throw new RangeError('maxPerSource must be an integer ≥ 1');
     const niceness = options.niceness ?? 10;
     if (!Number.isInteger(niceness) || niceness < 0 || niceness > 19) throw new RangeError('niceness must be an integer in 0..19');

@@ -87,9 +87,9 @@ describe('RFC 5246 §6.2.1 handshake reassembly', () => {
 
   it('rejects a declared length above maxMessageSize as soon as the header is complete', () => {
     const r = new HandshakeReassembler();
-    r.push(Uint8Array.of(HandshakeType.client_hello, 0x01, 0x00));
+    r.push(Uint8Array.of(HandshakeType.server_key_exchange, 0x01, 0x00));
     expect(r.next()).toBeUndefined();
-    r.push(Uint8Array.of(0x01)); // 65537 bytes
+    r.push(Uint8Array.of(0x01)); // 65537 bytes (a ClientHello may be larger: test/handshake/limits.test.ts)
     expectDecodeError(() => r.next());
   });
 

@@ -4,7 +4,7 @@
  * (host_name = 0, the only type defined). The server acknowledges with an *empty* extension_data
  * (see `isServerNameAck`).
  */
-import { IllegalParameterError } from '../../../alerts.ts';
+import { DecodeError, IllegalParameterError } from '../../../alerts.ts';
 import { ByteReader } from '../../../codec/reader.ts';
 import { ByteWriter } from '../../../codec/writer.ts';
 
@@ -13,7 +13,7 @@ export const NameType = { host_name: 0 } as const;
 /**
  * Returns the host_name. Entries of unknown name types are skipped (their body is assumed to be
  * opaque16, as Go does). RFC 6066 §3: "The ServerNameList MUST NOT contain more than one name of
- * the same name_type" → illegal_parameter. A host name must be non-empty printable ASCII
+ * the same name_type" → decode_error (the RFC names no alert; OpenSSL answers decode_error). A host name must be non-empty printable ASCII
  * ("a byte string using ASCII encoding without a trailing dot"); NUL or high bytes are refused
  * so they can never reach hostname checks or logs.
  */
@@ -26,7 +26,7 @@ export function decodeServerName(data: Uint8Array): string {
   while (list.remaining > 0) {
     const type = list.u8('name_type');
     const name = list.opaque16('HostName', 1);
-    if (seen.has(type)) throw new IllegalParameterError(`server_name: duplicate name_type ${type}`);
+    if (seen.has(type)) throw new DecodeError(`server_name: duplicate name_type ${type}`);
     seen.add(type);
     if (type === NameType.host_name) host = asciiHostName(name);
   }

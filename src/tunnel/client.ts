@@ -1,0 +1,202 @@
+/**
+ * Tunnel client: accepts plaintext locally (TCP or unix socket) and carries each connection over
+ * TLS to a tunnel server (or any TLS server), authenticating with a MILAGRO_P2P identity, an M-Pin
+ * keystore (MILAGRO_CS) or certificates. The local connection is held (not read) until the
+ * handshake completes, so nothing leaves the machine unencrypted.
+ *
+ *   const t = await createTunnelClient({ listen: { host: '127.0.0.1', port: 1883 }, target: { host: 'broker.plant', port: 8883 },
+ *     credentials: { mode: 'p2p', identity: 'sensor-1.plant', key: { key: { file: 'P2PClientKey' } }, serverIdentity: 'broker.plant' } });
+ */
+import { createServer as netCreateServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { connect } from '../api/connect.ts';
+import type { ConnectionOptions } from '../api/options.ts';
+import type { TLSSocket } from '../api/tls-socket.ts';
+import { InProcessCsCompute } from '../kex/milagro/cs-compute.ts';
+import { InProcessP2pCompute } from '../kex/milagro/p2p-compute.ts';
+import { every, peerInfo, resolveCommon, suiteKind, type TunnelBook, type TunnelCommonOptions } from './common.ts';
+import { clientCredentialLoader, type LoadedCredentials, type TunnelClientCredentials } from './credentials.ts';
+import { formatEndpoint, remoteOf } from './endpoint.ts';
+import type { TunnelMetrics } from './metrics.ts';
+import { describeError, handshakeFailureReason } from './reasons.ts';
+import type { TunnelStatus } from './server.ts';
+import { splice } from './splice.ts';
+
+export interface TunnelClientOptions extends TunnelCommonOptions {
+  readonly target: { readonly host: string; readonly port: number };
+  readonly credentials: TunnelClientCredentials;
+}
+
+type ClientTls = Omit<ConnectionOptions, 'host' | 'port' | 'socket'>;
+
+export class TunnelClient {
+  readonly metrics: TunnelMetrics;
+  readonly #o: TunnelClientOptions;
+  readonly #c: ReturnType<typeof resolveCommon>;
+  readonly #book: TunnelBook;
+  readonly #load: () => Promise<LoadedCredentials<ClientTls>>;
+  #net: NetServer | undefined;
+  #loaded: LoadedCredentials<ClientTls> | undefined;
+  #loadedAt = 0;
+  #state: TunnelStatus['state'] = 'starting';
+  #stopRefresh: () => void = () => undefined;
+  /** Local connections still open, so close() can cut what the drain left. */
+  readonly #locals = new Set<Socket>();
+
+  constructor(o: TunnelClientOptions) {
+    this.#o = o;
+    this.#c = resolveCommon(o, 'client');
+    this.#book = this.#c.book;
+    this.metrics = this.#book.metrics;
+    // One compute object for all connections: the identity points and prepared keys stay cached.
+    this.#load = clientCredentialLoader(o.credentials, { clock: this.#c.clock, random: this.#c.random }, { p2p: new InProcessP2pCompute(), cs: new InProcessCsCompute() });
+  }
+
+  async start(): Promise<void> {
+    this.#loaded = await this.#load();
+    this.#loadedAt = this.#c.clock();
+    this.metrics.credentialsLoaded.set(this.#loadedAt / 1000);
+    const server = netCreateServer({ pauseOnConnect: true }, (local) => void this.#onLocal(local));
+    this.#net = server;
+    server.maxConnections = this.#c.maxConnections;
+    server.on('drop', (d: { remoteAddress?: string; remotePort?: number } | undefined) => {
+      this.#book.connection(remoteOf(d ?? {})).end('max_connections', { detail: `${this.#c.maxConnections} connections open` });
+    });
+    const l = this.#o.listen;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      const ok = (): void => {
+        server.off('error', reject);
+        resolve();
+      };
+      if ('path' in l) server.listen(l.path, ok);
+      else server.listen(l.port, l.host, ok);
+    });
+    server.on('error', (e: Error) => this.#book.event('reload_failed', `listener error: ${e.message}`));
+    this.#state = 'serving';
+    this.#book.event('listening', `on ${this.addressText()} forwarding over TLS to ${formatEndpoint(this.#o.target)}; ${this.#loaded.summary}`);
+    this.#stopRefresh = every(this.#o.refreshIntervalMs, () => this.reload());
+  }
+
+  async #onLocal(local: Socket): Promise<void> {
+    const conn = this.#book.connection(remoteOf(local));
+    this.#locals.add(local);
+    local.once('close', () => this.#locals.delete(local));
+    local.on('error', () => undefined); // reported through the splice, or irrelevant before it
+    const loaded = this.#loaded;
+    if (loaded === undefined) {
+      local.destroy();
+      conn.end('shutdown', { detail: 'no credentials loaded' });
+      return;
+    }
+    let tls: TLSSocket;
+    try {
+      tls = connect({
+        ...loaded.options,
+        host: this.#o.target.host,
+        port: this.#o.target.port,
+        handshakeTimeout: this.#c.handshakeTimeoutMs,
+        ...(this.#o.cryptoProvider !== undefined ? { cryptoProvider: this.#o.cryptoProvider } : {}),
+      });
+    } catch (e) {
+      // Options that cannot be used now (e.g. a keystore without today's permit).
+      local.destroy();
+      this.metrics.handshakes.inc({ result: 'failed', reason: 'error' });
+      conn.end('handshake_failed', { handshake: 'error', detail: describeError(e) });
+      return;
+    }
+    const ok = await new Promise<Error | undefined>((resolve) => {
+      tls.once('secureConnect', () => resolve(undefined));
+      tls.once('error', (e: Error) => resolve(e));
+      tls.once('close', () => resolve(new Error('the server closed the connection during the handshake')));
+    });
+    if (ok !== undefined) {
+      const reason = handshakeFailureReason(ok);
+      this.metrics.handshakes.inc({ result: 'failed', reason });
+      local.destroy();
+      tls.destroy();
+      // A refused TCP connection is the target being down, not a TLS problem.
+      const code = (ok as { code?: unknown }).code;
+      if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENOTFOUND' || code === 'ETIMEDOUT') conn.end('target_unreachable', { detail: describeError(ok) });
+      else conn.end('handshake_failed', { handshake: reason, detail: describeError(ok) });
+      return;
+    }
+    this.metrics.handshakes.inc({ result: 'ok', reason: suiteKind(tls) });
+    this.metrics.handshakeSeconds.observe((performance.now() - conn.started) / 1000);
+    const peer = peerInfo(tls);
+    conn.identity = peer.identity ?? peer.cn;
+    conn.suite = tls.getCipher()?.standardName;
+    if (local.destroyed) {
+      tls.end();
+      conn.end('peer_closed', { detail: 'the local client left during the handshake' });
+      return;
+    }
+    tls.setKeepAlive(true, 60_000);
+    const bytesIn = this.metrics.bytes.labels('in');
+    const bytesOut = this.metrics.bytes.labels('out');
+    conn.splice = splice(local, tls, { idleTimeoutMs: this.#c.idleTimeoutMs, onBytesIn: (n) => bytesIn.inc(n), onBytesOut: (n) => bytesOut.inc(n) });
+    local.resume();
+    const r = await conn.splice.done;
+    conn.end(r.reason, { bytesIn: r.bytesIn, bytesOut: r.bytesOut, ...(r.detail !== undefined ? { detail: r.detail } : {}) });
+  }
+
+  /** Re-reads keys and keystore, refetches permits from the DTAs; used by new connections. */
+  async reload(): Promise<void> {
+    if (this.#state !== 'serving') return;
+    try {
+      const next = await this.#load();
+      this.#loaded = next;
+      this.#loadedAt = this.#c.clock();
+      this.metrics.credentialsLoaded.set(this.#loadedAt / 1000);
+      this.metrics.reloads.inc({ result: 'ok' });
+      this.#book.event('reloaded', next.summary);
+    } catch (e) {
+      this.metrics.reloads.inc({ result: 'failed' });
+      this.#book.event('reload_failed', `${describeError(e)}; keeping the credentials loaded at ${new Date(this.#loadedAt).toISOString()}`);
+      throw e;
+    }
+  }
+
+  async close(drainTimeoutMs = this.#c.drainTimeoutMs): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'draining') return;
+    this.#state = 'draining';
+    this.#stopRefresh();
+    this.#book.event('draining', `${this.#book.open.size} open connections, up to ${drainTimeoutMs} ms`);
+    const closed = new Promise<void>((r) => (this.#net === undefined ? r() : this.#net.close(() => r())));
+    await this.#book.drain(drainTimeoutMs);
+    for (const local of this.#locals) local.destroy();
+    await closed;
+    this.#state = 'closed';
+    this.#book.event('closed');
+  }
+
+  address(): AddressInfo {
+    const a = this.#net?.address();
+    if (a === null || a === undefined || typeof a === 'string') throw new Error('the tunnel client is not listening on TCP');
+    return a;
+  }
+
+  addressText(): string {
+    const a = this.#net?.address();
+    if (typeof a === 'string') return `unix:${a}`;
+    if (a === null || a === undefined) return '-';
+    return formatEndpoint({ host: a.address, port: a.port });
+  }
+
+  status(): TunnelStatus {
+    return {
+      side: 'client',
+      state: this.#state,
+      listen: this.addressText(),
+      target: formatEndpoint(this.#o.target),
+      active: this.#book.open.size,
+      credentials: this.#loaded?.summary ?? '-',
+      loadedAt: new Date(this.#loadedAt).toISOString(),
+    };
+  }
+}
+
+export async function createTunnelClient(o: TunnelClientOptions): Promise<TunnelClient> {
+  const t = new TunnelClient(o);
+  await t.start();
+  return t;
+}

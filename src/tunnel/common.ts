@@ -1,0 +1,204 @@
+/**
+ * What both tunnel ends share: options with their defaults, connection bookkeeping (one log
+ * record per connection, metrics), the target dial with a timeout, and the drain on close.
+ */
+import type { Socket } from 'node:net';
+import type { TLSSocket } from '../api/tls-socket.ts';
+import { systemClock, systemRandom, type Clock, type RandomSource } from '../providers.ts';
+import { dialEndpoint, formatEndpoint, type Endpoint } from './endpoint.ts';
+import type { PeerInfo } from './credentials.ts';
+import { formatRecord, type ConnectionRecord, type LogFormat, type TunnelLogRecord } from './log.ts';
+import { TunnelMetrics } from './metrics.ts';
+import type { CloseReason } from './reasons.ts';
+import type { Splice } from './splice.ts';
+
+export interface TunnelCommonOptions {
+  readonly listen: Endpoint;
+  readonly target: Endpoint;
+  /** Open connections at most (handshaking or forwarding); more are closed at once. Default 1024. */
+  readonly maxConnections?: number;
+  /** Abort a TLS handshake that takes longer (ms). Default 10000. */
+  readonly handshakeTimeoutMs?: number;
+  /** Close a connection after this long without data either way (ms); 0 = never. Default 3600000. */
+  readonly idleTimeoutMs?: number;
+  /** Give up connecting to the target after this long (ms). Default 10000. */
+  readonly connectTimeoutMs?: number;
+  /** close(): how long open connections may finish before they are cut (ms). Default 10000. */
+  readonly drainTimeoutMs?: number;
+  /** Reload the credentials this often (ms), e.g. daily permits from the DTAs; 0 = only on reload(). */
+  readonly refreshIntervalMs?: number;
+  /** Record-layer arithmetic: 'noble' (default) or 'node' (node:crypto). */
+  readonly cryptoProvider?: 'noble' | 'node';
+  /** Receives one record per connection and the tunnel's events. Default: text lines on stderr. */
+  readonly log?: (record: TunnelLogRecord) => void;
+  readonly metrics?: TunnelMetrics;
+  readonly clock?: Clock;
+  readonly random?: RandomSource;
+}
+
+export const DEFAULTS = {
+  maxConnections: 1024,
+  handshakeTimeoutMs: 10_000,
+  idleTimeoutMs: 3_600_000,
+  connectTimeoutMs: 10_000,
+  drainTimeoutMs: 10_000,
+} as const;
+
+export function textLogTo(stream: NodeJS.WritableStream, format: LogFormat): (r: TunnelLogRecord) => void {
+  return (r) => stream.write(`${formatRecord(r, format)}\n`);
+}
+
+/** The authenticated peer of a finished handshake, as the log and the allow-lists see it. */
+export function peerInfo(s: TLSSocket): PeerInfo {
+  const id = s.getPeerIdentity();
+  const cert = s.getPeerCertificate();
+  const cn = cert !== null && 'subject' in cert ? cert.subject['CN'] : undefined;
+  const san = cert !== null && 'subject' in cert && cert.subjectaltname !== undefined ? cert.subjectaltname.split(', ') : undefined;
+  return {
+    ...(id !== null ? { identity: id.identity ?? `hash:${id.hashId}` } : {}),
+    ...(typeof cn === 'string' ? { cn } : {}),
+    ...(san !== undefined ? { san } : {}),
+  };
+}
+
+/** Metric label for a completed handshake: which kind of authentication it was. */
+export function suiteKind(s: TLSSocket): string {
+  const name = s.getCipher()?.standardName ?? '';
+  if (name.includes('MILAGRO_P2P')) return 'milagro_p2p';
+  if (name.includes('MILAGRO_CS')) return 'milagro_cs';
+  return 'certificate';
+}
+
+/** One open connection's bookkeeping until its record is written. */
+export class Connection {
+  readonly started: number;
+  identity: string | undefined;
+  suite: string | undefined;
+  splice: Splice | undefined;
+  #ended = false;
+
+  constructor(
+    private readonly tunnel: TunnelBook,
+    readonly conn: number,
+    readonly remote: string,
+  ) {
+    this.started = performance.now();
+    tunnel.open.add(this);
+    tunnel.metrics.active.inc();
+  }
+
+  /** Writes the connection's one record; later calls are ignored. */
+  end(reason: CloseReason, extra: { readonly bytesIn?: number; readonly bytesOut?: number; readonly handshake?: string; readonly detail?: string } = {}): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.tunnel.open.delete(this);
+    this.tunnel.metrics.active.dec();
+    this.tunnel.metrics.connections.inc({ reason });
+    const r: ConnectionRecord = {
+      type: 'connection',
+      time: new Date(this.tunnel.clock()).toISOString(),
+      side: this.tunnel.side,
+      conn: this.conn,
+      remote: this.remote,
+      ...(this.identity !== undefined ? { identity: this.identity } : {}),
+      ...(this.suite !== undefined ? { suite: this.suite } : {}),
+      bytesIn: extra.bytesIn ?? this.splice?.bytesIn ?? 0,
+      bytesOut: extra.bytesOut ?? this.splice?.bytesOut ?? 0,
+      durationMs: Math.round((performance.now() - this.started) * 1000) / 1000,
+      reason,
+      ...(extra.handshake !== undefined ? { handshake: extra.handshake } : {}),
+      ...(extra.detail !== undefined ? { detail: extra.detail } : {}),
+    };
+    this.tunnel.log(r);
+  }
+}
+
+/** State shared by the connections of one tunnel. */
+export class TunnelBook {
+  readonly open = new Set<Connection>();
+  #next = 0;
+  constructor(
+    readonly side: 'server' | 'client',
+    readonly metrics: TunnelMetrics,
+    readonly log: (r: TunnelLogRecord) => void,
+    readonly clock: Clock,
+  ) {}
+
+  connection(remote: string): Connection {
+    this.#next += 1;
+    return new Connection(this, this.#next, remote);
+  }
+
+  event(event: Extract<TunnelLogRecord, { type: 'event' }>['event'], detail?: string): void {
+    this.log({ type: 'event', time: new Date(this.clock()).toISOString(), side: this.side, event, ...(detail !== undefined ? { detail } : {}) });
+  }
+
+  /** Waits for the open connections to finish, up to `timeoutMs`, then cuts the rest. */
+  async drain(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - Date.now()))));
+    for (const c of [...this.open]) {
+      if (c.splice !== undefined) c.splice.abort('shutdown', `still open after the ${timeoutMs} ms drain timeout`);
+    }
+    // Connections still handshaking or dialling have no splice yet: they end on their own
+    // (handshake timeout, connect timeout); the caller destroys what is left.
+  }
+}
+
+export function resolveCommon(o: TunnelCommonOptions, side: 'server' | 'client'): {
+  maxConnections: number;
+  handshakeTimeoutMs: number;
+  idleTimeoutMs: number;
+  connectTimeoutMs: number;
+  drainTimeoutMs: number;
+  clock: Clock;
+  random: RandomSource;
+  book: TunnelBook;
+} {
+  const positive = (name: string, v: number | undefined, dflt: number, allowZero: boolean): number => {
+    const n = v ?? dflt;
+    if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new RangeError(`tunnel option ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, not ${String(v)}`);
+    return n;
+  };
+  const clock = o.clock ?? systemClock;
+  const metrics = o.metrics ?? new TunnelMetrics(side);
+  return {
+    maxConnections: positive('maxConnections', o.maxConnections, DEFAULTS.maxConnections, false),
+    handshakeTimeoutMs: positive('handshakeTimeoutMs', o.handshakeTimeoutMs, DEFAULTS.handshakeTimeoutMs, false),
+    idleTimeoutMs: positive('idleTimeoutMs', o.idleTimeoutMs, DEFAULTS.idleTimeoutMs, true),
+    connectTimeoutMs: positive('connectTimeoutMs', o.connectTimeoutMs, DEFAULTS.connectTimeoutMs, false),
+    drainTimeoutMs: positive('drainTimeoutMs', o.drainTimeoutMs, DEFAULTS.drainTimeoutMs, true),
+    clock,
+    random: o.random ?? systemRandom,
+    book: new TunnelBook(side, metrics, o.log ?? textLogTo(process.stderr, 'text'), clock),
+  };
+}
+
+/** Connects to the target; rejects with a message naming it on refusal or after `timeoutMs`. */
+export function dialTarget(target: Endpoint, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = dialEndpoint(target);
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`connecting to ${formatEndpoint(target)} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      s.off('error', onError);
+      resolve(s);
+    });
+    const onError = (e: Error): void => {
+      clearTimeout(timer);
+      reject(new Error(`cannot connect to ${formatEndpoint(target)}: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+    };
+    s.once('error', onError);
+  });
+}
+
+/** Starts a periodic reload; returns the stopper. */
+export function every(ms: number | undefined, f: () => Promise<unknown>): () => void {
+  if (ms === undefined || ms <= 0) return () => undefined;
+  const t = setInterval(() => void f().catch(() => undefined), ms);
+  t.unref();
+  return () => clearInterval(t);
+}

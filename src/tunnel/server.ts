@@ -1,0 +1,247 @@
+/**
+ * Tunnel server: accepts TLS (MILAGRO_P2P, MILAGRO_CS or certificates), lets through only the
+ * allowed peers, and forwards the plaintext to a target (TCP or unix socket) — ghostunnel for
+ * Milagro identities. Nothing is sent to the target before the peer is authenticated.
+ *
+ *   const t = await createTunnelServer({ listen: { host: '0.0.0.0', port: 8883 }, target: { host: '127.0.0.1', port: 1883 },
+ *     credentials: { mode: 'p2p', identity: 'broker.plant', key: { key: { file: 'P2PServerKey' } }, allowIdentities: ['sensor-1.plant'] } });
+ *   await t.reload();  // new keys/permits for new connections; open ones keep running
+ *   await t.close();   // stop accepting, drain, cut what is left after drainTimeoutMs
+ */
+import type { AddressInfo, Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { createServer, type Server } from '../api/server.ts';
+import type { ServerOptions } from '../api/options.ts';
+import type { TLSSocket } from '../api/tls-socket.ts';
+import { MilagroWorkerPool } from '../kex/milagro/pool.ts';
+import { every, dialTarget, peerInfo, resolveCommon, suiteKind, type Connection, type TunnelBook, type TunnelCommonOptions } from './common.ts';
+import { serverCredentialLoader, type LoadedCredentials, type TunnelServerCredentials } from './credentials.ts';
+import { formatEndpoint, remoteOf } from './endpoint.ts';
+import type { TunnelMetrics } from './metrics.ts';
+import { describeError, handshakeFailureReason } from './reasons.ts';
+import { splice } from './splice.ts';
+
+export interface TunnelServerOptions extends TunnelCommonOptions {
+  readonly credentials: TunnelServerCredentials;
+  /**
+   * Where the Milagro pairings run: a number of worker threads owned by the tunnel (0 =
+   * in-process; default min(2, cores)), or a shared MilagroWorkerPool (never closed by us).
+   */
+  readonly workers?: number | MilagroWorkerPool;
+}
+
+export interface TunnelStatus {
+  readonly side: 'server' | 'client';
+  readonly state: 'starting' | 'serving' | 'draining' | 'closed';
+  readonly listen: string;
+  readonly target: string;
+  readonly active: number;
+  readonly credentials: string;
+  readonly loadedAt: string;
+}
+
+export class TunnelServer {
+  readonly metrics: TunnelMetrics;
+  readonly #o: TunnelServerOptions;
+  readonly #c: ReturnType<typeof resolveCommon>;
+  readonly #book: TunnelBook;
+  readonly #pool: MilagroWorkerPool | undefined;
+  readonly #ownsPool: boolean;
+  readonly #load: () => Promise<LoadedCredentials<ServerOptions>>;
+  #server: Server | undefined;
+  #loaded: LoadedCredentials<ServerOptions> | undefined;
+  #loadedAt = 0;
+  #state: TunnelStatus['state'] = 'starting';
+  /** Accepted TCP connections by remote address:port until their TLS socket reports back. */
+  readonly #pending = new Map<string, Connection>();
+  /** Every accepted TCP socket still open, so close() can cut what the drain left. */
+  readonly #raw = new Set<Socket>();
+  #stopRefresh: () => void = () => undefined;
+
+  constructor(o: TunnelServerOptions) {
+    this.#o = o;
+    this.#c = resolveCommon(o, 'server');
+    this.#book = this.#c.book;
+    this.metrics = this.#book.metrics;
+    const milagro = o.credentials.mode !== 'cert';
+    const workers = o.workers ?? Math.min(2, availableParallelism());
+    this.#ownsPool = typeof workers === 'number';
+    this.#pool = !milagro ? undefined : typeof workers !== 'number' ? workers : workers > 0 ? new MilagroWorkerPool({ size: workers }) : undefined;
+    this.#load = serverCredentialLoader(o.credentials, { clock: this.#c.clock, random: this.#c.random, ...(this.#pool !== undefined ? { pool: this.#pool } : {}) });
+  }
+
+  #tlsOptions(l: LoadedCredentials<ServerOptions>): ServerOptions {
+    return { ...l.options, handshakeTimeout: this.#c.handshakeTimeoutMs, ...(this.#o.cryptoProvider !== undefined ? { cryptoProvider: this.#o.cryptoProvider } : {}) };
+  }
+
+  async start(): Promise<void> {
+    try {
+      this.#loaded = await this.#load();
+      this.#loadedAt = this.#c.clock();
+      this.metrics.credentialsLoaded.set(this.#loadedAt / 1000);
+      const server = createServer(this.#tlsOptions(this.#loaded));
+      this.#server = server;
+      server.maxConnections = this.#c.maxConnections;
+      server.on('connection', (raw: Socket) => this.#onConnection(raw));
+      server.on('drop', (d: { remoteAddress?: string; remotePort?: number } | undefined) => {
+        this.#book.connection(remoteOf(d ?? {})).end('max_connections', { detail: `${this.#c.maxConnections} connections open` });
+      });
+      server.on('tlsClientError', (err: Error, s: TLSSocket | undefined) => this.#onHandshakeError(err, s));
+      server.on('secureConnection', (s: TLSSocket) => void this.#onSecure(s));
+      const l = this.#o.listen;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        const ok = (): void => {
+          server.off('error', reject);
+          resolve();
+        };
+        if ('path' in l) server.listen(l.path, ok);
+        else server.listen(l.port, l.host, ok);
+      });
+      server.on('error', (e: Error) => this.#book.event('reload_failed', `server error: ${e.message}`));
+    } catch (e) {
+      if (this.#ownsPool) await this.#pool?.close();
+      throw e;
+    }
+    this.#state = 'serving';
+    this.#book.event('listening', `on ${this.addressText()} forwarding to ${formatEndpoint(this.#o.target)}; ${this.#loaded.summary}`);
+    this.#stopRefresh = every(this.#o.refreshIntervalMs, () => this.reload());
+  }
+
+  #onConnection(raw: Socket): void {
+    raw.setKeepAlive(true, 60_000);
+    this.#raw.add(raw);
+    raw.once('close', () => this.#raw.delete(raw));
+    const key = remoteOf(raw);
+    const conn = this.#book.connection(key);
+    this.#pending.set(key, conn);
+    raw.once('close', () => {
+      // A connection that never produced a TLS socket event (should not happen) still gets its line.
+      if (this.#pending.get(key) === conn) {
+        this.#pending.delete(key);
+        conn.end('handshake_failed', { handshake: 'reset', detail: 'closed before the TLS handshake completed' });
+      }
+    });
+  }
+
+  #take(s: TLSSocket | undefined): Connection | undefined {
+    if (s === undefined) return undefined;
+    const key = remoteOf(s);
+    const conn = this.#pending.get(key);
+    if (conn !== undefined) this.#pending.delete(key);
+    return conn;
+  }
+
+  #onHandshakeError(err: Error, s: TLSSocket | undefined): void {
+    const reason = handshakeFailureReason(err);
+    this.metrics.handshakes.inc({ result: 'failed', reason });
+    const conn = this.#take(s) ?? this.#book.connection(s !== undefined ? remoteOf(s) : 'unknown');
+    conn.end('handshake_failed', { handshake: reason, detail: describeError(err) });
+  }
+
+  async #onSecure(tls: TLSSocket): Promise<void> {
+    const conn = this.#take(tls) ?? this.#book.connection(remoteOf(tls));
+    const seconds = (performance.now() - conn.started) / 1000;
+    const peer = peerInfo(tls);
+    conn.identity = peer.identity ?? peer.cn;
+    conn.suite = tls.getCipher()?.standardName;
+    tls.on('error', () => undefined); // reported through the splice
+    const denied = this.#loaded?.authorize?.(peer);
+    if (denied !== undefined) {
+      this.metrics.handshakes.inc({ result: 'failed', reason: 'not_allowed' });
+      tls.destroy();
+      conn.end('not_allowed', { detail: denied });
+      return;
+    }
+    this.metrics.handshakes.inc({ result: 'ok', reason: suiteKind(tls) });
+    this.metrics.handshakeSeconds.observe(seconds);
+    let target: Socket;
+    try {
+      target = await dialTarget(this.#o.target, this.#c.connectTimeoutMs);
+    } catch (e) {
+      tls.destroy();
+      conn.end('target_unreachable', { detail: (e as Error).message });
+      return;
+    }
+    if (tls.destroyed) {
+      target.destroy();
+      conn.end('peer_closed', { detail: 'the client left while the target was being dialled' });
+      return;
+    }
+    target.setKeepAlive(true, 60_000);
+    const bytesIn = this.metrics.bytes.labels('in');
+    const bytesOut = this.metrics.bytes.labels('out');
+    conn.splice = splice(tls, target, { idleTimeoutMs: this.#c.idleTimeoutMs, onBytesIn: (n) => bytesIn.inc(n), onBytesOut: (n) => bytesOut.inc(n) });
+    const r = await conn.splice.done;
+    conn.end(r.reason, { bytesIn: r.bytesIn, bytesOut: r.bytesOut, ...(r.detail !== undefined ? { detail: r.detail } : {}) });
+  }
+
+  /**
+   * Re-reads key files and certificates and refetches keys and permits from the DTAs; new
+   * connections use them, open ones keep running. On failure the current credentials stay.
+   */
+  async reload(): Promise<void> {
+    const server = this.#server;
+    if (server === undefined || this.#state !== 'serving') return;
+    try {
+      const next = await this.#load();
+      server.setSecureContext(this.#tlsOptions(next));
+      this.#loaded = next;
+      this.#loadedAt = this.#c.clock();
+      this.metrics.credentialsLoaded.set(this.#loadedAt / 1000);
+      this.metrics.reloads.inc({ result: 'ok' });
+      this.#book.event('reloaded', next.summary);
+    } catch (e) {
+      this.metrics.reloads.inc({ result: 'failed' });
+      this.#book.event('reload_failed', `${describeError(e)}; keeping the credentials loaded at ${new Date(this.#loadedAt).toISOString()}`);
+      throw e;
+    }
+  }
+
+  /** Stops accepting, lets open connections finish for up to drainTimeoutMs, then cuts them. */
+  async close(drainTimeoutMs = this.#c.drainTimeoutMs): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'draining') return;
+    this.#state = 'draining';
+    this.#stopRefresh();
+    this.#book.event('draining', `${this.#book.open.size} open connections, up to ${drainTimeoutMs} ms`);
+    const closed = new Promise<void>((r) => (this.#server === undefined ? r() : this.#server.close(() => r())));
+    await this.#book.drain(drainTimeoutMs);
+    // Handshakes still running after the drain are cut too (they would hold close() open).
+    for (const raw of this.#raw) raw.destroy();
+    await closed;
+    if (this.#ownsPool) await this.#pool?.close();
+    this.#state = 'closed';
+    this.#book.event('closed');
+  }
+
+  address(): AddressInfo {
+    const a = this.#server?.address();
+    if (a === null || a === undefined || typeof a === 'string') throw new Error('the tunnel server is not listening on TCP');
+    return a;
+  }
+
+  addressText(): string {
+    const a = this.#server?.address();
+    if (typeof a === 'string') return `unix:${a}`;
+    if (a === null || a === undefined) return '-';
+    return formatEndpoint({ host: a.address, port: a.port });
+  }
+
+  status(): TunnelStatus {
+    return {
+      side: 'server',
+      state: this.#state,
+      listen: this.addressText(),
+      target: formatEndpoint(this.#o.target),
+      active: this.#book.open.size,
+      credentials: this.#loaded?.summary ?? '-',
+      loadedAt: new Date(this.#loadedAt).toISOString(),
+    };
+  }
+}
+
+export async function createTunnelServer(o: TunnelServerOptions): Promise<TunnelServer> {
+  const t = new TunnelServer(o);
+  await t.start();
+  return t;
+}
