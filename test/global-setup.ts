@@ -24,22 +24,28 @@ function newestMtime(dir: string): number {
 }
 
 function isFresh(): boolean {
-  const inputs = Math.max(newestMtime(join(root, 'src')), ...['tsconfig.build.json', 'tsconfig.json', 'scripts/web-bundle.ts'].map((f) => statSync(join(root, f)).mtimeMs));
+  const inputs = Math.max(newestMtime(join(root, 'src')), ...['tsconfig.build.json', 'tsconfig.types.json', 'tsconfig.json', 'scripts/web-bundle.ts'].map((f) => statSync(join(root, f)).mtimeMs));
   return existsSync(stampFile) && existsSync(distMain) && statSync(stampFile).mtimeMs >= inputs;
 }
 
 async function build(): Promise<void> {
   const t0 = Date.now();
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const out = await new Promise<{ code: number | null; text: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let text = '';
-    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (text += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, text }));
-  });
-  if (out.code !== 0) process.stderr.write(`\n[global-setup] WARNING: tsc reported errors (dist/ emitted anyway):\n${out.text}\n`);
+  // The two halves of `npm run build` (JavaScript, declarations), in parallel.
+  const outs = await Promise.all(
+    ['tsconfig.build.json', 'tsconfig.types.json'].map(
+      (config) =>
+        new Promise<{ code: number | null; text: string }>((resolve, reject) => {
+          const child = spawn(process.execPath, [tsc, '-p', join(root, config)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+          let text = '';
+          child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+          child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+          child.on('error', reject);
+          child.on('close', (code) => resolve({ code, text }));
+        }),
+    ),
+  );
+  for (const out of outs) if (out.code !== 0) process.stderr.write(`\n[global-setup] WARNING: tsc reported errors (dist/ emitted anyway):\n${out.text}\n`);
   // The browser bundles, as `npm run build` makes them (the package listing test expects them).
   await buildWebAssets({ outDir: join(distDir, 'web') });
   writeFileSync(stampFile, `${new Date().toISOString()}\n`);

@@ -52,6 +52,10 @@ export interface CliProcess {
   waitFor(re: RegExp, ms?: number): Promise<RegExpMatchArray>;
 }
 
+// Wait for the global setup's background build while this test file is being collected: a wait
+// inside a test would count against its timeout.
+ensureBuilt();
+
 const running = new Set<ChildProcessWithoutNullStreams>();
 
 afterEach(() => {

@@ -43,7 +43,7 @@ beforeAll(() => {
   info = (JSON.parse(r.stdout) as PackInfo[])[0] as PackInfo;
   paths = new Set(info.files.map((f) => f.path));
   process.stderr.write(`[npm pack --dry-run] ${info.size} bytes packed, ${info.unpackedSize} unpacked, ${info.entryCount} files\n`);
-});
+}, 300_000); // may wait for the global setup's build of dist/
 
 describe('npm pack --dry-run listing', () => {
   it('is at most 600 kB packed', () => {
