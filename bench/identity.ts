@@ -127,7 +127,7 @@ export async function runIdentityBench(opts: IdentityBenchOptions): Promise<Iden
     const tpRps = await rps('dta time permit 1 day, 8 in flight (ms per request)', '/v1/time-permits', tp1);
     // LDAP proxy (issue 15): proxied token bind vs a direct password bind against slapd.
     const ldap = await ldapBindRows(opts.quick === true);
-    results.push(...ldap.rows);
+    results.push(...ldap.rows.map((r) => ({ name: r.name, median_ms: median(r.samplesMs), samples: r.samplesMs.length })));
     if (ldap.skipped !== undefined) console.error(ldap.skipped);
     const med = (name: string): number => results.find((r) => r.name === name)?.median_ms ?? Number.NaN;
     const ratios = {

@@ -13,7 +13,7 @@
  */
 import { once } from 'node:events';
 import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
-import { connect, createServer, InProcessCsCompute, InProcessP2pCompute, MilagroWorkerPool, type Server } from '../src/index.ts';
+import { connect, createServer, InProcessCsCompute, InProcessP2pCompute, MilagroWorkerPool, type ConnectionOptions, type Server, type ServerOptions } from '../src/index.ts';
 import { ByteWriter } from '../src/codec/writer.ts';
 import { encodeClientHello } from '../src/handshake/messages/client-hello.ts';
 import { encodeHandshake } from '../src/handshake/messages/handshake.ts';
@@ -186,16 +186,54 @@ export interface FloodOptions {
   readonly warmupSeconds: number;
 }
 
-export async function csFlood(keys: CsFloodKeys, o: FloodOptions): Promise<FloodResult> {
+/** What one flood scenario plugs into `flood`. */
+interface Scenario {
+  readonly kind: FloodResult['kind'];
+  /** The server options (the `workers` pool and `logger` are added). */
+  server(pool: MilagroWorkerPool, logger: (e: { kind: string; reason?: string }) => void): ServerOptions;
+  /** A legitimate client's connect options for `port`. */
+  client(port: number): ConnectionOptions;
+  /** Write one junk handshake on a fresh attacker connection. */
+  junk(s: Socket): void;
+}
+
+/** Server with a 2-worker pool; warm-up, a no-flood baseline, then the same handshakes under the flood. */
+async function flood(sc: Scenario, o: FloodOptions): Promise<FloodResult> {
+  // The pool's idle workers are unref'd and this run has moments without a socket (pool start,
+  // between phases): keep the process alive until the rows are done.
+  const keepAlive = setInterval(() => undefined, 60_000);
   const pool = new MilagroWorkerPool({ size: 2 });
   await pool.warmup();
   const refusals: Record<string, number> = {};
   const count = (e: { kind: string; reason?: string }): void => {
     if (e.reason !== undefined) refusals[e.reason] = (refusals[e.reason] ?? 0) + 1;
   };
-  const server = createServer({ milagro: { serverSecret: keys.serverSecret, timePermits: true, workers: pool, logger: count } }, (s) => s.on('error', () => undefined));
+  const server = createServer(sc.server(pool, count), (s) => s.on('error', () => undefined));
   server.on('tlsClientError', () => undefined);
   const port = await listen(server);
+  const opts = { ...sc.client(port), localAddress: LEGIT };
+  const one = (): Promise<number> => handshakeTime(() => connect(opts));
+  let attacker: ReturnType<typeof startAttacker> | undefined;
+  try {
+    // Warm-up (JIT, the identity's tables in both workers), then the no-flood baseline.
+    await legitimate(4, 2, 10_000, one);
+    const baseline = await legitimate(o.legit, 2, 10_000, one);
+    attacker = startAttacker(port, o.connections, o.rate, sc.junk);
+    await new Promise((r) => setTimeout(r, o.warmupSeconds * 1000));
+    const junk0 = attacker.sent();
+    const t0 = performance.now();
+    const times = await legitimate(o.legit, 2, 10_000, one);
+    const seconds = (performance.now() - t0) / 1000;
+    return summarise(sc.kind, o.legit, times, attacker.sent() - junk0, seconds, refusals, baseline);
+  } finally {
+    attacker?.stop();
+    await new Promise<void>((r) => server.close(() => r()));
+    await pool.close();
+    clearInterval(keepAlive);
+  }
+}
+
+export function csFlood(keys: CsFloodKeys, o: FloodOptions): Promise<FloodResult> {
   // One valid (UT, V) pair, reused by every junk hello.
   const now = Date.now();
   const sample = new InProcessCsCompute().clientHello({
@@ -207,37 +245,21 @@ export async function csFlood(keys: CsFloodKeys, o: FloodOptions): Promise<Flood
     timeValue: Math.floor(now / 1000),
   });
   const clientCompute = new InProcessCsCompute();
-  const milagro = { identity: keys.identity, token: keys.token, pin: keys.pin, timePermit: keys.timePermit, compute: clientCompute };
-  const baseline = await legitimate(o.legit, 2, 10_000, () => handshakeTime(() => connect({ port, host: '127.0.0.1', localAddress: LEGIT, milagro })));
-  const attacker = startAttacker(port, o.connections, o.rate, (s) => {
-    const ext = encodeCsExtension({ hashId: systemRandom(32), point: sample.point, V: sample.V, timeValue: Math.floor(Date.now() / 1000) });
-    s.write(clientHello(0xc0b1, [{ type: 37, data: ext }]));
-  });
-  const one = (): Promise<number> => handshakeTime(() => connect({ port, host: '127.0.0.1', localAddress: LEGIT, milagro }));
-  try {
-    await new Promise((r) => setTimeout(r, o.warmupSeconds * 1000));
-    const junk0 = attacker.sent();
-    const t0 = performance.now();
-    const times = await legitimate(o.legit, 2, 10_000, one);
-    const seconds = (performance.now() - t0) / 1000;
-    return summarise('MILAGRO_CS', o.legit, times, attacker.sent() - junk0, seconds, refusals, baseline);
-  } finally {
-    attacker.stop();
-    await new Promise<void>((r) => server.close(() => r()));
-    await pool.close();
-  }
+  return flood(
+    {
+      kind: 'MILAGRO_CS',
+      server: (workers, logger) => ({ milagro: { serverSecret: keys.serverSecret, timePermits: true, workers, logger } }),
+      client: (port) => ({ port, host: '127.0.0.1', milagro: { identity: keys.identity, token: keys.token, pin: keys.pin, timePermit: keys.timePermit, compute: clientCompute } }),
+      junk: (s) => {
+        const ext = encodeCsExtension({ hashId: systemRandom(32), point: sample.point, V: sample.V, timeValue: Math.floor(Date.now() / 1000) });
+        s.write(clientHello(0xc0b1, [{ type: 37, data: ext }]));
+      },
+    },
+    o,
+  );
 }
 
-export async function p2pFlood(keys: P2pFloodKeys, o: FloodOptions): Promise<FloodResult> {
-  const pool = new MilagroWorkerPool({ size: 2 });
-  await pool.warmup();
-  const refusals: Record<string, number> = {};
-  const count = (e: { kind: string; reason?: string }): void => {
-    if (e.reason !== undefined) refusals[e.reason] = (refusals[e.reason] ?? 0) + 1;
-  };
-  const server = createServer({ milagroP2p: { identity: keys.server, senderKey: keys.senderKey, workers: pool, logger: count } }, (s) => s.on('error', () => undefined));
-  server.on('tlsClientError', () => undefined);
-  const port = await listen(server);
+export function p2pFlood(keys: P2pFloodKeys, o: FloodOptions): Promise<FloodResult> {
   // One valid (PgG1, PbG2) pair from a real receiver computation, reused by every junk CKE.
   const other = 'other-server.example.org';
   const PaG1 = new InProcessP2pCompute().senderEphemeral({ hashIdA: wccHashId(new TextEncoder().encode(other)), date: 0, x: encodeScalar(randomScalar(systemRandom)) });
@@ -250,33 +272,27 @@ export async function p2pFlood(keys: P2pFloodKeys, o: FloodOptions): Promise<Flo
     PaG1,
     receiverKey: keys.receiverKey,
   });
-  const milagroP2p = { identity: keys.client, receiverKey: keys.receiverKey, serverIdentity: keys.server, compute: new InProcessP2pCompute() };
-  const baseline = await legitimate(o.legit, 2, 10_000, () => handshakeTime(() => connect({ port, host: '127.0.0.1', localAddress: LEGIT, milagroP2p })));
-  const attacker = startAttacker(port, o.connections, o.rate, (s) => {
-    s.write(clientHello(0xc0b2, []));
-    let got = Buffer.alloc(0);
-    const onData = (d: Buffer): void => {
-      got = Buffer.concat([got, d]);
-      // The server's first flight ends with ServerHelloDone (handshake type 14, empty body).
-      if (got.includes(Buffer.from([14, 0, 0, 0]))) {
-        s.off('data', onData);
-        const identity = new TextEncoder().encode(`junk-${Buffer.from(systemRandom(8)).toString('hex')}@example.org`);
-        s.write(record(22, encodeHandshake(16, encodeP2pClientKeyExchange({ identity, PgG1: sample.PgG1, PbG2: sample.PbG2 }))));
-      }
-    };
-    s.on('data', onData);
-  });
-  const one = (): Promise<number> => handshakeTime(() => connect({ port, host: '127.0.0.1', localAddress: LEGIT, milagroP2p }));
-  try {
-    await new Promise((r) => setTimeout(r, o.warmupSeconds * 1000));
-    const junk0 = attacker.sent();
-    const t0 = performance.now();
-    const times = await legitimate(o.legit, 2, 10_000, one);
-    const seconds = (performance.now() - t0) / 1000;
-    return summarise('MILAGRO_P2P', o.legit, times, attacker.sent() - junk0, seconds, refusals, baseline);
-  } finally {
-    attacker.stop();
-    await new Promise<void>((r) => server.close(() => r()));
-    await pool.close();
-  }
+  const clientCompute = new InProcessP2pCompute();
+  return flood(
+    {
+      kind: 'MILAGRO_P2P',
+      server: (workers, logger) => ({ milagroP2p: { identity: keys.server, senderKey: keys.senderKey, workers, logger } }),
+      client: (port) => ({ port, host: '127.0.0.1', milagroP2p: { identity: keys.client, receiverKey: keys.receiverKey, serverIdentity: keys.server, compute: clientCompute } }),
+      junk: (s) => {
+        s.write(clientHello(0xc0b2, []));
+        let got = Buffer.alloc(0);
+        const onData = (d: Buffer): void => {
+          got = Buffer.concat([got, d]);
+          // The server's first flight ends with ServerHelloDone (handshake type 14, empty body).
+          if (got.includes(Buffer.from([14, 0, 0, 0]))) {
+            s.off('data', onData);
+            const identity = new TextEncoder().encode(`junk-${Buffer.from(systemRandom(8)).toString('hex')}@example.org`);
+            s.write(record(22, encodeHandshake(16, encodeP2pClientKeyExchange({ identity, PgG1: sample.PgG1, PbG2: sample.PbG2 }))));
+          }
+        };
+        s.on('data', onData);
+      },
+    },
+    o,
+  );
 }

@@ -32,6 +32,8 @@ export interface WebBenchReport {
   readonly sources: number;
   readonly attackRequests: number;
   readonly attackSeconds: number;
+  /** Victims locked at the end. */
+  readonly locked: number;
   /** Answers to the junk sign-ins by HTTP status. */
   readonly statuses: Readonly<Record<string, number>>;
   readonly getIdle: { readonly median_ms: number; readonly p95_ms: number; readonly samples: number };
@@ -96,6 +98,8 @@ export async function runWebBench(opts: WebBenchOptions): Promise<WebBenchReport
     for (let i = 0; i < 50; i++) idle.push(await timeGet(base));
 
     const identities = opts.quick === true ? 40 : 200;
+    // Registered victims (as if they had signed up): junk for unknown identities costs nothing.
+    for (let i = 0; i < identities; i++) await rp.adoptRegistration(`victim${i}@example.org`);
     const sources = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6'];
     const sessions = await Promise.all(
       sources.map(async (from) => {
@@ -103,7 +107,7 @@ export async function runWebBench(opts: WebBenchOptions): Promise<WebBenchReport
         return { from, cookie: (r.setCookie ?? '').split(';', 1)[0] ?? '', csrf: (JSON.parse(r.body) as { csrf: string }).csrf };
       }),
     );
-    // maxFailures (default) junk passes per identity: enough to lock each one.
+    // Junk passes per identity: the pre-issue-13 lockout (3 failures) would lock each one.
     const perIdentity = 3;
     const jobs = Array.from({ length: identities * perIdentity }, (_, i) => ({ identity: `victim${i % identities}@example.org`, n: i }));
     const u = bytesToHex(encodeG1(bncx.G1.BASE.multiply(7n)));
@@ -127,7 +131,9 @@ export async function runWebBench(opts: WebBenchOptions): Promise<WebBenchReport
                 headers: { 'content-type': 'application/json', 'x-mpin-csrf': s.csrf, cookie: s.cookie },
                 body: JSON.stringify({ identity: j.identity, u, ut, v: bytesToHex(encodeG1(bncx.G1.BASE.multiply(BigInt(j.n + 11)))), timeValue: Math.floor(Date.now() / 1000) }),
               });
-              statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+              const code = r.status === 200 ? 'ok' : ((JSON.parse(r.body) as { error?: { code?: string } }).error?.code ?? 'unknown');
+              const k = `${r.status} ${code}`;
+              statuses[k] = (statuses[k] ?? 0) + 1;
             }
           }),
         );
@@ -142,11 +148,17 @@ export async function runWebBench(opts: WebBenchOptions): Promise<WebBenchReport
     }
     await attack;
     const attackSeconds = (performance.now() - t0) / 1000;
+    let locked = 0;
+    for (let i = 0; i < identities; i++) {
+      const reg = await rp.registration(`victim${i}@example.org`);
+      if (reg !== undefined && (await rp.verifier.isLocked(bytesToHex(crypto.hashId(new TextEncoder().encode(reg.mpinId)))))) locked++;
+    }
     const report: WebBenchReport = {
       identities,
       sources: sources.length,
       attackRequests: jobs.length,
       attackSeconds,
+      locked,
       statuses,
       getIdle: { median_ms: quantile(idle, 0.5), p95_ms: quantile(idle, 0.95), samples: idle.length },
       getUnderAttack: { median_ms: quantile(during, 0.5), p95_ms: quantile(during, 0.95), samples: during.length },
@@ -156,7 +168,8 @@ export async function runWebBench(opts: WebBenchOptions): Promise<WebBenchReport
       console.log(`Web relying party under a lock-out attack (${identities} identities x ${perIdentity} junk passes from ${sources.length} addresses, 4 in flight each)`);
       console.log(`  GET / idle                          median ${report.getIdle.median_ms.toFixed(2).padStart(8)} ms   p95 ${report.getIdle.p95_ms.toFixed(2).padStart(8)} ms  (${idle.length} samples)`);
       console.log(`  GET / during the attack             median ${report.getUnderAttack.median_ms.toFixed(2).padStart(8)} ms   p95 ${report.getUnderAttack.p95_ms.toFixed(2).padStart(8)} ms  (${during.length} samples)`);
-      console.log(`  attack: ${jobs.length} requests in ${attackSeconds.toFixed(1)} s; answers by status ${JSON.stringify(statuses)}`);
+      console.log(`  attack: ${jobs.length} requests in ${attackSeconds.toFixed(1)} s; identities locked: ${locked} of ${identities}`);
+      console.log(`  answers: ${JSON.stringify(statuses)}`);
     }
     return report;
   } finally {

@@ -66,6 +66,9 @@ const rp = await RelyingParty.create({
   allowInsecureLoopbackCookies: true,
   tokenAudiences: [AUDIENCE],
   tokenVerifySecret: verifySecret,
+  // Identity proofing (issue 13 §3): this demo site knows its users (the directory's), so it
+  // registers those at once and nobody else.
+  authorizeRegistration: (identity) => USERS.some((u) => u.mail === identity),
 });
 
 // The proxy runs in this process next to the relying party: in-process token verification.
@@ -97,6 +100,8 @@ await saveKeystore(
   await registerIdentity({ crypto, identity: alice.mail, pin: '1234', dtas: dtaUrls, clientSecretRequest: sign({ op: 'client-secret', hashId }), timePermitRequest: sign({ op: 'time-permits', hashId }) }),
   systemRandom,
 );
+// Registered by the administrator (enrolment key), not through the site: the relying party adopts it.
+await rp.adoptRegistration(alice.mail);
 say(`1. ${alice.mail} is registered with the DTAs (PIN 1234); she signs in with M-Pin for a token:`);
 const bin = resolve(import.meta.dirname, '..', '..', 'bin', 'milagro-ts.js');
 const token = await new Promise<string>((ok, fail) => {

@@ -8,6 +8,7 @@
  *            `/login?plain` serves the page without the script.
  *   /signin  a page with the <mpin-login> component (session cookie from the relying party).
  *   /        who is signed in, by either route.
+ *   /outbox  the verification messages (activation / unlock links) the site would e-mail.
  *   /mpin/*  the relying party (handleNode).
  */
 import { readFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { bytesToHex } from '../../src/codec/bytes.ts';
 import { type RandomSource, systemRandom } from '../../src/providers.ts';
 import { handleNode, readBody, toRpRequest } from '../../src/web/server/node-http.ts';
 import type { RelyingParty } from '../../src/web/server/relying-party.ts';
+import type { DemoOutbox } from './outbox.ts';
 
 const file = (name: string): string => readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
 
@@ -27,6 +29,8 @@ export interface SiteOptions {
   /** Add the override script to /login (default true). */
   readonly override?: boolean;
   readonly random?: RandomSource;
+  /** The relying party's verification messages, shown at /outbox instead of being e-mailed. */
+  readonly outbox?: DemoOutbox;
 }
 
 const SECURITY_HEADERS = {
@@ -66,7 +70,9 @@ export class DemoSite {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
         const a = this.server.address() as AddressInfo;
-        resolve(`http://${host}:${a.port}`);
+        const url = `http://${host}:${a.port}`;
+        if (this.#opts.outbox !== undefined) this.#opts.outbox.base = url;
+        resolve(url);
       });
     });
   }
@@ -93,6 +99,12 @@ export class DemoSite {
     const url = new URL(req.url ?? '/', 'http://site.invalid');
     const get = req.method === 'GET' || req.method === 'HEAD';
     switch (url.pathname) {
+      case '/outbox':
+        if (get && this.#opts.outbox !== undefined) {
+          this.#page(res, 200, this.#opts.outbox.html(Date.now()));
+          return;
+        }
+        break;
       case '/site.css':
         res.writeHead(200, { 'content-type': 'text/css; charset=utf-8', ...SECURITY_HEADERS });
         res.end(this.#css);
@@ -128,7 +140,7 @@ export class DemoSite {
         }
         break;
       case '/': {
-        const user = this.#siteUser(req) ?? this.#opts.rp.sessionOf(toRpRequest(req));
+        const user = this.#siteUser(req) ?? (await this.#opts.rp.sessionOf(toRpRequest(req)));
         const who = user === undefined ? '<p id="who">Not signed in.</p>' : `<p id="who">Signed in as <strong>${escapeHtml(user)}</strong>.</p>`;
         this.#page(res, 200, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Example Shop</title><link rel="stylesheet" href="/site.css"></head><body><main><h1>Example Shop</h1>${who}<p><a href="/login">Log in (classic form)</a> · <a href="/signin">Sign in with M-Pin</a></p></main></body></html>`);
         return;

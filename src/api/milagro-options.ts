@@ -86,8 +86,14 @@ export interface MilagroServerOptions extends MilagroCommonOptions {
   readonly permitGraceSeconds?: number;
   /** Find the PIN error of a failed login (only without time permits, spec §5.7); default false. */
   readonly detectPinError?: boolean;
-  /** Name for an authenticated identity hash, shown by getPeerIdentity().identity. */
+  /**
+   * Name for an identity hash, shown by getPeerIdentity().identity. When given, the server knows
+   * its users: a hash it does not resolve is refused (access_denied, logged `unknown-identity`)
+   * before any pairing is computed, unless `allowUnknownIdentities` is true.
+   */
   readonly resolveIdentity?: (hashId: Uint8Array) => string | undefined;
+  /** With `resolveIdentity`: still verify (and accept) hashes it does not resolve. Default false. */
+  readonly allowUnknownIdentities?: boolean;
   /** Why a client was refused (or accepted); never sent on the wire. */
   readonly logger?: (event: MilagroCsEvent) => void;
   /** Entries of the in-process (HID, t, V) replay cache; default 4096. Unused with a `store`. */
@@ -97,7 +103,10 @@ export interface MilagroServerOptions extends MilagroCommonOptions {
    * a proof accepted by one process of the deployment is refused by all the others.
    */
   readonly store?: KeyValueStore;
-  /** Refuse an identity despite a valid proof (lockout, revocation): return false → access_denied. */
+  /**
+   * Refuse an identity (lockout, revocation): return false → access_denied. Asked with the claimed
+   * identity before the pairing check, so a refused identity costs no pairing.
+   */
   readonly authorize?: (identity: PeerIdentity) => boolean | Promise<boolean>;
 }
 
@@ -160,6 +169,7 @@ export function resolveMilagroServer(opts: MilagroServerOptions, serverStore?: K
           permitGraceSeconds: opts.permitGraceSeconds,
           detectPinError: opts.detectPinError,
           resolveIdentity: opts.resolveIdentity,
+          allowUnknownIdentities: opts.allowUnknownIdentities,
           replayCacheSize: opts.replayCacheSize,
           authorize: opts.authorize,
           ...(store === undefined ? {} : { replayCache: new StoreReplayCache(namespaced(store, 'cs-replay:')) }),

@@ -50,3 +50,23 @@ export function readBody(req: IncomingMessage, max: number): Promise<Uint8Array>
     });
   });
 }
+
+/** A fetch() response body as UTF-8 text, refusing more than `max` bytes (BodyTooLargeError; the rest is cancelled). */
+export async function readResponseText(res: Response, max: number): Promise<string> {
+  const body = res.body;
+  if (body === null) return '';
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > max) {
+      await reader.cancel();
+      throw new BodyTooLargeError(max);
+    }
+    parts.push(value);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}

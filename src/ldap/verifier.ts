@@ -4,6 +4,7 @@
  * proxy runs apart from the relying party, or by calling it directly when both share a process.
  * A successful verification consumes the token.
  */
+import { readResponseText } from '../identity/http-body.ts';
 import { LOGIN_TOKEN_PREFIX } from '../web/protocol.ts';
 
 export { LOGIN_TOKEN_PREFIX };
@@ -84,7 +85,7 @@ export class HttpTokenVerifier implements TokenVerifier {
         redirect: 'error',
       });
       status = res.status;
-      text = await readBounded(res);
+      text = await readResponseText(res, MAX_ANSWER);
     } catch (e) {
       return { ok: false, error: 'unavailable', detail: `token endpoint ${this.#o.url}: ${(e as Error).message}` };
     }
@@ -105,22 +106,4 @@ export class HttpTokenVerifier implements TokenVerifier {
     if (status === 403 && b.ok === false && typeof b.error === 'string') return { ok: false, error: b.error.slice(0, 64) };
     return { ok: false, error: 'unavailable', detail: `token endpoint answered HTTP ${status} with an unexpected body` };
   }
-}
-
-async function readBounded(res: Response): Promise<string> {
-  if (res.body === null) return '';
-  const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    n += value.length;
-    if (n > MAX_ANSWER) {
-      await reader.cancel();
-      throw new Error(`answer larger than ${MAX_ANSWER} bytes`);
-    }
-    parts.push(value);
-  }
-  return Buffer.concat(parts).toString('utf8');
 }

@@ -104,6 +104,8 @@ export class TunnelClient {
       conn.end('handshake_failed', { handshake: 'error', detail: describeError(e) });
       return;
     }
+    // Later errors (e.g. a reset after a refused handshake) are reported through the splice or not at all.
+    tls.on('error', () => undefined);
     const ok = await new Promise<Error | undefined>((resolve) => {
       tls.once('secureConnect', () => resolve(undefined));
       tls.once('error', (e: Error) => resolve(e));

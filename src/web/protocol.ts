@@ -21,12 +21,23 @@ export const ENDPOINTS = {
   oobStart: '/oob/start',
   oobPoll: '/oob/poll',
   oobAuthenticate: '/oob/authenticate',
+  /** Self-service unlock: send the verification link (POST {identity}), then redeem it. */
+  unlock: '/unlock',
+  unlockFinish: '/unlock/finish',
   /** Server-to-server check of a one-time login token (bearer secret; CONTRACTS.md). */
   tokenVerify: '/token/verify',
   time: '/time',
   clientScript: '/static/mpin-web.js',
   overrideScript: '/static/mpin-override.js',
 } as const;
+
+/**
+ * Query parameters of the verification links (issue 13 §3) on the page that runs the PIN pad:
+ * `?mpin-activate=CODE&mpin-identity=ID` (registration) and `?mpin-unlock=CODE&mpin-identity=ID`.
+ */
+export const ACTIVATE_PARAM = 'mpin-activate';
+export const UNLOCK_PARAM = 'mpin-unlock';
+export const IDENTITY_PARAM = 'mpin-identity';
 
 /** Header carrying the double-submit CSRF token (its twin is the CSRF cookie). */
 export const CSRF_HEADER = 'x-mpin-csrf';
@@ -64,6 +75,10 @@ export type ErrorCode =
   | 'insecure_transport'
   | 'registration_refused'
   | 'already_registered'
+  | 'not_registered'
+  | 'bad_activation'
+  | 'backoff'
+  | 'throttled'
   | 'revoked'
   | 'dta_unavailable'
   | 'wrong_pin'
@@ -85,7 +100,7 @@ export interface ErrorBody {
     readonly message: string;
     /** With wrong_pin / bad_credentials: attempts left before lockout. */
     readonly attemptsLeft?: number;
-    /** With rate_limited: seconds until a retry may succeed. */
+    /** With rate_limited, backoff, throttled: seconds until a retry may succeed. */
     readonly retryAfter?: number;
   };
 }
@@ -102,14 +117,29 @@ export interface ShareFromDta {
   readonly share: string;
 }
 
+/**
+ * A registration: the client-secret shares are for `mpinId`, a fresh name per registration
+ * (`{"userID":…,"salt":…}`), so re-registering an identity gives a new secret and revoking the
+ * old mpinId at the DTAs stops the replaced token. The client uses mpinId for all M-Pin maths.
+ */
 export interface RegisterResponse {
+  readonly status: 'registered';
   readonly identity: string;
+  readonly mpinId: string;
   readonly hashId: string;
   readonly shares: readonly ShareFromDta[];
 }
 
+/** No registration yet: the site sent a verification link to the identity (HTTP 202). */
+export interface VerificationSent {
+  readonly status: 'verification_sent';
+  readonly identity: string;
+}
+
 export interface PermitResponse {
   readonly identity: string;
+  /** The identity's current registration: a browser holding another one was replaced. */
+  readonly mpinId: string;
   /** The relying party's day number (spec §3.5); the permit is for this day. */
   readonly day: number;
   /** The relying party's clock, Unix ms: the client takes its time value from it. */

@@ -163,13 +163,15 @@ describe.each<Mode>(['cert', 'cs', 'p2p', 'node'])('README-style server (%s) sur
     await resetDuringHandshake((raw) => once(raw, 'data'));
   });
 
-  it.runIf(mode === 'cs' || mode === 'p2p')('a TCP reset while the key exchange is computing goes to tlsClientError', async () => {
-    // Right after the first flight left: a Milagro server is busy with its pairing in the pool.
-    await resetDuringHandshake(async (raw) => {
-      await once(raw, 'connect');
-      await sleep(5); // a pairing takes longer than this even on a quiet machine
+  // Milagro modes only: right after the first flight left, the server is busy with its pairing.
+  if (mode === 'cs' || mode === 'p2p') {
+    it('a TCP reset while the key exchange is computing goes to tlsClientError', async () => {
+      await resetDuringHandshake(async (raw) => {
+        await once(raw, 'connect');
+        await sleep(5); // a pairing takes longer than this even on a quiet machine
+      });
     });
-  });
+  }
 
   it('still serves a good client afterwards', async () => {
     const { tls } = await established(mode, port);

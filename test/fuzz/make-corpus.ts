@@ -24,7 +24,7 @@ import { nobleAeadProvider } from '../../src/crypto/aead/noble.ts';
 import { Aeads } from '../../src/suites.ts';
 import { encodeSessionState } from '../../src/handshake/session/state.ts';
 import { HandshakeReassembler } from '../../src/handshake/messages/handshake.ts';
-import { decodeClientHello } from '../../src/handshake/messages/client-hello.ts';
+import { decodeClientHello, encodeClientHello } from '../../src/handshake/messages/client-hello.ts';
 import { decodeServerHello } from '../../src/handshake/messages/server-hello.ts';
 import { encodeExtensions } from '../../src/handshake/messages/extensions/index.ts';
 import { decodeCsExtension } from '../../src/kex/milagro/cs-wire.ts';
@@ -183,6 +183,20 @@ for (const t of transcripts) {
 for (const code of [1, 2, 3, 4]) add('ext-max-fragment-length', `code-${code}`, Uint8Array.of(code));
 for (const v of [64, 512, 16384, 16385]) add('ext-record-size-limit', `limit-${v}`, Uint8Array.of(v >>> 8, v & 0xff));
 
+// A 64 KiB ClientHello body with 16,000 extensions (issue 11 §5: parsed in linear time).
+{
+  const w = new ByteWriter();
+  encodeClientHello(w, {
+    version: 0x0303,
+    random: new Uint8Array(32).fill(9),
+    sessionId: new Uint8Array(0),
+    cipherSuites: [0xc02b, 0x00ff],
+    compressionMethods: [0],
+    extensions: [{ type: 10, data: Uint8Array.of(0, 2, 0, 29) }, ...Array.from({ length: 15_999 }, (_, i) => ({ type: 20_000 + i, data: new Uint8Array(0) }))],
+  });
+  add('msg-client-hello', 'sixteen-thousand-extensions', w.finish());
+}
+
 // ---- OpenSSL's ClientHello ----
 const openssl = hexToBytes(readFileSync(join(root, 'test/vectors/openssl-client-hello.hex'), 'utf8').trim());
 harvest(openssl, 'openssl-s_client');
@@ -224,6 +238,10 @@ const joined = (parts: readonly Uint8Array[]): Uint8Array => concatBytes(...part
   add('engine-client-ecdhe', 'full-ticket-alpn', s);
   harvest(c, 'ecdhe-c');
   harvest(s, 'ecdhe-s');
+  // Issue 11 §5 inputs: warnings interleaved with the records (a few are fine, 6 in a row are not).
+  const warning = Uint8Array.of(21, 3, 1, 0, 2, 1, 90);
+  add('engine-server-ecdhe', 'warnings-then-full', concatBytes(warning, warning, warning, warning, c));
+  add('engine-server-ecdhe', 'six-warnings-refused', concatBytes(...Array.from({ length: 6 }, () => warning), c));
   const session = full.client.secure.session;
   if (session?.ticket === undefined) throw new Error('recording: no ticket');
   add('session-state', 'client-session', encodeSessionState(session));

@@ -10,7 +10,7 @@ import { ByteReader } from '../../src/codec/reader.ts';
 import { ByteWriter } from '../../src/codec/writer.ts';
 import { concatBytes } from '../../src/codec/bytes.ts';
 import { decodeClientHello, encodeClientHello } from '../../src/handshake/messages/client-hello.ts';
-import { decodeServerHello } from '../../src/handshake/messages/server-hello.ts';
+import { decodeServerHello, encodeServerHello } from '../../src/handshake/messages/server-hello.ts';
 import { encodeEcPointFormats } from '../../src/handshake/messages/extensions/ec-point-formats.ts';
 import { encodeSignatureAlgorithms } from '../../src/handshake/messages/extensions/signature-algorithms.ts';
 import { encodeSupportedGroups } from '../../src/handshake/messages/extensions/supported-groups.ts';
@@ -190,6 +190,28 @@ describe('resumption rules', () => {
     expect(w.client.errors).toEqual([]);
     expect(w.server.errors).toEqual([]);
     expect(w.client.secure?.resumed).toBe(false);
+  });
+
+  it('RFC 7627 §5.3 client side: an abbreviated ServerHello with EMS for a non-EMS session → handshake_failure', async () => {
+    const s = store();
+    const session = await firstSession(s, {}, { extendedMasterSecret: false });
+    expect(session.extendedMasterSecret).toBe(false);
+    // The server resumes (it does not use EMS); in flight, its ServerHello gains the extension.
+    const addEms: Tamper = (dir, bytes) => {
+      if (dir !== 's2c') return bytes;
+      const recs = parseRecords(bytes);
+      const first = recs[0];
+      const msgs = first === undefined ? [] : splitHandshake(first.data);
+      if (first === undefined || msgs[0]?.type !== HandshakeType.server_hello) return bytes;
+      const sh = decodeServerHello(new ByteReader(msgs[0].body));
+      const w = new ByteWriter();
+      encodeServerHello(w, { ...sh, extensions: [...sh.extensions, { type: ExtensionType.extended_master_secret, data: new Uint8Array(0) }] });
+      const rest = msgs.slice(1).map((m) => m.raw);
+      return concatBytes(record(ContentType.handshake, concatBytes(handshakeMsg(HandshakeType.server_hello, w.finish()), ...rest)), ...recs.slice(1).map((r) => record(r.type, r.data)));
+    };
+    const w = await handshake(defaultClient({ session }), defaultServer({ sessionStore: s, extendedMasterSecret: false }), addEms);
+    expect(w.client.errors[0]).toBeInstanceOf(TlsError);
+    expect((w.client.errors[0] as TlsError).alert).toBe(AlertDescription.handshake_failure);
   });
 
   it('ALPN is negotiated afresh on resumption: a different list resumes with the new protocol', async () => {

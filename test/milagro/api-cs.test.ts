@@ -144,6 +144,14 @@ describe('MILAGRO_CS through connect/createServer', () => {
     expect(await exchange(login(keys.pin), 'still here')).toBe(`${keys.identity} said still here`);
   });
 
+  it('issue 11 §3: a junk hello with an identity hash resolveIdentity does not know is refused before any pairing', async () => {
+    const t = Math.floor(Date.now() / 1000);
+    const junk = encodeCsExtension({ hashId: new Uint8Array(32).fill(0x5a), point: keys.timePermit, V: keys.token, timeValue: t });
+    const answer = await raw(rawHello(junk));
+    expect([...answer.subarray(5, 7)]).toEqual([2, AlertDescription.access_denied]);
+    expect(events.at(-1)).toMatchObject({ kind: 'rejected', reason: 'unknown-identity', hashId: '5a'.repeat(32) });
+  });
+
   it('option errors are thrown synchronously', () => {
     expect(() => createServer({ milagro: { serverSecret: 'zz', timePermits: true } })).toThrow(/hex/);
     expect(() => createServer({ milagro: { serverSecret: new Uint8Array(128), timePermits: true } })).toThrow(/milagro/);

@@ -19,6 +19,8 @@ let fastifyUrl: string;
 beforeAll(async () => {
   // Many requests from one address here: the address limit is tested on its own below.
   fx = await WebFixture.start({ rp: { rateLimits: { perAddress: { burst: 1e6, perMinute: 1e6 } } } });
+  // Registered, so that refusals come from the bad input and not from an unknown identity.
+  await fx.rp.adoptRegistration(ID);
   app = Fastify();
   await app.register(mpinFastify(fx.rp));
   fastifyUrl = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -228,6 +230,7 @@ describe('relying-party transport, cookies and limits', () => {
   it('rate limits per identity and per address answer 429 with Retry-After', async () => {
     const limited = await WebFixture.start({ rp: { rateLimits: { perIdentity: { burst: 2, perMinute: 1 }, perAddress: { burst: 6, perMinute: 1 } } }, dtaCount: 1 });
     try {
+      for (const id of ['a@x', 'b@x', 'c@x', 'd@x', 'e@x']) await limited.rp.adoptRegistration(id);
       const f = jarFetch();
       const csrf = ((await (await f(`${limited.url}/mpin/session`, {})).json()) as { csrf: string }).csrf;
       const post = (identity: string): Promise<Response> =>

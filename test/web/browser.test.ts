@@ -35,7 +35,13 @@ beforeAll(async () => {
   const browser = await findChromium();
   process.stderr.write(`[browser tests] Chromium: ${browser.source}\n`);
   await mkdir(ARTIFACTS, { recursive: true });
-  fx = await WebFixture.start({ assets: await buildWebAssets(), rp: { maxFailures: 3, rateLimits: { perAddress: { burst: 1e6, perMinute: 1e6 } } } });
+  // Identity proofing through the demo outbox (issue 13 §3); the classic 3-strikes lock without
+  // back-off keeps the UI walk short (back-off and throttling: lockout.test.ts).
+  fx = await WebFixture.start({
+    outbox: true,
+    assets: await buildWebAssets(),
+    rp: { maxFailures: 3, backoff: { baseMs: 0 }, rateLimits: { perAddress: { burst: 1e6, perMinute: 1e6 } } },
+  });
   profile = await mkdtemp(join(tmpdir(), 'milagro-web-chromium-'));
   work = await mkdtemp(join(tmpdir(), 'milagro-web-work-'));
   ctx = await chromium.launchPersistentContext(profile, { executablePath: browser.executablePath, args: [...ARGS, ...browser.args], headless: true, viewport: { width: 900, height: 900 } });
@@ -75,15 +81,31 @@ async function typePin(pin: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
-async function register(identity: string, pin: string): Promise<void> {
-  await state('register');
-  await pad().getByLabel('Identity (e-mail address)').fill(identity);
-  await page.keyboard.press('Enter');
+async function choosePin(pin: string): Promise<void> {
   await state('set-pin');
   expect(await focused()).toBe('pin');
   await pad().getByLabel('New PIN').fill(pin);
   await pad().getByLabel('Repeat the PIN').fill(pin);
   await pad().getByRole('button', { name: 'Register' }).click();
+}
+
+/** Opens the newest link of the demo outbox (its stand-in for e-mail) for `identity`. */
+async function openMail(identity: string, purpose: 'register' | 'unlock'): Promise<void> {
+  await page.goto(`${fx.url}/outbox`);
+  await page.locator(`a.mail-link[data-identity="${identity}"][data-purpose="${purpose}"]`).first().click();
+  await page.waitForURL(/\/signin$/); // the pad took the code and removed it from the address bar
+}
+
+/** Registration with the verification step: PIN → "check your e-mail" → link → PIN → signed in. */
+async function register(identity: string, pin: string): Promise<void> {
+  await state('register');
+  await pad().getByLabel('Identity (e-mail address)').fill(identity);
+  await page.keyboard.press('Enter');
+  await choosePin(pin);
+  await state('check-email');
+  expect(await pad().locator('#check-email-identity').textContent()).toBe(identity);
+  await openMail(identity, 'register');
+  await choosePin(pin);
 }
 
 describe('issue 8: M-Pin in headless Chromium', () => {
@@ -108,6 +130,14 @@ describe('issue 8: M-Pin in headless Chromium', () => {
     await pad().getByLabel('New PIN').fill('1234');
     await pad().getByLabel('Repeat the PIN').fill('1234');
     await pad().getByRole('button', { name: 'Register' }).click();
+    // Identity proofing: nothing is registered until the link sent to alice is opened.
+    await state('check-email');
+    await shot('check-email');
+    expect(fx.rp.stats().registered).toBe(0);
+    expect(await fx.rp.registration('alice@example.org')).toBeUndefined();
+    await openMail('alice@example.org', 'register');
+    expect(await status()).toContain('alice@example.org is confirmed');
+    await choosePin('1234');
     await state('signed-in');
     expect(await pad().locator('#signed-in-as').textContent()).toBe('alice@example.org');
     await shot('signed-in');
@@ -124,7 +154,9 @@ describe('issue 8: M-Pin in headless Chromium', () => {
           };
         }),
     );
-    expect(records).toEqual([{ identity: 'alice@example.org', token: expect.stringMatching(/^04[0-9a-f]{128}$/), registeredAt: expect.any(Number) }]);
+    expect(records).toEqual([
+      { identity: 'alice@example.org', mpinId: (await fx.rp.registration('alice@example.org'))?.mpinId, token: expect.stringMatching(/^04[0-9a-f]{128}$/), registeredAt: expect.any(Number) },
+    ]);
 
     // The session cookie is HttpOnly: the page cannot read it; the site sees it.
     expect(await page.evaluate(() => document.cookie)).toBe('');
@@ -151,7 +183,7 @@ describe('issue 8: M-Pin in headless Chromium', () => {
     expect(await page.locator('#who').textContent()).toBe('Signed in as alice@example.org.');
   });
 
-  it('add an identity; wrong PIN shows attempts left; the third wrong PIN locks; remove it', async () => {
+  it('add an identity; wrong PIN shows attempts left; the third wrong PIN locks; the unlock link unlocks; remove it', async () => {
     await page.goto(`${fx.url}/signin?mode=one-pass`);
     await state('signed-in');
     await pad().getByRole('button', { name: 'Sign out' }).click();
@@ -177,7 +209,21 @@ describe('issue 8: M-Pin in headless Chromium', () => {
     await state('locked');
     expect(await status()).toContain('locked');
     await shot('locked');
-    await pad().getByRole('button', { name: 'Remove it from this browser' }).click();
+    // Self-service unlock through the verification step.
+    await pad().getByRole('button', { name: 'Send me an unlock link' }).click();
+    await state('check-email');
+    await openMail('bob@example.org', 'unlock');
+    await state('sign-in');
+    expect(await status()).toBe('bob@example.org is unlocked. Sign in with your PIN.');
+    await pad().getByLabel('Identity', { exact: true }).selectOption('bob@example.org');
+    await pad().getByLabel('PIN', { exact: true }).focus();
+    await typePin('4321');
+    await state('signed-in');
+    await pad().getByRole('button', { name: 'Sign out' }).click();
+    await state('sign-in');
+    await pad().getByRole('button', { name: 'Add or remove identities' }).click();
+    await state('manage');
+    await pad().getByRole('button', { name: 'Remove bob@example.org' }).click();
     await state('manage');
     expect(await pad().getByRole('list', { name: 'Registered identities' }).textContent()).not.toContain('bob@example.org');
     expect(await pad().getByRole('list', { name: 'Registered identities' }).textContent()).toContain('alice@example.org');
@@ -280,10 +326,20 @@ describe('issue 8: M-Pin in headless Chromium', () => {
     await state('register');
     expect(await pad().getByLabel('Identity (e-mail address)').inputValue()).toBe('gina@example.org');
     await pad().getByRole('button', { name: 'Continue' }).click();
-    await state('set-pin');
-    await pad().getByLabel('New PIN').fill('8642');
-    await pad().getByLabel('Repeat the PIN').fill('8642');
-    await pad().getByRole('button', { name: 'Register' }).click();
+    await choosePin('8642');
+    await state('check-email');
+    // The link opens the site's PIN-pad page; registering there signs in with a session.
+    await openMail('gina@example.org', 'register');
+    await choosePin('8642');
+    await state('signed-in');
+    // Back on the unchanged password form, gina now signs in with her PIN.
+    await ctx.clearCookies();
+    await page.goto(`${fx.url}/login`);
+    await page.getByLabel('User name').fill('gina@example.org');
+    await page.keyboard.press('Tab');
+    await state('sign-in');
+    await pad().getByLabel('PIN', { exact: true }).fill('8642');
+    await page.keyboard.press('Enter');
     await page.waitForURL(`${fx.url}/`);
     expect(await page.locator('#who').textContent()).toBe('Signed in as gina@example.org.');
   });

@@ -2,6 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DemoOutbox } from '../../demo/web/outbox.ts';
 import { DemoSite } from '../../demo/web/site.ts';
 import { bytesToHex } from '../../src/codec/bytes.ts';
 import { type EnrolmentKey, generateEnrolmentKey, signRequest } from '../../src/identity/auth.ts';
@@ -30,6 +31,12 @@ export interface FixtureOptions {
   readonly assets?: WebAssets;
   readonly passwords?: ReadonlyMap<string, string>;
   readonly dtaCount?: number;
+  /**
+   * Identity proofing through the demo outbox (verification links). Without it the fixture's
+   * relying party registers whoever asks (`authorizeRegistration: () => true`), for the tests of
+   * other features.
+   */
+  readonly outbox?: boolean;
 }
 
 export class WebFixture {
@@ -42,6 +49,7 @@ export class WebFixture {
     readonly rp: RelyingParty,
     readonly site: DemoSite,
     readonly url: string,
+    readonly outbox: DemoOutbox | undefined,
   ) {}
 
   static async start(o: FixtureOptions = {}): Promise<WebFixture> {
@@ -58,17 +66,19 @@ export class WebFixture {
       dtas.push(s);
       urls.push(`http://127.0.0.1:${await s.listen(0)}`);
     }
+    const outbox = o.outbox === true ? new DemoOutbox() : undefined;
     const rp = await RelyingParty.create({
       dtas: urls,
       enrolmentKey: key,
       clock: clock.read,
       allowInsecureLoopbackCookies: true,
       ...(o.assets !== undefined ? { assets: o.assets } : {}),
+      ...(outbox !== undefined ? { verification: outbox } : o.rp?.verification === undefined ? { authorizeRegistration: () => true } : {}),
       ...o.rp,
     });
-    const site = new DemoSite({ rp, ...(o.passwords !== undefined ? { passwords: o.passwords } : {}) });
+    const site = new DemoSite({ rp, ...(o.passwords !== undefined ? { passwords: o.passwords } : {}), ...(outbox !== undefined ? { outbox } : {}) });
     const url = await site.listen(0);
-    return new WebFixture(clock, key, dtas, urls, dirs, rp, site, url);
+    return new WebFixture(clock, key, dtas, urls, dirs, rp, site, url, outbox);
   }
 
   #sign(params: Parameters<typeof signRequest>[1]): ReturnType<typeof signRequest> {
@@ -77,11 +87,15 @@ export class WebFixture {
 
   /** Administrator revocation at every DTA (no more permits from tomorrow on). */
   async revoke(identity: string): Promise<void> {
-    const hashId = bytesToHex(crypto.hashId(new TextEncoder().encode(identity)));
+    const mpinId = (await this.rp.registration(identity))?.mpinId ?? identity;
+    const hashId = bytesToHex(crypto.hashId(new TextEncoder().encode(mpinId)));
     await revokeEverywhere({ dtas: this.dtaUrls, request: this.#sign({ op: 'revoke', hashId, reason: 'test' }) });
   }
 
-  /** A CLI keystore registered straight with the DTAs (as `identity register` does). */
+  /**
+   * A CLI keystore registered straight with the DTAs (as `identity register` does), adopted by
+   * the relying party as the identity's registration.
+   */
   async keystore(identity: string, pin: string, path: string): Promise<void> {
     const hashId = bytesToHex(crypto.hashId(new TextEncoder().encode(identity)));
     const ks = await registerIdentity({
@@ -93,6 +107,7 @@ export class WebFixture {
       timePermitRequest: this.#sign({ op: 'time-permits', hashId }),
     });
     await saveKeystore(path, ks, systemRandom);
+    await this.rp.adoptRegistration(identity);
   }
 
   async close(): Promise<void> {

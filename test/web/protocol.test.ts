@@ -65,7 +65,7 @@ describe('milagro-ts identity login (CLI side of the out-of-band sign-in)', () =
   let fx: WebFixture;
   let dir: string;
   beforeAll(async () => {
-    fx = await WebFixture.start({ rp: { maxFailures: 3 } });
+    fx = await WebFixture.start({ rp: { maxFailures: 3, backoff: { baseMs: 0 } } });
     dir = await mkdtemp(join(tmpdir(), 'milagro-web-cli-'));
     await fx.keystore('cli@example.org', '2580', join(dir, 'ks.json'));
   });

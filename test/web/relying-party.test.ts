@@ -13,7 +13,8 @@ import { jarFetch, WebFixture } from './helpers.ts';
 
 let fx: WebFixture;
 beforeAll(async () => {
-  fx = await WebFixture.start({ rp: { maxFailures: 3 } });
+  // The classic count-and-lock behaviour; back-off and the per-source throttle: lockout.test.ts.
+  fx = await WebFixture.start({ rp: { maxFailures: 3, backoff: { baseMs: 0 } } });
 });
 afterAll(async () => {
   await fx.close();
@@ -45,7 +46,7 @@ describe('spec §5.4/§5.5/§5.9 M-Pin web sign-in', () => {
     await client.signOut();
     expect((await client.session()).signedIn).toBe(false);
     expect((await client.authenticate('alice@example.org', '1234', { mode: 'one-pass' })).kind).toBe('ok');
-    expect(fx.rp.sessionOf({ headers: {}, secure: false })).toBeUndefined();
+    expect(await fx.rp.sessionOf({ headers: {}, secure: false })).toBeUndefined();
   });
 
   it('spec §5.7: a wrong PIN reports attempts left, the third failure locks, even the right PIN is then refused', async () => {
@@ -60,11 +61,13 @@ describe('spec §5.4/§5.5/§5.9 M-Pin web sign-in', () => {
   it('a pass with a forged U (PIN error unfindable) still counts towards the lockout', async () => {
     const { client } = newClient();
     await client.register('ivan@example.org', '1357');
-    const token = hexToBytes((await client.store.get('ivan@example.org'))?.token ?? '');
+    const rec = await client.store.get('ivan@example.org');
+    const token = hexToBytes(rec?.token ?? '');
+    const mpinId = new TextEncoder().encode(rec?.mpinId ?? '');
     const permit = await fetchPermit('ivan@example.org');
     const forged = async (pin: number): Promise<Awaited<ReturnType<typeof fx.rp.verifier.verifyPass>>> => {
       const c = mpin.clientPass({
-        identity: new TextEncoder().encode('ivan@example.org'),
+        identity: mpinId,
         pin,
         token,
         timePermit: { permit, date: dayOf(fx.clock.now) },
@@ -79,7 +82,7 @@ describe('spec §5.4/§5.5/§5.9 M-Pin web sign-in', () => {
     expect(await forged(1002)).toEqual({ ok: false, code: 'locked' });
     // Locked: even the right PIN (which would verify: U is not used by the check itself) is refused.
     expect(await forged(1357)).toEqual({ ok: false, code: 'locked' });
-    fx.rp.verifier.reset(bytesToHex(mpin.hashId(new TextEncoder().encode('ivan@example.org'))));
+    await fx.rp.unlock('ivan@example.org');
     expect(await forged(1357)).toMatchObject({ ok: true });
   });
 
@@ -89,16 +92,6 @@ describe('spec §5.4/§5.5/§5.9 M-Pin web sign-in', () => {
     expect(await client.authenticate('carol@example.org', '1112')).toEqual({ kind: 'wrong-pin', attemptsLeft: 2 });
     expect((await client.authenticate('carol@example.org', '1111')).kind).toBe('ok');
     expect(await client.authenticate('carol@example.org', '1110')).toEqual({ kind: 'wrong-pin', attemptsLeft: 2 });
-  });
-
-  it('an identity cannot be registered twice by strangers, but its signed-in owner may add a browser', async () => {
-    const a = newClient();
-    await a.client.register('dave@example.org', '2222');
-    const b = newClient();
-    await expect(b.client.register('dave@example.org', '3333')).rejects.toMatchObject({ code: 'already_registered', status: 409 });
-    expect((await a.client.authenticate('dave@example.org', '2222')).kind).toBe('ok');
-    await a.client.register('dave@example.org', '5555');
-    expect((await a.client.authenticate('dave@example.org', '5555')).kind).toBe('ok');
   });
 
   it('password-form token: redeemable once, only for its identity', async () => {
@@ -122,13 +115,14 @@ describe('spec §5.4/§5.5/§5.9 M-Pin web sign-in', () => {
     // A pass made today with today's permit, to be replayed as "yesterday's material" below.
     const day = dayOf(fx.clock.now);
     const permit = await fetchPermit('frank@example.org');
-    const token = hexToBytes((await client.store.get('frank@example.org'))?.token ?? '');
+    const rec = await client.store.get('frank@example.org');
+    const token = hexToBytes(rec?.token ?? '');
     await fx.revoke('frank@example.org');
     fx.clock.advanceDays(1);
     try {
       expect((await client.authenticate('frank@example.org', '8888')).kind).toBe('revoked');
       const c = mpin.clientPass({
-        identity: new TextEncoder().encode('frank@example.org'),
+        identity: new TextEncoder().encode(rec?.mpinId ?? ''),
         pin: 8888,
         token,
         timePermit: { permit, date: day },

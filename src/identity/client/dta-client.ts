@@ -4,6 +4,7 @@
  */
 import type { SignedRequest } from '../auth.ts';
 import { DtaCallError } from '../errors.ts';
+import { BodyTooLargeError, readResponseText } from '../http-body.ts';
 
 export interface DtaCallOptions {
   /** Per-request timeout. Default 10 s. */
@@ -25,22 +26,12 @@ export function normaliseDtaUrl(url: string): string {
 }
 
 async function readCapped(res: Response, max: number, dta: string): Promise<string> {
-  const body = res.body;
-  if (body === null) return '';
-  const reader = body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > max) {
-      await reader.cancel();
-      throw new DtaCallError(dta, `response larger than ${max} bytes`);
-    }
-    parts.push(value);
+  try {
+    return await readResponseText(res, max);
+  } catch (e) {
+    if (e instanceof BodyTooLargeError) throw new DtaCallError(dta, `response larger than ${max} bytes`);
+    throw e;
   }
-  return Buffer.concat(parts).toString('utf8');
 }
 
 /** GET or POST one DTA endpoint and return its JSON object; throws DtaCallError. */

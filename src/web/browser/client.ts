@@ -36,7 +36,16 @@ export type AuthOutcome =
   | { readonly kind: 'bad-credentials'; readonly attemptsLeft: number }
   | { readonly kind: 'locked' }
   | { readonly kind: 'revoked' }
-  | { readonly kind: 'unknown-identity' };
+  /** Back-off after wrong PINs, or too many failures from this address: try again later. */
+  | { readonly kind: 'wait'; readonly retryAfter: number }
+  | { readonly kind: 'unknown-identity' }
+  /** The site holds a newer registration of this identity (this browser's token was replaced). */
+  | { readonly kind: 'replaced' };
+
+/** First step of a registration: either a link went to the identity, or the secret is here. */
+export type RegistrationStart =
+  | { readonly kind: 'verification-sent' }
+  | { readonly kind: 'ready'; readonly complete: (pin: string) => Promise<void> };
 
 /** A refusal or failure the UI should show; `code` is the relying party's error code when known. */
 export class MpinWebError extends Error {
@@ -46,6 +55,7 @@ export class MpinWebError extends Error {
     message: string,
     readonly status = 0,
     readonly attemptsLeft: number | undefined = undefined,
+    readonly retryAfter: number | undefined = undefined,
   ) {
     super(message);
   }
@@ -146,7 +156,8 @@ export class MpinWebClient {
       const err = (obj['error'] ?? {}) as Record<string, unknown>;
       const code = typeof err['code'] === 'string' ? (err['code'] as ErrorCode) : 'internal';
       const left = typeof err['attemptsLeft'] === 'number' ? err['attemptsLeft'] : undefined;
-      throw new MpinWebError(code, typeof err['message'] === 'string' ? err['message'] : `HTTP ${res.status}`, res.status, left);
+      const retry = typeof err['retryAfter'] === 'number' ? err['retryAfter'] : undefined;
+      throw new MpinWebError(code, typeof err['message'] === 'string' ? err['message'] : `HTTP ${res.status}`, res.status, left, retry);
     }
     return obj;
   }
@@ -167,16 +178,47 @@ export class MpinWebClient {
     await this.#store.remove(identity);
   }
 
-  /** Registers `identity` with `pin`: gets the shares through the relying party and stores the token. */
-  async register(identity: string, pin: string): Promise<void> {
+  /**
+   * Asks to register `identity`, with the code of a verification link when the user opened one.
+   * Unless the site registers at once (`authorizeRegistration`), it answers by sending a link to
+   * the identity ("verification-sent"). Otherwise `complete(pin)` removes the PIN from the new
+   * client secret (spec §5.4) and stores the token.
+   */
+  async startRegistration(identity: string, activation?: string): Promise<RegistrationStart> {
     if (!isValidIdentity(identity)) throw new MpinWebError('invalid_field', 'the identity must be 1 to 256 printable characters');
-    const p = parsePin(pin);
-    const r = await this.#call('POST', ENDPOINTS.register, { identity });
-    if (r['identity'] !== identity) throw new MpinWebError('bad_answer', 'the relying party registered another identity');
+    const r = await this.#call('POST', ENDPOINTS.register, { identity, ...(activation !== undefined ? { activation } : {}) });
+    if (r['status'] === 'verification_sent') return { kind: 'verification-sent' };
+    const mpinId = r['mpinId'];
+    if (r['status'] !== 'registered' || r['identity'] !== identity || typeof mpinId !== 'string') throw new MpinWebError('bad_answer', 'the relying party registered another identity');
     const cs = addShares(r['shares'], 'client-secret');
-    const token = extractPin(new TextEncoder().encode(identity), p, cs);
-    cs.fill(0);
-    await this.#store.put({ identity, token: bytesToHex(token), registeredAt: this.#clock() });
+    return {
+      kind: 'ready',
+      complete: async (pin: string) => {
+        const p = parsePin(pin);
+        const token = extractPin(new TextEncoder().encode(mpinId), p, cs);
+        cs.fill(0);
+        await this.#store.put({ identity, mpinId, token: bytesToHex(token), registeredAt: this.#clock() });
+      },
+    };
+  }
+
+  /** Registers `identity` with `pin` in one go; "verification-sent" when the site sent a link instead. */
+  async register(identity: string, pin: string, activation?: string): Promise<'registered' | 'verification-sent'> {
+    parsePin(pin);
+    const s = await this.startRegistration(identity, activation);
+    if (s.kind === 'verification-sent') return 'verification-sent';
+    await s.complete(pin);
+    return 'registered';
+  }
+
+  /** Asks the site to send an unlock link to a locked identity. */
+  async requestUnlock(identity: string): Promise<void> {
+    await this.#call('POST', ENDPOINTS.unlock, { identity });
+  }
+
+  /** Redeems the code of an unlock link. */
+  async unlock(identity: string, code: string): Promise<void> {
+    await this.#call('POST', ENDPOINTS.unlockFinish, { identity, activation: code });
   }
 
   /**
@@ -200,8 +242,11 @@ export class MpinWebClient {
       if (typeof day !== 'number' || !Number.isSafeInteger(day) || day < 0 || typeof serverTime !== 'number') {
         throw new MpinWebError('bad_answer', 'malformed permit answer');
       }
+      const mpinId = rec.mpinId ?? identity;
+      // Not our registration any more: don't spend an attempt on a proof that cannot verify.
+      if (permit['mpinId'] !== mpinId) return { kind: 'replaced' };
       const timePermit = day > 0 ? { permit: addShares(permit['shares'], 'time-permit'), date: day } : undefined;
-      const common = { identity: new TextEncoder().encode(identity), pin: p, token: hexToBytes(rec.token), timePermit, rng: this.#random };
+      const common = { identity: new TextEncoder().encode(mpinId), pin: p, token: hexToBytes(rec.token), timePermit, rng: this.#random };
       const purpose = opts.purpose ?? 'session';
       const aud = opts.audience !== undefined ? { audience: opts.audience } : {};
       let r: Record<string, unknown>;
@@ -241,6 +286,11 @@ export class MpinWebClient {
           return { kind: 'locked' };
         case 'revoked':
           return { kind: 'revoked' };
+        case 'backoff':
+        case 'throttled':
+          return { kind: 'wait', retryAfter: e.retryAfter ?? 1 };
+        case 'not_registered':
+          return { kind: 'replaced' };
         default:
           throw e;
       }

@@ -7,7 +7,7 @@
  *
  *   <mpin-login mode="two-pass|one-pass" purpose="session|token" audience="site" prefix="/mpin"></mpin-login>
  */
-import { formatAccessNumber, type Purpose } from '../protocol.ts';
+import { ACTIVATE_PARAM, formatAccessNumber, IDENTITY_PARAM, type Purpose, UNLOCK_PARAM } from '../protocol.ts';
 import { type AuthMode, MpinWebClient, MpinWebError } from './client.ts';
 import { MpinPad, type PadEvents } from './pin-pad.ts';
 import { IndexedDbStore } from './store.ts';
@@ -20,6 +20,8 @@ export interface LoginControllerOptions {
   readonly audience?: string;
   /** When set, the identity is this field's value (the password-form override's username). */
   readonly identityInput?: HTMLInputElement;
+  /** A verification link opened on this page (`?mpin-activate=…` or `?mpin-unlock=…`). */
+  readonly link?: { readonly kind: 'register' | 'unlock'; readonly code: string; readonly identity: string };
   /** Called after a successful sign-in with the one-time login token. */
   readonly onSignedIn?: (identity: string, token: string) => void;
 }
@@ -33,16 +35,24 @@ export class LoginController {
   readonly #pad: MpinPad;
   readonly #opts: LoginControllerOptions;
   #oob: AbortController | undefined;
+  /** The code of an activation link opened here, used by the next registration of its identity. */
+  #activation: { readonly identity: string; readonly code: string } | undefined;
+  #link: LoginControllerOptions['link'];
 
   constructor(pad: MpinPad, opts: LoginControllerOptions) {
     this.#pad = pad;
     this.#opts = opts;
+    this.#link = opts.link;
     const on = <K extends keyof PadEvents>(name: K, f: (d: PadEvents[K]) => Promise<void>): void => {
       pad.addEventListener(name, (e) => {
         void f((e as CustomEvent<PadEvents[K]>).detail).catch((err: unknown) => pad.show({ kind: 'error', message: message(err) }, message(err), 'error'));
       });
     };
     on('mpin-continue', async (d) => pad.show({ kind: 'set-pin', identity: d.identity }, 'Choose a 4-digit PIN and type it twice.'));
+    on('mpin-unlock', async (d) => {
+      await opts.client.requestUnlock(d.identity);
+      pad.show({ kind: 'check-email', identity: d.identity, purpose: 'unlock' }, `An unlock link was sent to ${d.identity}.`);
+    });
     on('mpin-register', async (d) => this.#register(d.identity, d.pin));
     on('mpin-sign-in', async (d) => this.#signIn(d.identity, d.pin));
     on('mpin-remove', async (d) => {
@@ -67,10 +77,25 @@ export class LoginController {
     return v === undefined ? {} : { identity: v, fixedIdentity: v.length > 0 };
   }
 
-  /** Picks the first state: signed in, sign in, or register. */
+  /** Picks the first state: a verification link being opened, signed in, sign in, or register. */
   async start(status = ''): Promise<void> {
     const client = this.#opts.client;
     this.#pad.show({ kind: 'busy', message: 'Loading…' });
+    const link = this.#link;
+    if (link !== undefined) {
+      this.#link = undefined; // a link's code works once
+      if (link.kind === 'register') {
+        this.#activation = { identity: link.identity, code: link.code };
+        this.#pad.show({ kind: 'set-pin', identity: link.identity }, `${link.identity} is confirmed. Choose a 4-digit PIN and type it twice.`);
+        return;
+      }
+      try {
+        await client.unlock(link.identity, link.code);
+        status = `${link.identity} is unlocked. Sign in with your PIN.`;
+      } catch (e) {
+        status = `Unlock failed: ${message(e)}`;
+      }
+    }
     const purpose = this.#opts.purpose ?? 'session';
     const s = await client.session();
     if (purpose === 'session' && s.signedIn && s.identity !== undefined) {
@@ -93,10 +118,21 @@ export class LoginController {
     this.#pad.show({ kind: 'manage', identities: await this.#opts.client.identities() }, status);
   }
 
+  /**
+   * Registers once the PIN is chosen: with the code of an opened activation link, or else the
+   * site either registers at once or sends a link to the identity ("check your e-mail").
+   */
   async #register(identity: string, pin: string): Promise<void> {
+    const code = this.#activation?.identity === identity ? this.#activation.code : undefined;
+    this.#activation = undefined;
     this.#pad.show({ kind: 'busy', message: `Registering ${identity}…` }, 'Registering…');
     try {
-      await this.#opts.client.register(identity, pin);
+      const r = await this.#opts.client.startRegistration(identity, code);
+      if (r.kind === 'verification-sent') {
+        this.#pad.show({ kind: 'check-email', identity, purpose: 'register' }, `A link to finish registering was sent to ${identity}.`);
+        return;
+      }
+      await r.complete(pin);
     } catch (e) {
       this.#pad.show({ kind: 'register', identity, ...(this.#opts.identityInput !== undefined ? { fixedIdentity: true } : {}) }, `Registration failed: ${message(e)}`, 'error');
       return;
@@ -125,6 +161,12 @@ export class LoginController {
       }
       case 'locked':
         this.#pad.show({ kind: 'locked', identity }, `${identity} is locked after too many wrong PINs.`, 'error');
+        return;
+      case 'wait':
+        this.#pad.show({ kind: 'sign-in', identities: [identity], selected: identity, ...(this.#opts.identityInput !== undefined ? { fixedIdentity: true } : {}) }, `Too many attempts: wait ${r.retryAfter} s before trying again.`, 'error');
+        return;
+      case 'replaced':
+        this.#pad.show({ kind: 'register', identity }, `${identity} was registered again elsewhere: this browser's registration no longer works. Register it again here.`, 'error');
         return;
       case 'revoked':
         this.#pad.show({ kind: 'revoked', identity }, `${identity} has been revoked.`, 'error');
@@ -156,6 +198,24 @@ export class LoginController {
   }
 }
 
+/**
+ * A verification link in the page URL (`?mpin-activate=CODE&mpin-identity=ID`, or mpin-unlock):
+ * taken once and removed from the address bar, so a reload or a shared URL does not reuse it.
+ */
+function linkFromLocation(): LoginControllerOptions['link'] {
+  if (typeof location === 'undefined') return undefined;
+  const q = new URLSearchParams(location.search);
+  const identity = q.get(IDENTITY_PARAM);
+  const activate = q.get(ACTIVATE_PARAM);
+  const unlock = q.get(UNLOCK_PARAM);
+  const code = activate ?? unlock;
+  if (identity === null || code === null) return undefined;
+  for (const p of [IDENTITY_PARAM, ACTIVATE_PARAM, UNLOCK_PARAM]) q.delete(p);
+  const rest = q.toString();
+  history.replaceState(history.state, '', `${location.pathname}${rest === '' ? '' : `?${rest}`}${location.hash}`);
+  return { kind: activate !== null ? 'register' : 'unlock', code, identity };
+}
+
 /** `<mpin-login>`: a PIN pad that drives itself (IndexedDB store, same-origin relying party). */
 export class MpinLogin extends MpinPad {
   #controller: LoginController | undefined;
@@ -170,11 +230,13 @@ export class MpinLogin extends MpinPad {
     const purpose = p === 'token' || p === 'proof' ? 'token' : 'session';
     const audience = this.getAttribute('audience') ?? undefined;
     const client = new MpinWebClient({ store: new IndexedDbStore(), prefix: this.getAttribute('prefix') ?? '/mpin' });
+    const link = linkFromLocation();
     this.#controller = new LoginController(this, {
       client,
       mode,
       purpose,
       ...(audience !== undefined ? { audience } : {}),
+      ...(link !== undefined ? { link } : {}),
       ...(this.identityInput !== undefined ? { identityInput: this.identityInput } : {}),
       onSignedIn: (id, token) => {
         this.onSignedIn?.(id, token);

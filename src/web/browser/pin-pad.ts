@@ -17,7 +17,9 @@ export type PadState =
   | { readonly kind: 'set-pin'; readonly identity: string }
   | { readonly kind: 'sign-in'; readonly identities: readonly string[]; readonly selected?: string; readonly fixedIdentity?: boolean }
   | { readonly kind: 'wrong-pin'; readonly identity: string; readonly attemptsLeft: number }
-  | { readonly kind: 'locked'; readonly identity: string }
+  | { readonly kind: 'locked'; readonly identity: string; readonly canUnlock?: boolean }
+  /** A verification link was sent to the identity (registration or unlock). */
+  | { readonly kind: 'check-email'; readonly identity: string; readonly purpose: 'register' | 'unlock' }
   | { readonly kind: 'revoked'; readonly identity: string }
   | { readonly kind: 'manage'; readonly identities: readonly string[] }
   | { readonly kind: 'signed-in'; readonly identity: string }
@@ -38,6 +40,7 @@ export interface PadEvents {
   'mpin-back': Record<string, never>;
   'mpin-sign-out': Record<string, never>;
   'mpin-access-number': Record<string, never>;
+  'mpin-unlock': { readonly identity: string };
 }
 
 const STYLE = `
@@ -71,6 +74,7 @@ const TITLES: Readonly<Record<PadStateKind, string>> = {
   'sign-in': 'Sign in with your PIN',
   'wrong-pin': 'Wrong PIN',
   locked: 'Identity locked',
+  'check-email': 'Check your e-mail',
   revoked: 'Identity revoked',
   manage: 'Identities on this browser',
   'signed-in': 'Signed in',
@@ -284,10 +288,22 @@ export class MpinPad extends HTMLElement {
         remove.addEventListener('click', () => this.#emit('mpin-remove', { identity: s.identity }));
         const why =
           s.kind === 'locked'
-            ? 'Too many wrong PINs. This identity can no longer sign in until an administrator unlocks it.'
+            ? 'Too many wrong PINs. This identity cannot sign in until it is unlocked.'
             : 'The trust authorities no longer issue time permits for this identity, so it cannot sign in.';
-        return [h('p', {}, h('strong', {}, s.identity)), h('p', {}, why), remove, h('div', { class: 'links' }, this.#link('Use another identity', 'mpin-manage'))];
+        const unlock: Node[] = [];
+        if (s.kind === 'locked' && s.canUnlock !== false) {
+          const b = h('button', { type: 'button', class: 'primary' }, 'Send me an unlock link');
+          b.addEventListener('click', () => this.#emit('mpin-unlock', { identity: s.identity }));
+          unlock.push(b);
+        }
+        return [h('p', {}, h('strong', {}, s.identity)), h('p', {}, why), ...unlock, remove, h('div', { class: 'links' }, this.#link('Use another identity', 'mpin-manage'))];
       }
+      case 'check-email':
+        return [
+          h('p', {}, 'We sent a link to ', h('strong', { id: 'check-email-identity' }, s.identity), '.'),
+          h('p', {}, s.purpose === 'register' ? 'Open it on the device you want to register to choose your PIN there.' : 'Open it to unlock this identity, then sign in.'),
+          h('div', { class: 'links' }, this.#link('Back', 'mpin-back', { 'data-autofocus': '' })),
+        ];
       case 'manage': {
         const list = h('ul', { 'aria-label': 'Registered identities' });
         for (const id of s.identities) {

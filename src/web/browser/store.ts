@@ -10,6 +10,11 @@
 
 export interface StoredIdentity {
   readonly identity: string;
+  /**
+   * The registration's M-Pin identity (the relying party's fresh name for this registration);
+   * the token is for its hash. Absent in records made before mpinIds: the identity itself.
+   */
+  readonly mpinId?: string;
   /** token = CS − [PIN]·A (spec §5.4), 65-byte G1 point in hex. */
   readonly token: string;
   readonly registeredAt: number;

@@ -9,7 +9,7 @@ import type { Clock, RandomSource } from '../../providers.ts';
 import { type EnrolmentKey, signRequest } from '../../identity/auth.ts';
 import type { IdentityCrypto } from '../../identity/crypto-port.ts';
 import { callDta, type DtaCallOptions, DtaFanOutError, fanOut } from '../../identity/client/dta-client.ts';
-import { fetchServerSecret } from '../../identity/client/shares.ts';
+import { fetchServerSecret, revokeEverywhere } from '../../identity/client/shares.ts';
 import { DtaCallError } from '../../identity/errors.ts';
 import { isHex, type ShareFromDta } from '../protocol.ts';
 
@@ -111,6 +111,18 @@ export class DtaRelay {
       });
       DtaRelay.#distinct(shares);
       return shares;
+    } catch (e) {
+      throw toRelayError(e);
+    }
+  }
+
+  /**
+   * Revokes an identity hash at every DTA (no more time permits or keys for it): used when an
+   * identity re-registers, so the replaced registration's token stops working everywhere.
+   */
+  async revoke(hashId: Uint8Array, reason: string): Promise<void> {
+    try {
+      await revokeEverywhere({ ...this.#opts, request: this.#sign({ op: 'revoke', hashId: bytesToHex(hashId), reason }) });
     } catch (e) {
       throw toRelayError(e);
     }

@@ -1,22 +1,33 @@
 /**
  * The M-Pin relying party (issue 8 item 3): registration relay to N DTAs, time-permit relay,
  * one-pass and two-pass verification with PIN-error detection and lockout, session cookies, CSRF
- * protection, rate limits, one-time proofs for the password-form override (item 4) and the
- * out-of-band sign-in with access numbers (item 5).
+ * protection, rate limits, one-time login tokens (issue 15 §1, also what the password-form
+ * override puts in the password field) and the out-of-band sign-in with access numbers (item 5).
  *
  * Framework-free: `handle(RpRequest)` takes a method, URL, headers and body bytes and returns a
  * status, headers and a body. Thin adapters connect it to node:http (./node-http.ts) and Fastify
- * (./fastify.ts). Everything is in memory and bounded; state is per instance.
+ * (./fastify.ts).
+ *
+ * State (issue 13 §2): registrations (durable), sessions, two-pass challenges, access numbers,
+ * failure counters, rate limits, verification codes and login tokens all live in the `store`
+ * (src/store: SQLite file or Redis/Valkey for a deployment, memory for tests), under "rp:" keys,
+ * so a restart forgets nothing and several processes share one view. Secrets that index records
+ * (session ids, tokens, verification codes) are stored as SHA-256 hashes.
+ *
+ * Identity proofing (issue 13 §3): an identity registers only through a verification link sent to
+ * it (`verification`) or an explicit `authorizeRegistration`; with neither, nothing registers.
+ * Each registration gets a fresh mpinId; re-registering revokes the previous one at the DTAs.
  *
  * Cookies: HttpOnly, SameSite=Strict, and Secure with the `__Host-` prefix on HTTPS. Over plain
  * HTTP cookies are only set when `allowInsecureLoopbackCookies` is on AND the peer is a loopback
  * address (the demo and the tests); any other plain-HTTP request is refused (insecure_transport).
  *
  * CSRF: every state-changing browser endpoint requires the double-submit token (the CSRF cookie
- * echoed in the `x-mpin-csrf` header, which a cross-site form cannot set) and, when the browser
- * sends one, an Origin from the allowed list. The CLI endpoint of the out-of-band flow uses no
- * cookie, so it only gets the Origin check.
+ * echoed in the `x-mpin-csrf` header, which a cross-site form cannot set), an Origin from the
+ * allowed list when the browser sends one, and no `Sec-Fetch-Site: cross-site|same-site`. The CLI
+ * endpoint of the out-of-band flow uses no cookie, so it only gets the Origin check.
  */
+import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, equalBytes, hexToBytes } from '../../codec/bytes.ts';
 import { decodeG1 } from '../../crypto/bncx/index.ts';
 import { hashId as sha256Id } from '../../crypto/mpin.ts';
@@ -28,11 +39,13 @@ import { MilagroWorkerPool } from '../../kex/milagro/pool.ts';
 import { type Clock, type RandomSource, systemClock, systemRandom } from '../../providers.ts';
 import { type KeyValueStore, MemoryStore, namespaced } from '../../store/index.ts';
 import {
+  ACTIVATE_PARAM,
   CSRF_HEADER,
   DEFAULT_PREFIX,
   ENDPOINTS,
   type ErrorBody,
   type ErrorCode,
+  IDENTITY_PARAM,
   isHex,
   isValidIdentity,
   LOGIN_TOKEN_PREFIX,
@@ -40,9 +53,10 @@ import {
   makeAccessNumber,
   parseAccessNumber,
   type Purpose,
+  UNLOCK_PARAM,
 } from '../protocol.ts';
 import { DtaRelay, RelayError } from './dta-relay.ts';
-import { ExpiringTable, type RateLimit, RateLimiter } from './limits.ts';
+import { type RateLimit, RateLimiter } from './limits.ts';
 import { isValidAudience, LoginTokens, type VerifyLoginTokenRequest } from './login-tokens.ts';
 import { LoginVerifier, type Verdict } from './login-verifier.ts';
 import { MPIN_CHECK_OP, type MpinCheckInput, type MpinCheckOutput } from './verify-ops.ts';
@@ -72,6 +86,43 @@ export interface WebAssets {
   readonly override: string;
 }
 
+/** A verification message for the identity's owner (an e-mail in practice). */
+export interface VerificationMessage {
+  readonly identity: string;
+  /** "register": activate a (new or replacing) registration; "unlock": clear a lockout. */
+  readonly purpose: 'register' | 'unlock';
+  /** The link to deliver: the PIN-pad page with a one-time code. Whoever opens it may act. */
+  readonly link: string;
+  readonly expiresAt: number;
+}
+
+/**
+ * Identity proofing by a link sent to the identity (issue 13 §3), like the original M-Pin MFA
+ * server's activation e-mail. The registration (or unlock) happens in the browser that opens
+ * the link, so a message triggered by an attacker only ever helps the mailbox owner.
+ */
+export interface IdentityVerification {
+  /**
+   * Public URL of the page with the PIN pad, e.g. "https://shop.example/signin". Configured, never
+   * taken from the request's Host header (a forged Host would send the code to the attacker).
+   */
+  readonly pageUrl: string;
+  /** Delivers the message (sends the e-mail). A rejection answers 502 and nothing is stored. */
+  send(message: VerificationMessage): Promise<void>;
+  /** Validity of a link. Default 1 h. */
+  readonly ttlMs?: number;
+  /** Messages per identity per hour (mail-bombing bound). Default 3. */
+  readonly maxPerHour?: number;
+}
+
+/** Context of an `authorizeRegistration` decision. */
+export interface RegistrationContext {
+  /** The identity of the request's session, if signed in. */
+  readonly signedInAs: string | undefined;
+  /** True when the identity is registered already (allowing it revokes that registration). */
+  readonly registered: boolean;
+}
+
 export interface RelyingPartyOptions {
   readonly dtas: readonly string[];
   /** Enrolment key the DTAs trust: the relying party signs issuing requests with it. */
@@ -89,14 +140,19 @@ export interface RelyingPartyOptions {
   readonly prefix?: string;
   /** Origins allowed to call (e.g. "https://example.org"). Default: the request's own Host. */
   readonly origins?: readonly string[];
-  /** Consecutive failed sign-ins before an identity is locked. Default 3. */
+  /** Consecutive failed sign-ins before an identity is locked. Default 10. */
   readonly maxFailures?: number;
+  /** Back-off after the n-th failure: min(base·2^(n−1), max). Defaults 1 s and 15 min; base 0 turns it off. */
+  readonly backoff?: { readonly baseMs?: number; readonly maxMs?: number };
+  /** Failed sign-ins one source address (IPv6: /64) may cause per window. Default 20 per hour. */
+  readonly sourceFailures?: { readonly max: number; readonly windowMs: number };
   /** Require today's time permit (revocation takes effect the next day). Default true. */
   readonly requireTimePermits?: boolean;
   readonly sessionTtlMs?: number;
   /**
-   * Shared state (src/store): login tokens live here. Pass the deployment's SQLite or Redis
-   * store so every process sees the same state; default an in-process memory store.
+   * Shared state (src/store, issue 13 §2). Pass the deployment's SQLite or Redis store (e.g.
+   * `await openStore('sqlite:/var/lib/site/rp.db')`): registrations must survive restarts. Default
+   * an in-process memory store — for tests and throw-away demos only.
    */
   readonly store?: KeyValueStore;
   /** Validity of a one-time login token (issue 15 §1). Default 60 s. */
@@ -114,13 +170,15 @@ export interface RelyingPartyOptions {
   readonly rateLimits?: { readonly perAddress?: RateLimit; readonly perIdentity?: RateLimit };
   /** Allow cookies without Secure for plain-HTTP requests from loopback addresses (demo, tests). */
   readonly allowInsecureLoopbackCookies?: boolean;
+  /** Identity proofing by a link sent to the identity. */
+  readonly verification?: IdentityVerification;
   /**
-   * May `identity` register from this request? Default: the first registration of an identity
-   * is allowed, a further one only from a session signed in as that identity (adding a browser).
-   * Real deployments verify the identity first (e-mail link, existing account): the DTAs issue
-   * the same client secret to whoever the relying party relays for.
+   * An explicit decision instead of (or before) the verification link: true registers at once
+   * (and replaces an existing registration), false refuses. Sites that already know the user
+   * (an account they are signed in to) use this. Without it and without `verification`, no
+   * identity can register (secure by default).
    */
-  readonly authorizeRegistration?: (identity: string, req: RpRequest, signedInAs: string | undefined) => boolean | Promise<boolean>;
+  readonly authorizeRegistration?: (identity: string, req: RpRequest, ctx: RegistrationContext) => boolean | Promise<boolean>;
   readonly assets?: WebAssets;
   /** Largest accepted request body. Default 8 KiB. */
   readonly maxBodyBytes?: number;
@@ -133,11 +191,21 @@ interface Session {
   readonly identity: string;
   readonly expiresAt: number;
 }
+/** A registration: which mpinId the identity's current token belongs to. Durable. */
+interface Registration {
+  readonly identity: string;
+  readonly mpinId: string;
+  readonly registeredAt: number;
+}
 interface AccessRecord {
   readonly handle: string;
   readonly expiresAt: number;
   readonly audience: string;
-  identity: string | undefined;
+}
+interface VerificationCode {
+  readonly identity: string;
+  readonly purpose: 'register' | 'unlock';
+  readonly expiresAt: number;
 }
 
 class HttpError extends Error {
@@ -156,6 +224,11 @@ class TokenRefused extends Error {
   constructor(readonly verdict: LoginTokenVerdict) {
     super('login token refused');
   }
+}
+
+/** A 202 answer (a verification link was sent; nothing registered yet). */
+class Accepted {
+  constructor(readonly body: unknown) {}
 }
 
 type Json = Record<string, unknown>;
@@ -224,6 +297,8 @@ function timeValueField(body: Json): number {
   return v;
 }
 
+const hashKey = (s: string): string => bytesToHex(sha256(new TextEncoder().encode(s)));
+
 export class RelyingParty {
   readonly #opts: RelyingPartyOptions;
   readonly #clock: Clock;
@@ -233,19 +308,18 @@ export class RelyingParty {
   readonly #verifier: LoginVerifier;
   readonly #byAddress: RateLimiter;
   readonly #byIdentity: RateLimiter;
-  readonly #sessions: ExpiringTable<Session>;
+  readonly #mails: RateLimiter | undefined;
+  /** The relying party's view of the store: every key starts with "rp:". */
+  readonly #kv: KeyValueStore;
   readonly #store: KeyValueStore;
   readonly #ownsStore: boolean;
   readonly #tokens: LoginTokens;
   readonly #defaultAudience: string;
-  readonly #access: ExpiringTable<AccessRecord>;
-  /** handle → access number. */
-  readonly #handles: ExpiringTable<{ readonly accessNumber: string; readonly expiresAt: number }>;
-  /** hashId hex → identity, for the default registration policy. */
-  readonly #registered = new Map<string, string>();
   readonly #maxBody: number;
   readonly #pool: MilagroWorkerPool;
   readonly #ownsPool: boolean;
+  /** Records written by this instance, by kind (tests check refused requests wrote nothing). */
+  readonly #writes = { sessions: 0, accessNumbers: 0, challenges: 0, registered: 0 };
 
   private constructor(opts: RelyingPartyOptions, relay: DtaRelay, serverSecret: Uint8Array) {
     this.#opts = opts;
@@ -253,6 +327,9 @@ export class RelyingParty {
     this.#random = opts.random ?? systemRandom;
     this.#prefix = (opts.prefix ?? DEFAULT_PREFIX).replace(/\/+$/, '');
     this.#relay = relay;
+    this.#ownsStore = opts.store === undefined;
+    this.#store = opts.store ?? new MemoryStore({ clock: this.#clock });
+    this.#kv = namespaced(this.#store, 'rp:');
     this.#ownsPool = opts.pool === undefined;
     this.#pool = opts.pool ?? new MilagroWorkerPool();
     const pool = this.#pool;
@@ -260,17 +337,20 @@ export class RelyingParty {
       serverSecret,
       clock: this.#clock,
       random: this.#random,
-      check: (input: MpinCheckInput) => pool.run<MpinCheckOutput>(MPIN_CHECK_OP, input),
+      store: namespaced(this.#kv, 'auth:'),
+      check: (input: MpinCheckInput, source: string) => pool.run<MpinCheckOutput>(MPIN_CHECK_OP, input, { source }),
       ...(opts.maxFailures !== undefined ? { maxFailures: opts.maxFailures } : {}),
+      ...(opts.backoff?.baseMs !== undefined ? { backoffBaseMs: opts.backoff.baseMs } : {}),
+      ...(opts.backoff?.maxMs !== undefined ? { backoffMaxMs: opts.backoff.maxMs } : {}),
+      ...(opts.sourceFailures !== undefined ? { sourceFailures: opts.sourceFailures } : {}),
       ...(opts.requireTimePermits !== undefined ? { requireTimePermits: opts.requireTimePermits } : {}),
     });
-    this.#byAddress = new RateLimiter(opts.rateLimits?.perAddress ?? { burst: 120, perMinute: 240 }, this.#clock);
-    this.#byIdentity = new RateLimiter(opts.rateLimits?.perIdentity ?? { burst: 20, perMinute: 30 }, this.#clock);
-    this.#sessions = new ExpiringTable(this.#clock);
-    this.#ownsStore = opts.store === undefined;
-    this.#store = opts.store ?? new MemoryStore({ clock: this.#clock });
+    this.#byAddress = new RateLimiter(opts.rateLimits?.perAddress ?? { burst: 120, perMinute: 240 }, this.#clock, namespaced(this.#kv, 'rl:addr:'));
+    this.#byIdentity = new RateLimiter(opts.rateLimits?.perIdentity ?? { burst: 20, perMinute: 30 }, this.#clock, namespaced(this.#kv, 'rl:id:'));
+    const perHour = opts.verification?.maxPerHour ?? 3;
+    this.#mails = opts.verification === undefined ? undefined : new RateLimiter({ burst: perHour, perMinute: perHour / 60 }, this.#clock, namespaced(this.#kv, 'rl:mail:'));
     this.#tokens = new LoginTokens({
-      store: namespaced(this.#store, 'rp:login-token:'),
+      store: namespaced(this.#kv, 'login-token:'),
       clock: this.#clock,
       random: this.#random,
       ...(opts.loginTokenTtlMs !== undefined ? { ttlMs: opts.loginTokenTtlMs } : {}),
@@ -279,8 +359,6 @@ export class RelyingParty {
     if (!isValidAudience(this.#defaultAudience)) throw new RangeError('defaultTokenAudience must be 1-128 characters of [A-Za-z0-9._:/@-]');
     for (const a of opts.tokenAudiences ?? []) if (!isValidAudience(a)) throw new RangeError(`token audience "${a}" must be 1-128 characters of [A-Za-z0-9._:/@-]`);
     if (opts.tokenVerifySecret !== undefined && opts.tokenVerifySecret.length < 16) throw new RangeError('tokenVerifySecret must be at least 16 characters');
-    this.#access = new ExpiringTable(this.#clock);
-    this.#handles = new ExpiringTable(this.#clock);
     this.#maxBody = opts.maxBodyBytes ?? 8 * 1024;
   }
 
@@ -315,21 +393,40 @@ export class RelyingParty {
     return path === this.#prefix || path.startsWith(`${this.#prefix}/`);
   }
 
-  /** Sizes of every table: lets tests check that refused requests stored nothing. */
+  /** Records this instance wrote, by kind: lets tests check that refused requests stored nothing. */
   stats(): { readonly sessions: number; readonly accessNumbers: number; readonly challenges: number; readonly registered: number } {
-    return {
-      sessions: this.#sessions.size,
-      accessNumbers: this.#access.size,
-      challenges: this.#verifier.pendingChallenges,
-      registered: this.#registered.size,
-    };
+    return { ...this.#writes };
   }
 
   /** The signed-in identity of a request, if its session cookie is valid. */
-  sessionOf(req: Pick<RpRequest, 'headers' | 'secure'>): string | undefined {
+  async sessionOf(req: Pick<RpRequest, 'headers' | 'secure'>): Promise<string | undefined> {
     const id = parseCookies(header(req, 'cookie')).get(this.#cookieName('session', req.secure));
     if (id === undefined || !isHex(id, 32)) return undefined;
-    return this.#sessions.get(id)?.identity;
+    const s = await this.#getJson<Session>(`session:${hashKey(id)}`);
+    return s !== undefined && s.expiresAt > this.#clock() ? s.identity : undefined;
+  }
+
+  /** The identity's current registration, if any. */
+  async registration(identity: string): Promise<{ readonly mpinId: string; readonly registeredAt: number } | undefined> {
+    const r = await this.#getJson<Registration>(`reg:${hashKey(identity)}`);
+    return r === undefined ? undefined : { mpinId: r.mpinId, registeredAt: r.registeredAt };
+  }
+
+  /**
+   * Records a registration made outside the relying party: an administrator issued the client
+   * secret for `mpinId` (default the identity itself) with the enrolment key, e.g. with
+   * `milagro-ts identity register`. Replaces (without revoking) any earlier registration.
+   */
+  async adoptRegistration(identity: string, mpinId = identity): Promise<void> {
+    if (!isValidIdentity(identity)) throw new RangeError('identity must be 1 to 256 printable characters');
+    const rec: Registration = { identity, mpinId, registeredAt: this.#clock() };
+    await this.#kv.set(`reg:${hashKey(identity)}`, JSON.stringify(rec));
+  }
+
+  /** Administrator unlock of an identity's current registration. */
+  async unlock(identity: string): Promise<void> {
+    const r = await this.registration(identity);
+    if (r !== undefined) await this.#verifier.reset(bytesToHex(this.#hashIdOf(r.mpinId)));
   }
 
   /**
@@ -357,11 +454,18 @@ export class RelyingParty {
     if (this.#ownsPool) await this.#pool.close();
   }
 
+  async #getJson<T>(key: string): Promise<T | undefined> {
+    const raw = await this.#kv.get(key);
+    return raw === undefined ? undefined : (JSON.parse(raw) as T);
+  }
+
   /** Creates a fresh session (new id at every sign-in: no fixation) and returns its Set-Cookie value. */
-  #newSession(identity: string, secure: boolean): string {
+  async #newSession(identity: string, secure: boolean): Promise<string> {
     const id = bytesToHex(this.#random(32));
     const ttl = this.#opts.sessionTtlMs ?? 8 * 3_600_000;
-    this.#sessions.set(id, { identity, expiresAt: this.#clock() + ttl });
+    const s: Session = { identity, expiresAt: this.#clock() + ttl };
+    await this.#kv.set(`session:${hashKey(id)}`, JSON.stringify(s), ttl);
+    this.#writes.sessions++;
     return this.#cookie('session', id, secure, Math.floor(ttl / 1000));
   }
 
@@ -381,8 +485,9 @@ export class RelyingParty {
       if (asset !== undefined) return asset;
     }
     try {
-      const body = await this.#route(req, setCookies);
-      return this.#json(200, body, setCookies);
+      const r = await this.#route(req, setCookies);
+      if (r instanceof Accepted) return this.#json(202, r.body, setCookies);
+      return this.#json(200, r, setCookies);
     } catch (e) {
       if (e instanceof TokenRefused) return this.#json(403, e.verdict, setCookies);
       if (e instanceof HttpError) {
@@ -459,8 +564,8 @@ export class RelyingParty {
     }
   }
 
-  #limit(limiter: RateLimiter, key: string): void {
-    const wait = limiter.take(key);
+  async #limit(limiter: RateLimiter, key: string): Promise<void> {
+    const wait = await limiter.take(key);
     if (wait > 0) throw new HttpError(429, 'rate_limited', `too many requests; retry in ${wait} s`, { retryAfter: wait });
   }
 
@@ -505,6 +610,8 @@ export class RelyingParty {
       case ENDPOINTS.oobStart:
       case ENDPOINTS.oobPoll:
       case ENDPOINTS.oobAuthenticate:
+      case ENDPOINTS.unlock:
+      case ENDPOINTS.unlockFinish:
         break;
       default:
         throw new HttpError(404, 'not_found', `no endpoint ${path}`);
@@ -512,7 +619,7 @@ export class RelyingParty {
     if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', `use POST for ${path}`);
     this.#transportOk(req);
     this.#originOk(req);
-    this.#limit(this.#byAddress, `addr:${req.remoteAddress}`);
+    await this.#limit(this.#byAddress, req.remoteAddress);
     if (sub !== ENDPOINTS.oobAuthenticate) this.#csrfOk(req);
     const body = this.#readJson(req);
     switch (sub) {
@@ -523,7 +630,7 @@ export class RelyingParty {
       case ENDPOINTS.pass:
         return this.#pass(req, body, setCookies);
       case ENDPOINTS.start:
-        return this.#start(body);
+        return this.#start(req, body);
       case ENDPOINTS.finish:
         return this.#finish(req, body, setCookies);
       case ENDPOINTS.signOut:
@@ -533,47 +640,129 @@ export class RelyingParty {
       case ENDPOINTS.oobPoll:
         return this.#oobPoll(req, body, setCookies);
       case ENDPOINTS.oobAuthenticate:
-        return this.#oobAuthenticate(body);
+        return this.#oobAuthenticate(req, body);
+      case ENDPOINTS.unlock:
+        return this.#unlockStart(body);
+      case ENDPOINTS.unlockFinish:
+        return this.#unlockFinish(body);
       default:
         throw new HttpError(404, 'not_found', `no endpoint ${path}`);
     }
   }
 
   /** GET session: signed-in state and the CSRF token (a new CSRF cookie when there is none). */
-  #session(req: RpRequest, setCookies: string[]): unknown {
+  async #session(req: RpRequest, setCookies: string[]): Promise<unknown> {
     let csrf = parseCookies(header(req, 'cookie')).get(this.#cookieName('csrf', req.secure));
     if (csrf === undefined || !isHex(csrf, 32)) {
       csrf = bytesToHex(this.#random(32));
       setCookies.push(this.#cookie('csrf', csrf, req.secure, 86_400));
     }
-    const identity = this.sessionOf(req);
+    const identity = await this.sessionOf(req);
     return identity === undefined ? { signedIn: false, csrf } : { signedIn: true, identity, csrf };
   }
 
-  #hashIdOf(identity: string): Uint8Array {
-    return sha256Id(new TextEncoder().encode(identity));
+  #hashIdOf(mpinId: string): Uint8Array {
+    return sha256Id(new TextEncoder().encode(mpinId));
+  }
+
+  /** The registration a sign-in is for; unregistered identities are refused before any pairing. */
+  async #registered(identity: string): Promise<Registration> {
+    const r = await this.#getJson<Registration>(`reg:${hashKey(identity)}`);
+    if (r === undefined) throw new HttpError(404, 'not_registered', `${identity} is not registered here; register first`);
+    return r;
+  }
+
+  // ---- registration and identity proofing (issue 13 §3) -------------------------------------
+
+  /** A one-time verification code for `identity`, stored hashed; the link goes to its owner. */
+  async #sendVerification(identity: string, purpose: 'register' | 'unlock'): Promise<void> {
+    const v = this.#opts.verification;
+    if (v === undefined || this.#mails === undefined) throw new Error('no verification configured');
+    // Mail bombing: a few messages per identity per hour, whoever asks.
+    const wait = await this.#mails.take(hashKey(identity));
+    if (wait > 0) throw new HttpError(429, 'rate_limited', `a message was sent to ${identity} recently; use it, or retry in ${wait} s`, { retryAfter: wait });
+    const code = bytesToHex(this.#random(32));
+    const ttl = v.ttlMs ?? 3_600_000;
+    const expiresAt = this.#clock() + ttl;
+    const rec: VerificationCode = { identity, purpose, expiresAt };
+    let url: URL;
+    try {
+      url = new URL(v.pageUrl);
+    } catch {
+      throw new Error(`verification.pageUrl ${v.pageUrl} is not an absolute URL`);
+    }
+    url.searchParams.set(purpose === 'register' ? ACTIVATE_PARAM : UNLOCK_PARAM, code);
+    url.searchParams.set(IDENTITY_PARAM, identity);
+    try {
+      await v.send({ identity, purpose, link: url.href, expiresAt });
+    } catch (e) {
+      this.#opts.log?.(`verification message to ${identity} failed: ${e instanceof Error ? e.message : String(e)}`);
+      throw new HttpError(502, 'internal', 'the verification message could not be sent; try again later');
+    }
+    await this.#kv.set(`verify:${hashKey(code)}`, JSON.stringify(rec), ttl);
+  }
+
+  /** Consumes a verification code (once, in any process) and checks what it was issued for. */
+  async #redeemCode(code: unknown, identity: string, purpose: 'register' | 'unlock'): Promise<void> {
+    const bad = new HttpError(403, 'bad_activation', 'this link is invalid, used or expired; ask for a new one');
+    if (!isHex(code, 32)) throw new HttpError(400, 'invalid_field', '"activation" must be the 32-byte code from the link, in hex');
+    const key = `verify:${hashKey(code)}`;
+    const rec = await this.#getJson<VerificationCode>(key);
+    if (rec === undefined || !(await this.#kv.delete(key))) throw bad;
+    if (rec.identity !== identity || rec.purpose !== purpose || rec.expiresAt <= this.#clock()) throw bad;
   }
 
   async #register(req: RpRequest, body: Json): Promise<unknown> {
+    fields(body, ['identity', 'activation']);
+    const identity = identityField(body);
+    await this.#limit(this.#byIdentity, hashKey(identity));
+    const existing = await this.#getJson<Registration>(`reg:${hashKey(identity)}`);
+    if (body['activation'] !== undefined) {
+      await this.#redeemCode(body['activation'], identity, 'register');
+    } else if (this.#opts.authorizeRegistration !== undefined) {
+      const signedInAs = await this.sessionOf(req);
+      if (!(await this.#opts.authorizeRegistration(identity, req, { signedInAs, registered: existing !== undefined }))) {
+        if (this.#opts.verification === undefined) throw new HttpError(403, 'registration_refused', `registration of ${identity} is not allowed here`);
+        await this.#sendVerification(identity, 'register');
+        return new Accepted({ status: 'verification_sent', identity });
+      }
+    } else if (this.#opts.verification !== undefined) {
+      // Nothing is registered and nothing is revealed: the link goes to the identity's owner.
+      await this.#sendVerification(identity, 'register');
+      return new Accepted({ status: 'verification_sent', identity });
+    } else {
+      throw new HttpError(403, 'registration_refused', `registration of ${identity} is not allowed here: this site verifies no identities (configure verification or authorizeRegistration)`);
+    }
+    // A fresh name per registration: a replaced token can never verify again, and its old
+    // mpinId is revoked at the DTAs so no time permit is issued for it either.
+    const mpinId = JSON.stringify({ userID: identity, salt: bytesToHex(this.#random(16)) });
+    const hid = this.#hashIdOf(mpinId);
+    const shares = await this.#relayCall(() => this.#relay.clientSecretShares(hid));
+    if (existing !== undefined) await this.#relayCall(() => this.#relay.revoke(this.#hashIdOf(existing.mpinId), 're-registered'));
+    const rec: Registration = { identity, mpinId, registeredAt: this.#clock() };
+    await this.#kv.set(`reg:${hashKey(identity)}`, JSON.stringify(rec));
+    this.#writes.registered++;
+    return { status: 'registered', identity, mpinId, hashId: bytesToHex(hid), shares };
+  }
+
+  async #unlockStart(body: Json): Promise<unknown> {
     fields(body, ['identity']);
     const identity = identityField(body);
-    const hid = this.#hashIdOf(identity);
-    const hex = bytesToHex(hid);
-    this.#limit(this.#byIdentity, `id:${hex}`);
-    const signedInAs = this.sessionOf(req);
-    const allowed =
-      this.#opts.authorizeRegistration !== undefined
-        ? await this.#opts.authorizeRegistration(identity, req, signedInAs)
-        : !this.#registered.has(hex) || signedInAs === identity;
-    if (!allowed) {
-      throw this.#registered.has(hex) && this.#opts.authorizeRegistration === undefined
-        ? new HttpError(409, 'already_registered', `${identity} is already registered; sign in with it on this or another device to add a browser`)
-        : new HttpError(403, 'registration_refused', `registration of ${identity} is not allowed here`);
-    }
-    const shares = await this.#relayCall(() => this.#relay.clientSecretShares(hid));
-    if (!this.#registered.has(hex) && this.#registered.size >= 1_000_000) throw new HttpError(503, 'internal', 'registration table full');
-    this.#registered.set(hex, identity);
-    return { identity, hashId: hex, shares };
+    await this.#limit(this.#byIdentity, hashKey(identity));
+    if (this.#opts.verification === undefined) throw new HttpError(403, 'registration_refused', 'this site has no self-service unlock; ask an administrator');
+    // The same answer whether or not the identity exists or is locked: no oracle.
+    const reg = await this.#getJson<Registration>(`reg:${hashKey(identity)}`);
+    if (reg !== undefined) await this.#sendVerification(identity, 'unlock');
+    return new Accepted({ status: 'verification_sent', identity });
+  }
+
+  async #unlockFinish(body: Json): Promise<unknown> {
+    fields(body, ['identity', 'activation']);
+    const identity = identityField(body);
+    await this.#limit(this.#byIdentity, hashKey(identity));
+    await this.#redeemCode(body['activation'], identity, 'unlock');
+    await this.unlock(identity);
+    return { status: 'unlocked', identity };
   }
 
   async #relayCall<T>(f: () => Promise<T>): Promise<T> {
@@ -601,13 +790,13 @@ export class RelyingParty {
   async #permit(body: Json): Promise<unknown> {
     fields(body, ['identity']);
     const identity = identityField(body);
-    const hid = this.#hashIdOf(identity);
-    this.#limit(this.#byIdentity, `id:${bytesToHex(hid)}`);
+    await this.#limit(this.#byIdentity, hashKey(identity));
+    const reg = await this.#registered(identity);
     const now = this.#clock();
-    if (!this.#verifier.requireTimePermits) return { identity, day: 0, serverTime: now, shares: [] };
+    if (!this.#verifier.requireTimePermits) return { identity, mpinId: reg.mpinId, day: 0, serverTime: now, shares: [] };
     const day = dayOf(now);
-    const shares = await this.#relayCall(() => this.#relay.timePermitShares(hid, day));
-    return { identity, day, serverTime: now, shares };
+    const shares = await this.#relayCall(() => this.#relay.timePermitShares(this.#hashIdOf(reg.mpinId), day));
+    return { identity, mpinId: reg.mpinId, day, serverTime: now, shares };
   }
 
   #points(body: Json): { readonly u: string; readonly ut: string | undefined } {
@@ -624,20 +813,21 @@ export class RelyingParty {
     const timeValue = timeValueField(body);
     const purpose = purposeField(body);
     const audience = this.#audienceField(body);
-    const hid = this.#hashIdOf(identity);
-    this.#limit(this.#byIdentity, `id:${bytesToHex(hid)}`);
-    const verdict = await this.#verifier.verifyPass({ hashId: hid, ...pts, v, timeValue });
+    await this.#limit(this.#byIdentity, hashKey(identity));
+    const reg = await this.#registered(identity);
+    const verdict = await this.#verifier.verifyPass({ hashId: this.#hashIdOf(reg.mpinId), ...pts, v, timeValue }, req.remoteAddress);
     return this.#conclude(req, identity, purpose, audience, verdict, setCookies);
   }
 
-  #start(body: Json): unknown {
+  async #start(req: RpRequest, body: Json): Promise<unknown> {
     fields(body, ['identity', 'u', 'ut']);
     const identity = identityField(body);
     const pts = this.#points(body);
-    const hid = this.#hashIdOf(identity);
-    this.#limit(this.#byIdentity, `id:${bytesToHex(hid)}`);
-    const r = this.#verifier.start({ hashId: hid, ...pts }, identity);
+    await this.#limit(this.#byIdentity, hashKey(identity));
+    const reg = await this.#registered(identity);
+    const r = await this.#verifier.start({ hashId: this.#hashIdOf(reg.mpinId), ...pts }, identity, req.remoteAddress);
     if ('ok' in r) return this.#refuse(r);
+    this.#writes.challenges++;
     return r;
   }
 
@@ -647,7 +837,7 @@ export class RelyingParty {
     const v = pointField(body, 'v') as string;
     const purpose = purposeField(body);
     const audience = this.#audienceField(body);
-    const { verdict, tag } = await this.#verifier.finish(challenge, v);
+    const { verdict, tag } = await this.#verifier.finish(challenge, v, req.remoteAddress);
     if (tag === undefined) return this.#refuse(verdict);
     return this.#conclude(req, tag, purpose, audience, verdict, setCookies);
   }
@@ -666,7 +856,7 @@ export class RelyingParty {
   async #conclude(req: RpRequest, identity: string, purpose: Purpose, audience: string, verdict: Verdict, setCookies: string[]): Promise<unknown> {
     if (!verdict.ok) return this.#refuse(verdict);
     const { token } = await this.#tokens.mint(identity, audience);
-    if (purpose === 'session') setCookies.push(this.#newSession(identity, req.secure));
+    if (purpose === 'session') setCookies.push(await this.#newSession(identity, req.secure));
     return { ok: true, identity, token, audience };
   }
 
@@ -677,7 +867,7 @@ export class RelyingParty {
     if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', `use POST for ${path}`);
     // The secret travels in the request: HTTPS, or plain HTTP between processes on one host.
     if (!req.secure && !LOOPBACK.test(req.remoteAddress)) throw new HttpError(403, 'insecure_transport', 'token verification needs HTTPS (plain HTTP only from loopback)');
-    this.#limit(this.#byAddress, `addr:${req.remoteAddress}`);
+    await this.#limit(this.#byAddress, req.remoteAddress);
     const auth = header(req, 'authorization') ?? '';
     const enc = new TextEncoder();
     const sent = enc.encode(auth.startsWith('Bearer ') ? auth.slice(7) : '');
@@ -704,11 +894,15 @@ export class RelyingParty {
     if (v.ok) throw new Error('refuse() called with a success');
     switch (v.code) {
       case 'wrong_pin':
-        throw new HttpError(401, 'wrong_pin', `wrong PIN; ${v.attemptsLeft} attempt(s) left`, { attemptsLeft: v.attemptsLeft });
+        throw new HttpError(401, 'wrong_pin', `wrong PIN; ${v.attemptsLeft} attempt(s) left`, { attemptsLeft: v.attemptsLeft, ...(v.retryAfter > 0 ? { retryAfter: v.retryAfter } : {}) });
       case 'bad_credentials':
-        throw new HttpError(401, 'bad_credentials', `sign-in failed; ${v.attemptsLeft} attempt(s) left`, { attemptsLeft: v.attemptsLeft });
+        throw new HttpError(401, 'bad_credentials', `sign-in failed; ${v.attemptsLeft} attempt(s) left`, { attemptsLeft: v.attemptsLeft, ...(v.retryAfter > 0 ? { retryAfter: v.retryAfter } : {}) });
       case 'locked':
-        throw new HttpError(403, 'locked', 'too many failed sign-ins: this identity is locked; ask an administrator');
+        throw new HttpError(403, 'locked', 'too many failed sign-ins: this identity is locked; unlock it with the link sent to it, or ask an administrator');
+      case 'backoff':
+        throw new HttpError(429, 'backoff', `too many wrong PINs; wait ${v.retryAfter} s before the next attempt`, { retryAfter: v.retryAfter, attemptsLeft: v.attemptsLeft });
+      case 'throttled':
+        throw new HttpError(429, 'throttled', `too many failed sign-ins from this address; retry in ${v.retryAfter} s`, { retryAfter: v.retryAfter });
       case 'overloaded':
         throw new HttpError(503, 'overloaded', 'the server is busy; retry in a moment', { retryAfter: 1 });
       case 'stale':
@@ -726,43 +920,53 @@ export class RelyingParty {
     }
   }
 
-  #signOut(req: RpRequest, body: Json, setCookies: string[]): unknown {
+  async #signOut(req: RpRequest, body: Json, setCookies: string[]): Promise<unknown> {
     fields(body, []);
     const id = parseCookies(header(req, 'cookie')).get(this.#cookieName('session', req.secure));
-    if (id !== undefined) this.#sessions.delete(id);
+    if (id !== undefined && isHex(id, 32)) await this.#kv.delete(`session:${hashKey(id)}`);
     setCookies.push(this.#cookie('session', '', req.secure, 0));
     return { signedIn: false };
   }
 
-  #oobStart(body: Json): unknown {
+  // ---- out-of-band sign-in (item 5) ----------------------------------------------------------
+
+  async #oobStart(body: Json): Promise<unknown> {
     fields(body, ['audience']);
     const audience = this.#audienceField(body);
     const ttl = this.#opts.accessNumberTtlMs ?? 5 * 60_000;
     const expiresAt = this.#clock() + ttl;
-    let accessNumber = makeAccessNumber(this.#random);
-    for (let i = 0; i < 10 && this.#access.get(accessNumber) !== undefined; i++) accessNumber = makeAccessNumber(this.#random);
-    if (this.#access.get(accessNumber) !== undefined) throw new HttpError(503, 'internal', 'no free access number; retry');
     const handle = bytesToHex(this.#random(32));
-    this.#access.set(accessNumber, { handle, expiresAt, audience, identity: undefined });
-    this.#handles.set(handle, { accessNumber, expiresAt });
-    return { accessNumber, handle, expiresAt };
+    const rec: AccessRecord = { handle, expiresAt, audience };
+    // Claiming the number is atomic across processes; a collision draws again.
+    for (let i = 0; i < 10; i++) {
+      const accessNumber = makeAccessNumber(this.#random);
+      if (await this.#kv.setIfAbsent(`access:${accessNumber}`, JSON.stringify(rec), ttl)) {
+        await this.#kv.set(`handle:${hashKey(handle)}`, accessNumber, ttl);
+        this.#writes.accessNumbers++;
+        return { accessNumber, handle, expiresAt };
+      }
+    }
+    throw new HttpError(503, 'internal', 'no free access number; retry');
   }
 
   async #oobPoll(req: RpRequest, body: Json, setCookies: string[]): Promise<unknown> {
     fields(body, ['handle']);
     const handle = hexField(body, 'handle', 32) as string;
-    const h = this.#handles.get(handle);
-    const rec = h === undefined ? undefined : this.#access.get(h.accessNumber);
-    if (h === undefined || rec === undefined || rec.handle !== handle) throw new HttpError(410, 'expired', 'this access number expired; ask for a new one');
-    if (rec.identity === undefined) return { status: 'pending' };
-    this.#access.delete(h.accessNumber);
-    this.#handles.delete(handle);
-    const { token } = await this.#tokens.mint(rec.identity, rec.audience);
-    setCookies.push(this.#newSession(rec.identity, req.secure));
-    return { status: 'signed-in', identity: rec.identity, token, audience: rec.audience };
+    const expired = new HttpError(410, 'expired', 'this access number expired; ask for a new one');
+    const accessNumber = await this.#kv.get(`handle:${hashKey(handle)}`);
+    const rec = accessNumber === undefined ? undefined : await this.#getJson<AccessRecord>(`access:${accessNumber}`);
+    if (accessNumber === undefined || rec === undefined || rec.handle !== handle || rec.expiresAt <= this.#clock()) throw expired;
+    const identity = await this.#kv.get(`access-done:${accessNumber}`);
+    if (identity === undefined) return { status: 'pending' };
+    // Collecting is atomic too: one poll gets the session.
+    if (!(await this.#kv.delete(`handle:${hashKey(handle)}`))) throw expired;
+    await this.#kv.delete(`access:${accessNumber}`);
+    const { token } = await this.#tokens.mint(identity, rec.audience);
+    setCookies.push(await this.#newSession(identity, req.secure));
+    return { status: 'signed-in', identity, token, audience: rec.audience };
   }
 
-  async #oobAuthenticate(body: Json): Promise<unknown> {
+  async #oobAuthenticate(req: RpRequest, body: Json): Promise<unknown> {
     fields(body, ['accessNumber', 'identity', 'u', 'ut', 'v', 'timeValue']);
     const raw = body['accessNumber'];
     const accessNumber = typeof raw === 'string' ? parseAccessNumber(raw) : undefined;
@@ -771,15 +975,15 @@ export class RelyingParty {
     const pts = this.#points(body);
     const v = pointField(body, 'v') as string;
     const timeValue = timeValueField(body);
-    const hid = this.#hashIdOf(identity);
-    this.#limit(this.#byIdentity, `id:${bytesToHex(hid)}`);
-    const rec = this.#access.get(accessNumber);
-    if (rec === undefined || rec.identity !== undefined) throw new HttpError(404, 'unknown_access_number', 'no browser is waiting with this access number');
-    const verdict = await this.#verifier.verifyPass({ hashId: hid, ...pts, v, timeValue });
+    await this.#limit(this.#byIdentity, hashKey(identity));
+    const unknown = new HttpError(404, 'unknown_access_number', 'no browser is waiting with this access number');
+    const rec = await this.#getJson<AccessRecord>(`access:${accessNumber}`);
+    if (rec === undefined || rec.expiresAt <= this.#clock() || (await this.#kv.get(`access-done:${accessNumber}`)) !== undefined) throw unknown;
+    const reg = await this.#registered(identity);
+    const verdict = await this.#verifier.verifyPass({ hashId: this.#hashIdOf(reg.mpinId), ...pts, v, timeValue }, req.remoteAddress);
     if (!verdict.ok) return this.#refuse(verdict);
     // Another sign-in may have claimed the number while this one was being checked.
-    if (rec.identity !== undefined) throw new HttpError(404, 'unknown_access_number', 'no browser is waiting with this access number');
-    rec.identity = identity;
+    if (!(await this.#kv.setIfAbsent(`access-done:${accessNumber}`, identity, Math.max(1000, rec.expiresAt - this.#clock())))) throw unknown;
     return { ok: true, identity };
   }
 
