@@ -42,6 +42,9 @@ const PLAN: Readonly<Record<string, Plan>> = {
   'src/web/README.md: curl -s -H': { notRun: 'a template (<tokenVerifySecret>, https://site); the endpoint itself is tested in test/web' },
   'README.md: npm run demo:ldap': { notRun: 'needs slapd and runs until ^C; not verified here (ldap owner, issue 15)' },
   'src/ldap/README.md: npm run demo:ldap': { notRun: 'needs slapd and runs until ^C; not verified here (ldap owner, issue 15)' },
+  'README.md: # broker side: TLS on 8883': { notRun: 'a two-host deployment sketch (broker.plant.example); the tunnel is tested in test/tunnel (tunnel owner, issue 14)' },
+  'src/cli/README.md: # on the broker host': { notRun: 'a docker deployment (eclipse-mosquitto image, example hosts); the tunnel is tested in test/tunnel (tunnel owner, issue 14)' },
+  'src/cli/README.md: milagro-ts identity p2p-key broker.plant.example': { notRun: 'needs running DTAs, mosquitto on a unix socket and two hosts; the tunnel is tested in test/tunnel (tunnel owner, issue 14)' },
   'src/ldap/README.md: # the proxy, verifying tokens': { notRun: 'a configuration reference (login.example.org, `...`, $VERIFY_SECRET); the proxy is tested in test/ldap' },
 };
 
