@@ -43,4 +43,4 @@ export {
   type WccTimePermit,
 } from './kex/milagro-p2p.ts';
 export type { MilagroP2pClientOptions, MilagroP2pServerOptions, P2pTimePermits } from './api/milagro-p2p-options.ts';
-export { openStore, namespaced, MemoryStore, StoreError, StoreDependencyError, STORE_SPEC_HELP, type KeyValueStore, type OpenStoreOptions, type MemoryStoreOptions } from './store/index.ts';
+export { openStore, namespaced, MemoryStore, SqliteStore, RedisStore, type RedisClientLike, StoreError, StoreDependencyError, STORE_SPEC_HELP, type KeyValueStore, type OpenStoreOptions, type MemoryStoreOptions } from './store/index.ts';
