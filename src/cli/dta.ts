@@ -9,12 +9,15 @@ import { DtaService } from '../identity/dta/server.ts';
 import { parseTrustFile } from '../identity/enrolment.ts';
 import { DtaCallError, IdentityInputError, ShareFileError } from '../identity/errors.ts';
 import { MilagroCrypto } from '../identity/milagro-crypto.ts';
+import { join } from 'node:path';
 import { CliError, parseCli, readFileArg, runCli } from './common.ts';
+import { openStoreFlag, redactSpec } from './store-flag.ts';
 
 const USAGE = `usage:
   milagro-ts dta serve --data-dir DIR [--port 8101] [--host 127.0.0.1]
                        (--trust PUBKEY_HEX | --trust-file FILE)... [--passphrase-file FILE]
                        [--tls-cert FILE --tls-key FILE] [--max-permit-days 7] [--max-body-bytes 16384] [--quiet]
+                       [--store sqlite:DIR/state.db | redis://HOST:PORT/DB]
   milagro-ts dta status URL
 
 serve   Start a DTA. On first start it creates its master-secret share in DIR (mode 0600);
@@ -24,6 +27,9 @@ serve   Start a DTA. On first start it creates its master-secret share in DIR (m
         (--passphrase-file, or the environment variable MILAGRO_DTA_PASSPHRASE).
         Shares travel in the responses: outside loopback, serve HTTPS with --tls-cert/--tls-key
         (PEM) or put the DTA behind a TLS proxy.
+        --store: where the request-nonce replay cache and the revocations live; replicas of
+        one DTA (copies of the same share) given the same redis:// store refuse each other's
+        used requests and see each other's revocations. Default: sqlite:DIR/state.db.
 status  Print a DTA's version, share fingerprint and start time.`;
 
 function intOption(name: string, v: string | undefined, dflt: number, min: number, max: number): number {
@@ -49,6 +55,7 @@ async function serve(argv: string[]): Promise<number> {
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         quiet: { type: 'boolean' },
+        store: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -88,6 +95,7 @@ async function serve(argv: string[]): Promise<number> {
       ? { cert: readFileArg('--tls-cert', certFile, 'a PEM certificate chain'), key: readFileArg('--tls-key', keyFile, 'the PEM private key of --tls-cert') }
       : undefined;
   const quiet = values.quiet === true;
+  const { store, spec } = await openStoreFlag(values.store, () => `sqlite:${join(dataDir, 'state.db')}`, (l) => process.stderr.write(`dta: ${l}\n`));
   let service: DtaService;
   try {
     service = await DtaService.open({
@@ -99,8 +107,10 @@ async function serve(argv: string[]): Promise<number> {
       maxBodyBytes: intOption('max-body-bytes', values['max-body-bytes'], 16 * 1024, 1024, 1 << 20),
       ...(tls !== undefined ? { tls } : {}),
       ...(quiet ? {} : { log: (line: string) => process.stderr.write(`dta: ${line}\n`) }),
+      store,
     });
   } catch (e) {
+    await store.close();
     if (e instanceof ShareFileError) throw new CliError(e.message, 1);
     throw e;
   }
@@ -110,13 +120,16 @@ async function serve(argv: string[]): Promise<number> {
   });
   process.stderr.write(
     `dta: ${service.shareCreated ? 'created a new' : 'loaded its'} master share (fingerprint ${service.fingerprint}); ` +
-      `listening on ${service.scheme}://${host}:${bound} with ${trusted.length} trusted enrolment key(s)\n`,
+      `listening on ${service.scheme}://${host}:${bound} with ${trusted.length} trusted enrolment key(s); store ${redactSpec(spec)}\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      void service.close().then(resolve);
+      void service
+        .close()
+        .then(() => store.close())
+        .then(resolve);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
@@ -125,7 +138,11 @@ async function serve(argv: string[]): Promise<number> {
 }
 
 async function status(argv: string[]): Promise<number> {
-  const { positionals } = parseCli({ args: argv, options: {}, allowPositionals: true }, USAGE);
+  const { values, positionals } = parseCli({ args: argv, options: { help: { type: 'boolean', short: 'h', default: false } }, allowPositionals: true }, USAGE);
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const url = positionals[0];
   if (url === undefined || positionals.length !== 1) throw new CliError(`dta status takes one URL\n\n${USAGE}`);
   try {

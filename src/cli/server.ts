@@ -1,12 +1,17 @@
 /**
- * `milagro-ts server --port N --cert FILE --key FILE [--ca FILE] [--ciphers LIST] [--www]`
+ * `milagro-ts server --port N --cert FILE --key FILE [--ca FILE] [--ciphers LIST] [--www] [--workers N] [--store SPEC]`
  * (issue 3 item 8): like `openssl s_server`. Echoes application data back, or with --www answers
  * any HTTP request with a small page and closes with close_notify. Serves until stopped, logging
  * one line per handshake: the suite, or the alert sent and why.
  */
+import cluster from 'node:cluster';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { resolveServerOptions } from '../api/config.ts';
 import { createServer, type DropInfo, type Server, type ServerOptions, type TLSSocket } from '../index.ts';
-import { CliError, describeTlsError, keylogSink, parseAlpnFlag, parseCli, readFileArg, runCli } from './common.ts';
+import { CliError, describeTlsError, keylogSink, parseAlpnFlag, parseCli, readCaArg, readFileArg, runCli } from './common.ts';
+import { STORE_FLAG_HELP, defaultStateDir, openStoreFlag, redactSpec } from './store-flag.ts';
 
 export const serverUsage = `usage: milagro-ts server --port N --cert FILE --key FILE [options]
 
@@ -29,6 +34,11 @@ export const serverUsage = `usage: milagro-ts server --port N --cert FILE --key 
   --max-connections N      refuse connections beyond N open ones (default: no limit)
   --max-handshakes-per-source N   unfinished handshakes allowed at once from one IPv4
                     address or IPv6 /64; more are closed on accept (default: no limit)
+  --workers N       serve from N processes (node:cluster) sharing the port and the --store
+                    (default: one per CPU core; 1 = this process only)
+  ${STORE_FLAG_HELP}
+                    (default sqlite:~/.local/state/milagro-ts/server-PORT.db: shared by the
+                    workers and kept across restarts; memory: shares nothing)
   -h, --help`;
 
 const parseConfig = {
@@ -51,6 +61,8 @@ const parseConfig = {
     'handshake-timeout': { type: 'string' },
     'max-connections': { type: 'string' },
     'max-handshakes-per-source': { type: 'string' },
+    workers: { type: 'string' },
+    store: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -77,7 +89,7 @@ export function serverOptionsFromFlags(v: ServerValues): ServerOptions {
     ...(maxConnections !== undefined ? { maxConnections } : {}),
     ...(maxHandshakesPerSource !== undefined ? { maxHandshakesPerSource } : {}),
     key: readFileArg('--key', v.key, 'a PEM private key file (PKCS#8 or SEC1)'),
-    ...(v.ca !== undefined ? { ca: readFileArg('--ca', v.ca, 'a PEM file of CA certificates') } : {}),
+    ...(v.ca !== undefined ? { ca: readCaArg(v.ca) } : {}),
     ...(v.ciphers !== undefined ? { ciphers: v.ciphers } : {}),
     ...(v.curves !== undefined ? { ecdhCurve: v.curves } : {}),
     ...(handshakeTimeout !== undefined ? { handshakeTimeout } : {}),
@@ -109,7 +121,8 @@ function peerOf(s: TLSSocket): string {
 }
 
 function log(line: string): void {
-  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  // With --workers, say which process served the connection.
+  process.stdout.write(`${new Date().toISOString()} ${cluster.isWorker ? `[worker ${process.pid}] ` : ''}${line}\n`);
 }
 
 function escapeHtml(s: string): string {
@@ -148,7 +161,7 @@ export function startServer(opts: ServerOptions, www: boolean, open: Set<TLSSock
     const alpn = s.alpnProtocol !== false ? ` alpn=${s.alpnProtocol}` : '';
     const resumed = s.isSessionReused() ? ' resumed' : '';
     const pc = s.getPeerCertificate();
-    const client = pc !== null && 'subject' in pc ? ` client-cert="${String(pc.subject.CN ?? '?')}" ${s.authorized ? 'verified' : `unverified (${describeTlsError(s.authorizationError)})`}` : '';
+    const client = pc !== null && 'subject' in pc ? ` client-cert="${String(pc.subject.CN ?? '?')}" ${s.authorized ? 'verified' : `unverified (${`${s.authorizationError ?? '?'}: ${s.authorizationErrorMessage ?? ''}`})`}` : '';
     log(`${peerOf(s)} handshake ok: ${s.getProtocol() ?? ''} ${c?.name ?? '?'}${group}${sni}${alpn}${resumed}${client}`);
     s.on('error', (err) => log(`${peerOf(s)} connection error: ${describeTlsError(err)}`));
     if (www) serveWww(s);
@@ -173,25 +186,37 @@ export async function main(argv: string[]): Promise<number> {
     if (values.port === undefined) throw new CliError(`--port N is required\n\n${serverUsage}`);
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be 0..65535, not "${values.port}"`);
+    const options = serverOptionsFromFlags(values); // flag errors surface before any fork
+    const workers = positiveIntFlag('--workers', values.workers) ?? availableParallelism();
+    if (workers > 1 && cluster.isPrimary) {
+      // Option errors (unknown cipher, bad key) stop here, once, with their message and exit code.
+      await resolveServerOptions(options).dispose?.();
+      if (values.store?.startsWith('memory:') === true) log('warning: --store memory: with several workers: each worker has its own replay cache and sessions');
+      return runPrimary(workers, values.www);
+    }
+    const { store, spec } = await openStoreFlag(values.store, () => `sqlite:${join(defaultStateDir(), `server-${port}.db`)}`, log);
     const open = new Set<TLSSocket>();
-    const server = startServer(serverOptionsFromFlags(values), values.www, open);
+    const server = startServer({ ...options, store }, values.www, open);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       const onListening = (): void => {
         server.off('error', reject);
         const a = server.address() as AddressInfo;
-        log(`listening on ${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port} (${values.www ? 'www' : 'echo'} mode)`);
+        const where = `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
+        if (cluster.isWorker) process.send?.({ listening: where, store: redactSpec(spec) });
+        else log(`listening on ${where} (${values.www ? 'www' : 'echo'} mode, store ${redactSpec(spec)})`);
         resolve();
       };
       if (values.host !== undefined) server.listen(port, values.host, onListening);
       else server.listen(port, onListening);
-    }).catch((e: unknown) => {
+    }).catch(async (e: unknown) => {
+      await store.close();
       throw new CliError(`cannot listen on port ${port}: ${(e as Error).message}`, 1);
     });
     server.on('error', (err) => log(`server error: ${(err as Error).message}`));
     await new Promise<void>((resolve) => {
       const stop = (): void => {
-        log('stopping');
+        if (!cluster.isWorker) log('stopping');
         // Say goodbye properly (close_notify) to the connections still open, then stop.
         for (const s of open) s.end();
         setTimeout(() => {
@@ -202,6 +227,70 @@ export async function main(argv: string[]): Promise<number> {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
+    await store.close();
     return 0;
+  });
+}
+
+/**
+ * --workers N: fork N copies of this command (node:cluster shares the listening port); log one
+ * "listening" line once all are up; restart a worker that dies (at most 5 deaths a minute);
+ * SIGINT/SIGTERM stop them all.
+ */
+async function runPrimary(n: number, www: boolean): Promise<number> {
+  let listening = 0;
+  let stopping = false;
+  let failed = 0;
+  const deaths: number[] = [];
+  return new Promise<number>((resolve) => {
+    const up = new Set<number>();
+    const fork = (): void => {
+      const w = cluster.fork();
+      w.on('message', (m: unknown) => {
+        const msg = m as { listening?: string; store?: string };
+        if (msg.listening !== undefined) up.add(w.id);
+        if (msg.listening !== undefined && ++listening === n) {
+          log(`listening on ${msg.listening} (${www ? 'www' : 'echo'} mode, ${n} workers, store ${msg.store ?? '?'})`);
+        }
+      });
+    };
+    cluster.on('exit', (w, code, signal) => {
+      if (stopping) {
+        if (Object.keys(cluster.workers ?? {}).length === 0) resolve(failed);
+        return;
+      }
+      if (!up.has(w.id)) {
+        // It never started (cannot open the store, cannot listen...): its error is on stderr.
+        log(`worker ${w.process.pid ?? '?'} failed to start (${signal ?? `exit ${String(code)}`}); stopping`);
+        failed = typeof code === 'number' && code !== 0 ? code : 1;
+        stop();
+        return;
+      }
+      const now = Date.now();
+      deaths.push(now);
+      while (deaths.length > 0 && deaths[0]! < now - 60_000) deaths.shift();
+      log(`worker ${w.process.pid ?? '?'} died (${signal ?? `exit ${String(code)}`})${deaths.length > 5 ? '; too many deaths, stopping' : '; restarting it'}`);
+      if (deaths.length > 5) {
+        failed = 1;
+        stop();
+        return;
+      }
+      fork();
+    });
+    const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
+      log('stopping');
+      const live = Object.values(cluster.workers ?? {});
+      if (live.length === 0) resolve(failed);
+      for (const w of live) w?.process.kill('SIGTERM');
+      // A worker still starting may miss SIGTERM (no handler yet): do not wait for it forever.
+      setTimeout(() => {
+        for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+      }, 5000).unref();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    for (let i = 0; i < n; i++) fork();
   });
 }

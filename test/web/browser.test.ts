@@ -224,7 +224,7 @@ describe('issue 8: M-Pin in headless Chromium', () => {
     await pad().getByRole('button', { name: 'Add or remove identities' }).click();
     await state('manage');
     await pad().getByRole('button', { name: 'Remove bob@example.org' }).click();
-    await state('manage');
+    await page.locator('mpin-login #status', { hasText: 'bob@example.org was removed' }).waitFor();
     expect(await pad().getByRole('list', { name: 'Registered identities' }).textContent()).not.toContain('bob@example.org');
     expect(await pad().getByRole('list', { name: 'Registered identities' }).textContent()).toContain('alice@example.org');
     await shot('manage');
