@@ -20,6 +20,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { runShellBlock, shellBlocks } from './readme-blocks.mjs';
 
 const repo = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -27,12 +28,13 @@ const { values } = parseArgs({
 });
 const majors = values.node.split(',').map((s) => s.trim()).filter((s) => s !== '');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 const results = [];
 
-function check(name, fn) {
+async function check(name, fn) {
   const t0 = Date.now();
   try {
-    const detail = fn();
+    const detail = await fn();
     results.push(true);
     console.log(`ok   ${name} (${Date.now() - t0} ms)${detail ? `: ${detail}` : ''}`);
   } catch (e) {
@@ -68,7 +70,7 @@ const project = join(work, 'project');
 mkdirSync(project);
 let tarball = '';
 try {
-  check(`npm pack${values['no-build'] ? ' --ignore-scripts (dist/ as built)' : ' (prepack: clean build)'}`, () => {
+  await check(`npm pack${values['no-build'] ? ' --ignore-scripts (dist/ as built)' : ' (prepack: clean build)'}`, () => {
     const out = run(npm, ['pack', '--json', '--pack-destination', work, ...(values['no-build'] ? ['--ignore-scripts'] : [])], { cwd: repo });
     const info = JSON.parse(out.slice(out.indexOf('[')))[0];
     tarball = join(work, info.filename);
@@ -80,7 +82,7 @@ try {
   });
   if (tarball === '') throw new Error('no tarball: nothing else can be checked');
 
-  check('npm install of the tarball into an empty project (no other dependencies)', () => {
+  await check('npm install of the tarball into an empty project (no other dependencies)', () => {
     writeFileSync(join(project, 'package.json'), '{ "name": "consumer", "private": true, "type": "module" }\n');
     run(npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: project });
     const deps = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')).dependencies;
@@ -91,19 +93,19 @@ try {
 
   for (const major of majors) {
     let node = '';
-    check(`Node ${major}: binary`, () => {
+    await check(`Node ${major}: binary`, () => {
       node = nodeBinary(major);
       return `${node} ${run(node, ['--version']).trim()}`;
     });
     if (node === '') continue;
-    check(`Node ${major}: (a) node handshakes.mjs`, () => run(node, ['handshakes.mjs'], { cwd: project }).trim().replaceAll('\n', '; '));
-    check(`Node ${major}: require('milagro-ts') from CommonJS`, () => {
+    await check(`Node ${major}: (a) node handshakes.mjs`, () => run(node, ['handshakes.mjs'], { cwd: project }).trim().replaceAll('\n', '; '));
+    await check(`Node ${major}: require('milagro-ts') from CommonJS`, () => {
       const out = run(node, ['-e', "const m = require('milagro-ts'); const i = require('milagro-ts/identity'); if (typeof m.connect !== 'function' || typeof i.loadKeystore !== 'function') throw new Error('missing exports'); console.log(Object.keys(m).length + ' exports')"], { cwd: project });
       return out.trim();
     });
   }
 
-  check('(b) consumer.ts type-checks (strict, NodeNext, noUnusedLocals, skipLibCheck false)', () => {
+  await check('(b) consumer.ts type-checks (strict, NodeNext, noUnusedLocals, skipLibCheck false)', () => {
     writeFileSync(
       join(project, 'tsconfig.json'),
       `${JSON.stringify(
@@ -132,20 +134,29 @@ try {
   });
 
   const version = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version;
-  check('(c) npx milagro-ts --version', () => {
-    const out = run(npm, ['exec', '--no', '--', 'milagro-ts', '--version'], { cwd: project }).trim();
+  await check('(c) npx milagro-ts --version', () => {
+    const out = run(npx, ['milagro-ts', '--version'], { cwd: project }).trim();
     if (out !== `milagro-ts ${version}`) throw new Error(`printed "${out}"`);
     return out;
   });
-  check('(c) npx milagro-ts server --help', () => {
-    const out = run(npm, ['exec', '--no', '--', 'milagro-ts', 'server', '--help'], { cwd: project });
+  await check('(c) npx milagro-ts server --help', () => {
+    const out = run(npx, ['milagro-ts', 'server', '--help'], { cwd: project });
     if (!/^usage: milagro-ts server/m.test(out)) throw new Error(`printed:\n${out}`);
     return out.split('\n')[0];
   });
-  check('no TypeScript loader or bundler installed with the package', () => {
+  await check('no TypeScript loader or bundler installed with the package', () => {
     const present = ['tsx', 'esbuild', 'typescript', 'vitest'].filter((p) => existsSync(join(project, 'node_modules', p)));
     if (present.length > 0) throw new Error(`installed: ${present.join(', ')}`);
     return execFileSync(npm, ['ls', '--all', '--parseable'], { cwd: project, encoding: 'utf8' }).trim().split('\n').length - 1 + ' packages installed';
+  });
+
+  await check("README.md 'Using the installed package' block as pasted (npm pack, npm install, three DTAs, identity, hello.mjs)", async () => {
+    const block = shellBlocks(join(repo, 'README.md')).find((b) => b.includes('npm pack --pack-destination /tmp/milagro-app'));
+    if (block === undefined) throw new Error("README.md has no block with 'npm pack --pack-destination /tmp/milagro-app'");
+    const app = join(work, 'readme-app');
+    const r = await runShellBlock(block, { cwd: repo, ports: [8101, 8102, 8103], replace: [['/tmp/milagro-app', app]], timeoutMs: 600_000 });
+    if (r.code !== 0 || !r.stdout.includes('hello alice@example.com')) throw new Error(`exit ${r.code}\n${r.stdout}\n${r.stderr.split('\n').filter((l) => !l.startsWith('npm notice')).join('\n')}`);
+    return r.stdout.trim().split('\n').pop();
   });
 } finally {
   if (values.keep) console.log(`kept ${work}`);

@@ -47,12 +47,47 @@ export function alertName(code: number): string {
   return alertNames.get(code) ?? `unknown_alert(${code})`;
 }
 
+/** Alerts OpenSSL names SSLV3_ALERT_* (defined by SSL 3.0); the others are TLSV1_ALERT_*. */
+const sslv3Alerts: ReadonlySet<number> = new Set([10, 20, 30, 40, 41, 42, 43, 44, 45, 46, 47]);
+/** OpenSSL reason names that do not follow the TLSV1_ALERT_<NAME> pattern. */
+const opensslAlertReasons: ReadonlyMap<number, string> = new Map([
+  [90, 'TLSV1_ALERT_USER_CANCELLED'],
+  [109, 'TLSV13_ALERT_MISSING_EXTENSION'],
+  [110, 'TLSV1_UNSUPPORTED_EXTENSION'],
+  [112, 'TLSV1_UNRECOGNIZED_NAME'],
+  [116, 'TLSV13_ALERT_CERTIFICATE_REQUIRED'],
+]);
+
+/**
+ * node:tls's `err.code` for a fatal alert received from the peer: OpenSSL's reason name with the
+ * ERR_SSL_ prefix, e.g. 40 → ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE, 49 → ERR_SSL_TLSV1_ALERT_ACCESS_DENIED.
+ */
+export function peerAlertCode(alert: number): string {
+  const special = opensslAlertReasons.get(alert);
+  if (special !== undefined) return `ERR_SSL_${special}`;
+  const name = alertNames.get(alert);
+  if (name === undefined) return `ERR_SSL_TLSV1_ALERT_UNKNOWN_${alert}`;
+  return `ERR_SSL_${sslv3Alerts.has(alert) ? 'SSLV3' : 'TLSV1'}_ALERT_${name.toUpperCase()}`;
+}
+
+/**
+ * `err.code` for a failure we detected and answered with `alert`: ERR_SSL_<ALERT NAME>, except
+ * bad_record_mac, which reads as OpenSSL's ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC.
+ */
+export function localAlertCode(alert: number): string {
+  if (alert === AlertDescription.bad_record_mac) return 'ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC';
+  return `ERR_SSL_${(alertNames.get(alert) ?? `alert_${alert}`).toUpperCase()}`;
+}
+
 /** Base class: a protocol failure that maps to one fatal alert. */
 export class TlsError extends Error {
   readonly alert: AlertDescription;
-  constructor(alert: AlertDescription, message: string, options?: { cause?: unknown }) {
+  /** node-style code (`err.code`), as node:tls carries on every error. */
+  readonly code: string;
+  constructor(alert: AlertDescription, message: string, options?: { cause?: unknown; code?: string }) {
     super(message, options);
     this.alert = alert;
+    this.code = options?.code ?? localAlertCode(alert);
     this.name = new.target.name;
   }
 }
@@ -119,9 +154,12 @@ export class AccessDeniedError extends TlsError {
 /** Raised locally when the peer sent us a fatal alert. Never re-sent as an alert. */
 export class PeerAlertError extends Error {
   readonly alert: number;
+  /** node:tls's code for this alert, e.g. ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE. */
+  readonly code: string;
   constructor(alert: number) {
     super(`peer sent fatal alert ${alertName(alert)} (${alert})`);
     this.alert = alert;
+    this.code = peerAlertCode(alert);
     this.name = 'PeerAlertError';
   }
 }

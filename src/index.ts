@@ -7,6 +7,7 @@ export { connect } from './api/connect.ts';
 export { createServer, Server, type DropInfo } from './api/server.ts';
 export { TLSSocket, TlsSocketError, type CipherInfo, type EphemeralKeyInfo } from './api/tls-socket.ts';
 export { TlsOptionError, DEFAULT_HANDSHAKE_TIMEOUT_MS, parseGroupList } from './api/config.ts';
+export { rootCertificates, getCiphers, checkServerIdentity, DEFAULT_MIN_VERSION, DEFAULT_MAX_VERSION } from './api/node-parity.ts';
 export type { ConnectionOptions, ServerOptions, CommonTlsOptions, PemInput, PemInputs, TlsVersionName } from './api/options.ts';
 export type { HandshakeInfo } from './handshake/engine.ts';
 export { Suites, allSuites, suiteById, suiteByName, parseCipherList, type CipherSuite } from './suites.ts';

@@ -1,18 +1,18 @@
 /**
- * vitest globalSetup: brings dist/ (the compiled build the CLI tests spawn, see test/helpers/cli.ts)
- * and its browser bundles (dist/web/) up to date once per run. Cheap when nothing changed: it compares the newest mtime under src/
- * with a stamp written after the last build, and only then runs the incremental tsc build
- * (tsconfig.build.json). Type errors do not stop the run (tsc still emits; `npm run typecheck`
- * reports them), they are printed as a warning.
+ * vitest globalSetup: brings dist/ (the compiled build that CLI tests spawn, see test/helpers/cli.ts)
+ * and its browser bundles (dist/web/) up to date once per run, in the background: tsc takes one
+ * core for ~15 s of CPU, and the tests that do not need dist/ run meanwhile. test/helpers/build.ts
+ * `ensureBuilt()` waits for it (the marker file dist/.build-pending holds the builder's pid).
+ *
+ * Cheap when nothing changed: the newest mtime under src/ is compared with a stamp written after the
+ * last build. Type errors do not stop the run (tsc still emits; `npm run typecheck` reports them).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { buildWebAssets } from '../scripts/web-bundle.ts';
-
-const root = resolve(import.meta.dirname, '..');
-const stamp = join(root, 'dist', '.build-stamp');
+import { distDir, distMain, pendingFile, repoRoot as root, stampFile } from './helpers/build.ts';
 
 function newestMtime(dir: string): number {
   let newest = statSync(dir).mtimeMs; // a deleted or renamed file changes its folder
@@ -23,21 +23,43 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-export async function buildDist(): Promise<void> {
-  const inputs = Math.max(newestMtime(join(root, 'src')), statSync(join(root, 'tsconfig.build.json')).mtimeMs, statSync(join(root, 'tsconfig.json')).mtimeMs);
-  if (existsSync(stamp) && existsSync(join(root, 'dist', 'cli', 'main.js')) && statSync(stamp).mtimeMs >= inputs) return;
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+function isFresh(): boolean {
+  const inputs = Math.max(newestMtime(join(root, 'src')), ...['tsconfig.build.json', 'tsconfig.types.json', 'tsconfig.json', 'scripts/web-bundle.ts'].map((f) => statSync(join(root, f)).mtimeMs));
+  return existsSync(stampFile) && existsSync(distMain) && statSync(stampFile).mtimeMs >= inputs;
+}
+
+async function build(): Promise<void> {
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, encoding: 'utf8' });
-  if (r.error !== undefined) throw r.error;
-  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error(`tsc produced no dist/:\n${r.stdout}${r.stderr}`);
-  if (r.status !== 0) process.stderr.write(`\n[global-setup] WARNING: tsc reported errors (dist/ emitted anyway):\n${r.stdout}${r.stderr}\n`);
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  // The two halves of `npm run build` (JavaScript, declarations), in parallel.
+  const outs = await Promise.all(
+    ['tsconfig.build.json', 'tsconfig.types.json'].map(
+      (config) =>
+        new Promise<{ code: number | null; text: string }>((resolve, reject) => {
+          const child = spawn(process.execPath, [tsc, '-p', join(root, config)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+          let text = '';
+          child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+          child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+          child.on('error', reject);
+          child.on('close', (code) => resolve({ code, text }));
+        }),
+    ),
+  );
+  for (const out of outs) if (out.code !== 0) process.stderr.write(`\n[global-setup] WARNING: tsc reported errors (dist/ emitted anyway):\n${out.text}\n`);
   // The browser bundles, as `npm run build` makes them (the package listing test expects them).
-  await buildWebAssets({ outDir: join(root, 'dist', 'web') });
-  writeFileSync(stamp, `${new Date().toISOString()}\n`);
+  await buildWebAssets({ outDir: join(distDir, 'web') });
+  writeFileSync(stampFile, `${new Date().toISOString()}\n`);
   process.stderr.write(`[global-setup] built dist/ in ${Date.now() - t0} ms\n`);
 }
 
-export default async function setup(): Promise<void> {
-  await buildDist();
+export default function setup(): () => Promise<void> {
+  if (isFresh()) return async () => undefined;
+  mkdirSync(distDir, { recursive: true });
+  writeFileSync(pendingFile, String(process.pid));
+  const done = build().finally(() => rmSync(pendingFile, { force: true }));
+  // A build failure is reported by ensureBuilt() in the tests that need dist/ (no pending file, no main.js).
+  done.catch((e: unknown) => process.stderr.write(`[global-setup] build of dist/ failed: ${String(e)}\n`));
+  return async () => {
+    await done.catch(() => undefined);
+  };
 }

@@ -11,13 +11,14 @@ import { NamedGroup } from '../handshake/messages/types.ts';
 import { defaultKexRegistry, type KexRegistry } from '../kex/registry.ts';
 import { systemClock, systemRandom } from '../providers.ts';
 import { allSuites, parseCipherList, type CipherSuite } from '../suites.ts';
-import { SignatureCache, checkServerIdentity as x509CheckServerIdentity, loadCertificates, loadPrivateKey } from '../x509/index.ts';
+import { SignatureCache, checkServerIdentity as x509CheckServerIdentity, loadCertificates, loadPrivateKey, toPeerCertificate } from '../x509/index.ts';
 import type { Certificate, PrivateKey } from '../x509/types.ts';
-import { SessionStore } from '../handshake/session/store.ts';
+import { SessionStore, type ExternalSessionCache } from '../handshake/session/store.ts';
 import { sessionFromBytes } from '../handshake/client.ts';
 import { decodeAlpn } from '../handshake/messages/extensions/alpn.ts';
 import type { CommonTlsOptions, ConnectionOptions, CryptoProviderOption, PemInputs, ServerOptions } from './options.ts';
 import { resolveMilagroClient, resolveMilagroServer, type ResolvedMilagro } from './milagro-options.ts';
+import { defaultTrustAnchors } from './node-parity.ts';
 import { resolveMilagroP2pClient, resolveMilagroP2pServer } from './milagro-p2p-options.ts';
 
 /** Error thrown for invalid options; `code` mirrors node's style so callers can branch on it. */
@@ -206,7 +207,7 @@ function checkHandshakeBuffer(n: number): number {
   return n;
 }
 
-export function resolveServerOptions(opts: ServerOptions): ResolvedServer {
+export function resolveServerOptions(opts: ServerOptions, external?: ExternalSessionCache): ResolvedServer {
   const { milagro: cs, milagroP2p: p2p } = opts;
   const milagros = resolveMilagros(
     cs === undefined ? undefined : () => resolveMilagroServer(cs, opts.store),
@@ -235,6 +236,7 @@ export function resolveServerOptions(opts: ServerOptions): ResolvedServer {
   if ((certificateChain === undefined) !== (privateKey === undefined)) {
     throw new TlsOptionError('ERR_TLS_CERT_KEY_MISMATCH', 'cert and key must be given together');
   }
+  if (certificateChain !== undefined && privateKey !== undefined) checkKeyMatchesCert(certificateChain, privateKey);
   const needsCert = common.engine.suites.some((s) => s.kex === 'ECDHE_ECDSA' || s.kex === 'ECDHE_RSA');
   const onlyCertSuites = common.engine.suites.every((s) => s.kex === 'ECDHE_ECDSA' || s.kex === 'ECDHE_RSA');
   if (certificateChain === undefined && needsCert && onlyCertSuites) {
@@ -257,6 +259,7 @@ export function resolveServerOptions(opts: ServerOptions): ResolvedServer {
       ...(opts.sessionTickets === undefined ? {} : { tickets: opts.sessionTickets }),
       ...(opts.sessionCacheSize === undefined ? {} : { cacheSize: opts.sessionCacheSize }),
       ...(opts.store === undefined ? {} : { shared: opts.store }),
+      ...(external === undefined ? {} : { external }),
     });
   } catch (e) {
     throw new TlsOptionError('ERR_INVALID_ARG_VALUE', (e as Error).message);
@@ -288,7 +291,11 @@ export function resolveClientOptions(opts: ConnectionOptions): ResolvedClient {
   );
   const ctx = opts.secureContext;
   const common = resolveCommon(opts, milagros, ctx?.provider);
-  const ca = opts.ca !== undefined ? loadList('ca', opts.ca) : [...(ctx?.ca ?? [])];
+  // node:tls semantics: without `ca` (here or in the secure context) the bundled Mozilla roots are
+  // trusted. Milagro-only clients verify no certificate and skip loading them.
+  const certificateSuites = common.engine.suites.some((s) => s.kex === 'ECDHE_ECDSA' || s.kex === 'ECDHE_RSA');
+  const ca =
+    opts.ca !== undefined ? loadList('ca', opts.ca) : ctx?.ca !== undefined ? [...ctx.ca] : certificateSuites ? [...defaultTrustAnchors()] : [];
   const clientAuth = resolveClientCertificate(opts);
   const session = opts.session === undefined ? undefined : sessionFromBytes(opts.session);
   if (opts.maxFragmentLength !== undefined && ![512, 1024, 2048, 4096].includes(opts.maxFragmentLength)) {
@@ -301,7 +308,8 @@ export function resolveClientOptions(opts: ConnectionOptions): ResolvedClient {
   // The engine leaves IP literals out of SNI (RFC 6066 §3) but still checks the name.
   const sni = opts.servername ?? host;
   const verifyName = opts.servername ?? host;
-  const userCheck = opts.checkServerIdentity ?? x509CheckServerIdentity;
+  const custom = opts.checkServerIdentity;
+  const userCheck = custom === undefined ? x509CheckServerIdentity : (host: string, cert: Certificate) => custom(host, toPeerCertificate(cert));
   const engine: ClientEngineConfig = {
     ...common.engine,
     ca,
@@ -332,5 +340,24 @@ function resolveClientCertificate(opts: ConnectionOptions): { certificateChain?:
   } catch (e) {
     throw new TlsOptionError('ERR_TLS_BAD_KEY_OPTION', `key: cannot load private key: ${(e as Error).message}`);
   }
+  checkKeyMatchesCert(certificateChain, privateKey);
   return { certificateChain, privateKey };
+}
+
+/**
+ * The leaf certificate must carry the public half of `key` (node:tls refuses at context creation
+ * with "key values mismatch"); otherwise every handshake would fail later with decrypt_error.
+ */
+function checkKeyMatchesCert(chain: readonly Certificate[], key: PrivateKey): void {
+  const leaf = chain[0];
+  if (leaf === undefined) throw new TlsOptionError('ERR_TLS_BAD_CERTIFICATE_OPTION', 'cert: no certificate in it');
+  const pub = leaf.publicKey;
+  const kp = key.publicKey;
+  const same =
+    pub.type === 'ec' && kp.type === 'ec'
+      ? pub.curve === kp.curve && pub.point.length === kp.point.length && pub.point.every((b, i) => b === kp.point[i])
+      : pub.type === 'rsa' && kp.type === 'rsa' && pub.n === kp.n && pub.e === kp.e;
+  if (!same) {
+    throw new TlsOptionError('ERR_TLS_CERT_KEY_MISMATCH', 'key values mismatch: `key` is not the private key of the first certificate in `cert`');
+  }
 }

@@ -9,6 +9,7 @@ import type { KexRegistry } from '../kex/registry.ts';
 import type { Clock, RandomSource } from '../providers.ts';
 import type { KeyValueStore } from '../store/types.ts';
 import type { Certificate } from '../x509/types.ts';
+import type { PeerCertificate } from '../x509/index.ts';
 import type { MilagroClientOptions, MilagroServerOptions } from './milagro-options.ts';
 import type { MilagroP2pClientOptions, MilagroP2pServerOptions } from './milagro-p2p-options.ts';
 
@@ -71,7 +72,11 @@ export interface ConnectionOptions extends CommonTlsOptions {
   readonly servername?: string;
   /** Abort the handshake if the server certificate is not trusted (default true). */
   readonly rejectUnauthorized?: boolean;
-  readonly checkServerIdentity?: (host: string, cert: Certificate) => Error | undefined;
+  /**
+   * Replaces the host-name check (node:tls semantics): called with the name connected to and the
+   * server's leaf as `getPeerCertificate()` shows it; return an Error to refuse.
+   */
+  readonly checkServerIdentity?: (host: string, cert: PeerCertificate) => Error | undefined;
   /** Local interface/port for the TCP connection (passed to net.connect). */
   readonly localAddress?: string;
   /** Connect timeout: like net.Socket#setTimeout, emits 'timeout' and does nothing else. */

@@ -20,6 +20,7 @@ import { resolveServerOptions, type ResolvedServer } from './config.ts';
 import type { ServerOptions } from './options.ts';
 import { TLSSocket } from './tls-socket.ts';
 import { TlsOptionError } from './config.ts';
+import type { ExternalSessionCache } from '../handshake/session/store.ts';
 
 /** What 'drop' carries: net.Server's fields, plus which limit refused the connection. */
 export interface DropInfo {
@@ -67,11 +68,32 @@ export class Server extends EventEmitter {
   /** Unfinished handshakes per source key (only with maxHandshakesPerSource). */
   readonly #handshaking = new Map<string, number>();
 
+  /**
+   * node:tls 'newSession' (sessionId, sessionData, callback) and 'resumeSession' (sessionId,
+   * callback(err, sessionData)): while the application listens, session-ID sessions go to its
+   * cache instead of ours. The handshake does not wait for newSession's callback.
+   */
+  readonly #externalSessions: ExternalSessionCache = {
+    active: (event) => this.listenerCount(event) > 0,
+    save: (id, data) => {
+      this.emit('newSession', Buffer.from(id), Buffer.from(data), () => undefined);
+    },
+    load: (id) =>
+      new Promise<Uint8Array | undefined>((resolve) => {
+        let done = false;
+        this.emit('resumeSession', Buffer.from(id), (err: Error | null, data?: Buffer | null) => {
+          if (done) return;
+          done = true;
+          resolve(err === null && data instanceof Uint8Array && data.length > 0 ? new Uint8Array(data) : undefined);
+        });
+      }),
+  };
+
   constructor(options: ServerOptions, secureConnectionListener?: (socket: TLSSocket) => void) {
     super();
     const maxConnections = checkLimit('maxConnections', options.maxConnections);
     this.#maxHandshakesPerSource = checkLimit('maxHandshakesPerSource', options.maxHandshakesPerSource);
-    this.#resolved = resolveServerOptions(options);
+    this.#resolved = resolveServerOptions(options, this.#externalSessions);
     this.#net = netCreateServer({ allowHalfOpen: options.allowHalfOpen ?? false }, (raw) => this.#accept(raw));
     if (maxConnections !== undefined) this.#net.maxConnections = maxConnections;
     this.#net.on('drop', (d?: Omit<DropInfo, 'reason'>) => this.emit('drop', { ...d, reason: 'maxConnections' } satisfies DropInfo));
@@ -206,7 +228,7 @@ export class Server extends EventEmitter {
    * close()); pass a shared `workers: MilagroWorkerPool` when reloading often.
    */
   setSecureContext(options: ServerOptions): void {
-    const next = resolveServerOptions(options);
+    const next = resolveServerOptions(options, this.#externalSessions);
     const prev = this.#resolved;
     if (options.ticketKeys === undefined) next.sessionStore.setTicketKeys(prev.sessionStore.getTicketKeys());
     this.#resolved = next;

@@ -66,6 +66,17 @@ function chunkToView(chunk: unknown, encoding: BufferEncoding): Uint8Array {
   throw new TypeError('TLSSocket: write() takes a string, Buffer or Uint8Array');
 }
 
+/**
+ * node:tls gives every error a string `code`. TlsError / PeerAlertError carry theirs; anything
+ * else the engine reports (it was answered with internal_error) gets ERR_SSL_INTERNAL_ERROR.
+ */
+function withCode(err: Error): Error {
+  if (typeof (err as { code?: unknown }).code !== 'string') {
+    Object.defineProperty(err, 'code', { value: 'ERR_SSL_INTERNAL_ERROR', enumerable: true, configurable: true, writable: true });
+  }
+  return err;
+}
+
 /** The server's own 'error' listener on accepted sockets: the socket is already being destroyed. */
 function swallowAcceptedSocketError(): void {}
 
@@ -79,7 +90,13 @@ export class TLSSocket extends Duplex {
    * certificate that verified against `ca` (requestCert), or proved a Milagro identity.
    */
   authorized = false;
-  authorizationError: Error | undefined = undefined;
+  /**
+   * node:tls: why the peer's certificate did not verify, as node's string code
+   * ('UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID', ...); null when it verified
+   * or none was asked for. The human-readable reason is `authorizationErrorMessage`.
+   */
+  authorizationError: string | null = null;
+  authorizationErrorMessage: string | null = null;
 
   readonly #transport: import('node:stream').Duplex;
   readonly #engine: TlsEngine;
@@ -111,7 +128,7 @@ export class TLSSocket extends Duplex {
       onSecure: (info) => this.#onSecure(info),
       onKeylog: (line) => this.emit('keylog', Buffer.from(`${line}\n`, 'latin1')),
       onPeerClose: () => this.#onPeerClose(),
-      onError: (err) => this.#fail(err),
+      onError: (err) => this.#fail(withCode(err)),
     };
     this.#engine = setup.isServer ? TlsEngine.server(setup.engine, events) : TlsEngine.client(setup.engine, events);
     if (setup.isServer) {
@@ -361,7 +378,8 @@ export class TLSSocket extends Duplex {
     this.#info = info;
     this.authorized = info.authorized;
     if (info.authorizationError !== undefined) {
-      this.authorizationError = new TlsSocketError(info.authorizationError.code, info.authorizationError.message);
+      this.authorizationError = info.authorizationError.code;
+      this.authorizationErrorMessage = info.authorizationError.message;
     }
     this.alpnProtocol = info.alpnProtocol ?? false;
     this.emit(this.#isServer ? 'secure' : 'secureConnect');
@@ -389,7 +407,43 @@ export class TLSSocket extends Duplex {
     }
   }
 
+  /** node:net: 'close' carries `hadError`, true when the socket was destroyed by an error. */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'close' && args.length === 0) return super.emit('close', this.errored !== null || this.#failed);
+    return super.emit(event, ...args);
+  }
+
   // ---- node:tls-like accessors ---------------------------------------------------------
+
+  /**
+   * RFC 5705 keying material (node:tls `exportKeyingMaterial(length, label[, context])`), e.g. for
+   * channel binding. Throws before the handshake completes.
+   */
+  exportKeyingMaterial(length: number, label: string, context?: Buffer | Uint8Array): Buffer {
+    if (!Number.isInteger(length) || length < 1) throw new TlsSocketError('ERR_INVALID_ARG_VALUE', `exportKeyingMaterial: length must be a positive integer, got ${String(length)}`);
+    if (typeof label !== 'string') throw new TlsSocketError('ERR_INVALID_ARG_TYPE', 'exportKeyingMaterial: label must be a string');
+    if (this.#info === undefined) throw new TlsSocketError('ERR_TLS_INVALID_STATE', 'exportKeyingMaterial: TLS socket connection must be securely established');
+    const out = this.#engine.exportKeyingMaterial(length, label, context === undefined ? undefined : toView(context));
+    return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  }
+
+  /** verify_data of the Finished message we sent (node:tls `getFinished`); undefined before. */
+  getFinished(): Buffer | undefined {
+    const f = this.#engine.ownFinished;
+    return f === undefined ? undefined : Buffer.from(f);
+  }
+
+  /** verify_data of the peer's Finished message (node:tls `getPeerFinished`); undefined before. */
+  getPeerFinished(): Buffer | undefined {
+    const f = this.#engine.peerFinished;
+    return f === undefined ? undefined : Buffer.from(f);
+  }
+
+  /** The transport's bound address (node:net `address()`); {} when the transport has none. */
+  address(): import('node:net').AddressInfo | Record<string, never> {
+    const a = (this.#transport as Partial<Socket>).address?.();
+    return a !== undefined && typeof a === 'object' && 'port' in a ? a : {};
+  }
 
   /** Negotiated suite, or null before the handshake completes (node:tls semantics). */
   getCipher(): CipherInfo | null {

@@ -5,12 +5,12 @@
  * client then keeps reading until the server closes.
  */
 import { connect, type ConnectionOptions, type TLSSocket } from '../index.ts';
-import { CliError, describeTlsError, keylogSink, parseAlpnFlag, parseCli, readFileArg, runCli } from './common.ts';
+import { CliError, describeTlsError, keylogSink, parseAlpnFlag, parseCli, parsePositiveInt, readCaArg, readFileArg, runCli } from './common.ts';
 
 export const clientUsage = `usage: milagro-ts client HOST:PORT [options]
 
   --servername NAME  SNI and the name to verify (default: HOST; IP addresses are verified but not sent as SNI)
-  --ca FILE          trust anchors, PEM (without it nothing verifies: use --insecure to go on anyway)
+  --ca FILE          trust anchors, PEM (default: node's bundled Mozilla roots, as node:tls)
   --ciphers LIST     colon-separated suites, e.g. ECDHE-ECDSA-CHACHA20-POLY1305
   --curves LIST      ECDHE groups, e.g. X25519:P-256
   --insecure         continue even if the server certificate does not verify
@@ -20,6 +20,7 @@ export const clientUsage = `usage: milagro-ts client HOST:PORT [options]
   --reconnect N      connect, close, and reconnect N times resuming the session, reporting for
                      each connection whether it was resumed (stdin goes to the last one)
   --max-fragment N   ask for max_fragment_length N (512, 1024, 2048, 4096)
+  --handshake-timeout MS  give up when the handshake has not completed after MS ms (default 120000)
   --provider NAME    record-layer AEAD: noble (default) or node
   --quiet            no handshake summary on stderr
   -h, --help`;
@@ -37,6 +38,7 @@ const parseConfig = {
     alpn: { type: 'string' },
     reconnect: { type: 'string' },
     'max-fragment': { type: 'string' },
+    'handshake-timeout': { type: 'string' },
     provider: { type: 'string', default: 'noble' },
     quiet: { type: 'boolean', short: 'q', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -64,7 +66,8 @@ export function clientOptionsFromFlags(v: ClientValues, host: string, port: numb
     host,
     port,
     ...(v.servername !== undefined ? { servername: v.servername } : {}),
-    ...(v.ca !== undefined ? { ca: readFileArg('--ca', v.ca, 'a PEM file of CA certificates') } : {}),
+    ...(v.ca !== undefined ? { ca: readCaArg(v.ca) } : {}),
+    ...(v['handshake-timeout'] !== undefined ? { handshakeTimeout: parsePositiveInt('--handshake-timeout', v['handshake-timeout']) } : {}),
     ...(v.ciphers !== undefined ? { ciphers: v.ciphers } : {}),
     ...(v.curves !== undefined ? { ecdhCurve: v.curves } : {}),
     rejectUnauthorized: !v.insecure,
@@ -122,7 +125,7 @@ function summary(s: TLSSocket, target: string): string {
   lines.push(
     s.authorized
       ? 'verification: ok'
-      : `verification: FAILED (${describeTlsError(s.authorizationError)}), continuing because of --insecure`,
+      : `verification: FAILED (${`${s.authorizationError ?? '?'}: ${s.authorizationErrorMessage ?? ''}`}), continuing because of --insecure`,
   );
   return lines.map((l) => `* ${l}`).join('\n');
 }
@@ -136,9 +139,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (positionals.length !== 1) throw new CliError(`expected exactly one HOST:PORT\n\n${clientUsage}`);
     const { host, port } = parseHostPort(positionals[0] ?? '');
-    if (values.ca === undefined && !values.insecure) {
-      throw new CliError('no --ca given: the server certificate cannot be verified; pass --ca FILE (PEM) or --insecure');
-    }
     const opts = clientOptionsFromFlags(values, host, port);
     const reconnects = parseReconnect(values.reconnect);
     const target = `${host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -2,6 +2,7 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { alertName, PeerAlertError, TlsError } from '../alerts.ts';
+import { loadCertificates } from '../x509/index.ts';
 
 /** A usage mistake: printed without a stack trace, exit code 2. */
 export class CliError extends Error {
@@ -31,6 +32,24 @@ export function readFileArg(flag: string, path: string, what: string): Buffer {
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
     throw new CliError(`${flag} ${path}: ${why}; pass ${what}`);
   }
+}
+
+/** A --ca file: read and parsed here, so a file that is not PEM certificates is named in the error. */
+export function readCaArg(path: string, flag = '--ca'): Buffer {
+  const bytes = readFileArg(flag, path, 'a PEM file of CA certificates');
+  try {
+    if (loadCertificates([bytes]).length === 0) throw new Error('no certificate in it');
+  } catch (e) {
+    throw new CliError(`${flag} ${path}: not a usable PEM file of CA certificates (${(e as Error).message})`);
+  }
+  return bytes;
+}
+
+/** A flag that takes a positive integer (milliseconds, counts). */
+export function parsePositiveInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new CliError(`${flag} must be a positive integer, got "${value}"`);
+  return n;
 }
 
 /** One-line description of a TLS failure, naming the alert when there is one. */

@@ -138,7 +138,11 @@ async function serve(argv: string[]): Promise<number> {
 }
 
 async function status(argv: string[]): Promise<number> {
-  const { positionals } = parseCli({ args: argv, options: {}, allowPositionals: true }, USAGE);
+  const { values, positionals } = parseCli({ args: argv, options: { help: { type: 'boolean', short: 'h', default: false } }, allowPositionals: true }, USAGE);
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const url = positionals[0];
   if (url === undefined || positionals.length !== 1) throw new CliError(`dta status takes one URL\n\n${USAGE}`);
   try {

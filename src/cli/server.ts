@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { resolveServerOptions } from '../api/config.ts';
 import { createServer, type DropInfo, type Server, type ServerOptions, type TLSSocket } from '../index.ts';
-import { CliError, describeTlsError, keylogSink, parseAlpnFlag, parseCli, readFileArg, runCli } from './common.ts';
+import { CliError, describeTlsError, keylogSink, parseAlpnFlag, parseCli, readCaArg, readFileArg, runCli } from './common.ts';
 import { STORE_FLAG_HELP, defaultStateDir, openStoreFlag, redactSpec } from './store-flag.ts';
 
 export const serverUsage = `usage: milagro-ts server --port N --cert FILE --key FILE [options]
@@ -89,7 +89,7 @@ export function serverOptionsFromFlags(v: ServerValues): ServerOptions {
     ...(maxConnections !== undefined ? { maxConnections } : {}),
     ...(maxHandshakesPerSource !== undefined ? { maxHandshakesPerSource } : {}),
     key: readFileArg('--key', v.key, 'a PEM private key file (PKCS#8 or SEC1)'),
-    ...(v.ca !== undefined ? { ca: readFileArg('--ca', v.ca, 'a PEM file of CA certificates') } : {}),
+    ...(v.ca !== undefined ? { ca: readCaArg(v.ca) } : {}),
     ...(v.ciphers !== undefined ? { ciphers: v.ciphers } : {}),
     ...(v.curves !== undefined ? { ecdhCurve: v.curves } : {}),
     ...(handshakeTimeout !== undefined ? { handshakeTimeout } : {}),
@@ -161,7 +161,7 @@ export function startServer(opts: ServerOptions, www: boolean, open: Set<TLSSock
     const alpn = s.alpnProtocol !== false ? ` alpn=${s.alpnProtocol}` : '';
     const resumed = s.isSessionReused() ? ' resumed' : '';
     const pc = s.getPeerCertificate();
-    const client = pc !== null && 'subject' in pc ? ` client-cert="${String(pc.subject.CN ?? '?')}" ${s.authorized ? 'verified' : `unverified (${describeTlsError(s.authorizationError)})`}` : '';
+    const client = pc !== null && 'subject' in pc ? ` client-cert="${String(pc.subject.CN ?? '?')}" ${s.authorized ? 'verified' : `unverified (${`${s.authorizationError ?? '?'}: ${s.authorizationErrorMessage ?? ''}`})`}` : '';
     log(`${peerOf(s)} handshake ok: ${s.getProtocol() ?? ''} ${c?.name ?? '?'}${group}${sni}${alpn}${resumed}${client}`);
     s.on('error', (err) => log(`${peerOf(s)} connection error: ${describeTlsError(err)}`));
     if (www) serveWww(s);

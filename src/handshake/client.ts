@@ -418,7 +418,7 @@ export class ExpectCertificate extends ClientState {
       }
     }
     if (failure !== undefined && config.rejectUnauthorized) {
-      throw new TlsError(alertForVerifyCode(failure.code), `server certificate rejected: ${failure.code}: ${failure.message}`);
+      throw new TlsError(alertForVerifyCode(failure.code), `server certificate rejected: ${failure.code}: ${failure.message}`, { code: failure.code });
     }
     const next: Authenticated = {
       ...n,
@@ -616,7 +616,7 @@ export class ExpectFinished extends ClientState {
       ...(session === undefined ? {} : { session }),
     };
     const traffic = new Traffic('client', info, proof);
-    io.secure(info);
+    io.secure(info, this.#secrets);
     return traffic;
   }
 }

@@ -66,8 +66,8 @@ export interface HandshakeIo {
   setFragmentLimits(send: number, receive: number | undefined): void;
   sendWarning(alert: AlertDescription): void;
   keylog(line: string): void;
-  /** The handshake is complete. */
-  secure(info: HandshakeInfo): void;
+  /** The handshake is complete; `secrets` back the RFC 5705 exporter. */
+  secure(info: HandshakeInfo, secrets: Secrets): void;
 }
 
 export type Step = State | Promise<State>;

@@ -16,11 +16,11 @@ import {
   alertFor,
 } from '../alerts.ts';
 import { concatBytes } from '../codec/bytes.ts';
-import { Transcript } from '../crypto/prf.ts';
+import { prf, Transcript } from '../crypto/prf.ts';
 import { ContentType } from '../record/content-type.ts';
 import { RecordLayer, type PlainRecord } from '../record/record-layer.ts';
 import type { RecordProtection } from '../record/protection.ts';
-import { Traffic, type HandshakeInfo, type HandshakeIo, type State, type Step } from './common.ts';
+import { Traffic, type HandshakeInfo, type HandshakeIo, type Secrets, type State, type Step } from './common.ts';
 import type { ClientEngineConfig, ServerEngineConfig } from './config.ts';
 import { startClient } from './client.ts';
 import { startServer } from './server.ts';
@@ -112,6 +112,12 @@ export class TlsEngine {
   readonly #maxHandshakeBuffer: number;
   #pending: Promise<void> | undefined;
   #info: HandshakeInfo | undefined;
+  /** Kept for exportKeyingMaterial (RFC 5705) and getFinished / getPeerFinished (node:tls). */
+  #secrets: Secrets | undefined;
+  #clientRandom: Uint8Array | undefined;
+  #serverRandom: Uint8Array | undefined;
+  #ownFinished: Uint8Array | undefined;
+  #peerFinished: Uint8Array | undefined;
   readonly #recordPerMessage: boolean;
   /** Server: where this connection's session was cached, to drop it after a fatal alert. */
   #sessionStore: ServerEngineConfig['sessionStore'];
@@ -253,12 +259,48 @@ export class TlsEngine {
     this.#flushOut();
   }
 
+  /**
+   * RFC 5705 keying material exporter (node:tls `exportKeyingMaterial`):
+   * PRF(master_secret, label, client_random + server_random [+ uint16 length + context]).
+   * Throws before the handshake completes.
+   */
+  exportKeyingMaterial(length: number, label: string, context?: Uint8Array): Uint8Array {
+    const secrets = this.#secrets;
+    const cr = this.#clientRandom;
+    const sr = this.#serverRandom;
+    if (secrets === undefined || cr === undefined || sr === undefined) throw new Error('exportKeyingMaterial: the TLS handshake has not completed');
+    if (context !== undefined && context.length > 0xffff) throw new RangeError('exportKeyingMaterial: context longer than 65535 bytes');
+    const seed =
+      context === undefined ? concatBytes(cr, sr) : concatBytes(cr, sr, new Uint8Array([context.length >> 8, context.length & 0xff]), context);
+    return prf(secrets.suite.prfHash, secrets.master, label, seed, length);
+  }
+
+  /** verify_data of the last Finished we sent / the peer sent (RFC 5246 §7.4.9); undefined before. */
+  get ownFinished(): Uint8Array | undefined {
+    return this.#ownFinished;
+  }
+  get peerFinished(): Uint8Array | undefined {
+    return this.#peerFinished;
+  }
+
   // ---- internals ----
+
+  /** Randoms and Finished verify_data, as they pass (both hellos begin with version(2) + random(32)). */
+  #noteMessage(type: number, body: Uint8Array, ours: boolean): void {
+    if (type === HandshakeType.client_hello && body.length >= 34) this.#clientRandom = body.slice(2, 34);
+    else if (type === HandshakeType.server_hello && body.length >= 34) this.#serverRandom = body.slice(2, 34);
+    else if (type === HandshakeType.finished) {
+      if (ours) this.#ownFinished = body.slice();
+      else this.#peerFinished = body.slice();
+    }
+  }
+
 
   #makeIo(): HandshakeIo {
     return {
       transcript: this.#transcript,
       sendHandshake: (type, body) => {
+        this.#noteMessage(type, body, true);
         const raw = encodeHandshake(type, body);
         this.#transcript.add(raw);
         this.#flight.push(raw);
@@ -289,8 +331,9 @@ export class TlsEngine {
         if (!this.#sentClose) this.#out.push(this.#record.write(ContentType.alert, new Uint8Array([AlertLevel.warning, alert])));
       },
       keylog: (line) => this.#events.onKeylog(line),
-      secure: (info) => {
+      secure: (info, secrets) => {
         this.#info = info;
+        this.#secrets = secrets;
         this.#status = this.#sentClose ? 'closed' : 'open';
         this.#flushOut();
         this.#events.onSecure(info);
@@ -525,6 +568,10 @@ export class TlsEngine {
       if (!(state instanceof Traffic)) return false;
     }
     this.#acceptType(msg.type);
-    return this.#advance(state.handle(msg, this.#io));
+    const step = state.handle(msg, this.#io);
+    // Noted after the state parsed (and so length-checked) the message; a refused renegotiation
+    // hello (Traffic) changes nothing.
+    if (!(state instanceof Traffic)) this.#noteMessage(msg.type, msg.body, false);
+    return this.#advance(step);
   }
 }

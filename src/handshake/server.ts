@@ -432,7 +432,7 @@ export class ExpectCertificate extends ServerState {
     }
     const { chain, result } = verifyPeerChain(certificates, 'client', config);
     if (!result.authorized && required) {
-      throw new TlsError(alertForVerifyCode(result.code), `client certificate rejected: ${result.code}: ${result.message}`);
+      throw new TlsError(alertForVerifyCode(result.code), `client certificate rejected: ${result.code}: ${result.message}`, { code: result.code });
     }
     const next: Negotiated = {
       ...n,
@@ -585,7 +585,7 @@ export class ExpectFinished extends ServerState {
       resumed: false,
     };
     const traffic = new Traffic('server', info, proof);
-    io.secure(info);
+    io.secure(info, this.#secrets);
     return traffic;
   }
 }
@@ -643,7 +643,7 @@ class ExpectResumedFinished implements State {
     const proof = verifyPeerFinished(msg, finishedData(this.#secrets, 'client finished', io.transcript.current()));
     io.transcript.add(msg.raw);
     const traffic = new Traffic('server', this.#info, proof);
-    io.secure(this.#info);
+    io.secure(this.#info, this.#secrets);
     return traffic;
   }
 }

@@ -52,9 +52,10 @@ describe('milagro-ts CLI', () => {
     const c = spawnCli(['client', 'localhost']);
     expect(await c.exit).toBe(2);
     expect(c.stderr).toMatch(/expected HOST:PORT/);
-    const d = spawnCli(['client', 'localhost:1']);
+    // A --ca that is not PEM certificates is named (here: a private key file).
+    const d = spawnCli(['client', 'localhost:1', '--ca', f('server-ec256.key')]);
     expect(await d.exit).toBe(2);
-    expect(d.stderr).toMatch(/pass --ca FILE \(PEM\) or --insecure/);
+    expect(d.stderr).toMatch(/--ca .*server-ec256\.key: not a usable PEM file of CA certificates/);
     const e = spawnCli(['server', '--port', '0', '--cert', f('server-ec256.pem'), '--key', f('server-ec256.key'), '--ciphers', 'RC4-MD5']);
     expect(await e.exit).toBe(2);
     expect(e.stderr).toMatch(/unknown cipher suite "RC4-MD5"/);
@@ -104,6 +105,11 @@ describe('milagro-ts CLI', () => {
     bad.proc.stdin.end();
     expect(await bad.exit).toBe(1);
     expect(bad.stderr).toMatch(/alert unknown_ca sent/);
+    // Without --ca the bundled roots apply (node:tls): our test CA is not among them.
+    const roots = spawnCli(['client', `localhost:${port}`, '--handshake-timeout', '30000']);
+    roots.proc.stdin.end();
+    expect(await roots.exit).toBe(1);
+    expect(roots.stderr).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE/);
     const ok = spawnCli(['client', `localhost:${port}`, '--insecure']);
     ok.proc.stdin.end('x\n');
     expect(await ok.exit).toBe(0);

@@ -9,16 +9,16 @@
  *   expect(await cli.exit).toBe(0);
  *
  * It runs bin/milagro-ts.js on the compiled build (dist/, which test/global-setup.ts brings up to
- * date once per `vitest run`), not on the TypeScript sources through tsx: that saves about a second
+ * date once per `vitest run`, in the background; spawnCli waits for it), not on the TypeScript sources through tsx: that saves about a second
  * of start-up per command. Processes still running after a test are killed (afterEach, registered
  * when a test file imports this module).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach } from 'vitest';
+import { ensureBuilt, repoRoot } from './build.ts';
 
-export const repoRoot = resolve(import.meta.dirname, '..', '..');
+export { repoRoot };
 export const cliBin = resolve(repoRoot, 'bin', 'milagro-ts.js');
 
 /** The environment variable bin/milagro-ts.js reads to run dist/ inside a clone. */
@@ -52,6 +52,10 @@ export interface CliProcess {
   waitFor(re: RegExp, ms?: number): Promise<RegExpMatchArray>;
 }
 
+// Wait for the global setup's background build while this test file is being collected: a wait
+// inside a test would count against its timeout.
+ensureBuilt();
+
 const running = new Set<ChildProcessWithoutNullStreams>();
 
 afterEach(() => {
@@ -59,14 +63,8 @@ afterEach(() => {
   running.clear();
 });
 
-function assertBuilt(): void {
-  if (!existsSync(resolve(repoRoot, 'dist', 'cli', 'main.js'))) {
-    throw new Error('dist/cli/main.js is missing: test/global-setup.ts builds it at the start of `vitest run` (or run `npm run build`)');
-  }
-}
-
 export function spawnCli(args: readonly string[], opts: CliOptions = {}): CliProcess {
-  assertBuilt();
+  ensureBuilt();
   const proc = spawn(process.execPath, [cliBin, ...args], { cwd: opts.cwd ?? repoRoot, stdio: 'pipe', env: cliEnv(opts.env) });
   running.add(proc);
   let stdout = '';

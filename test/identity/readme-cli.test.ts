@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cliEnv } from '../helpers/cli.ts';
+import { ensureBuilt } from '../helpers/build.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const readme = readFileSync(join(repo, 'src/identity/README.md'), 'utf8');
@@ -39,6 +41,7 @@ describe('README walk-through (src/identity/README.md)', () => {
   });
 
   it('runs as pasted: DTAs start, alice registers, keys export, PINs verify, bob redeems a bundle, revocation works', async () => {
+    ensureBuilt(); // the alias runs bin/milagro-ts.js; cliEnv() makes it use dist/ (no tsx start-up per command)
     dir = await mkdtemp(join(tmpdir(), 'milagro-readme-'));
     let script = firstShellBlock(readme).replaceAll('/tmp/milagro-demo', dir);
     for (const p of ['8101', '8102', '8103']) script = script.replaceAll(p, String(await freePort()));
@@ -47,7 +50,7 @@ describe('README walk-through (src/identity/README.md)', () => {
     // step fails before `kill %1 %2 %3`, the EXIT trap still stops the DTAs this script started.
     script = `shopt -s expand_aliases\ntrap 'kill $(jobs -p) 2>/dev/null' EXIT\n${script}`;
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn('bash', ['-c', script], { cwd: repo, env: { ...process.env, MILAGRO_DTAS: '' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const child = spawn('bash', ['-c', script], { cwd: repo, env: cliEnv({ ...process.env, MILAGRO_DTAS: '' }), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       // Last resort: stop the script's whole process group (only what this test started).
       const guard = setTimeout(() => {
         if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');

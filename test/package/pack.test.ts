@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../helpers/cli.ts';
+import { ensureBuilt, repoRoot } from '../helpers/build.ts';
 
 interface PackFile {
   readonly path: string;
@@ -37,12 +37,13 @@ let info: PackInfo;
 let paths: Set<string>;
 
 beforeAll(() => {
+  ensureBuilt();
   const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot, encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
   info = (JSON.parse(r.stdout) as PackInfo[])[0] as PackInfo;
   paths = new Set(info.files.map((f) => f.path));
   process.stderr.write(`[npm pack --dry-run] ${info.size} bytes packed, ${info.unpackedSize} unpacked, ${info.entryCount} files\n`);
-});
+}, 300_000); // may wait for the global setup's build of dist/
 
 describe('npm pack --dry-run listing', () => {
   it('is at most 600 kB packed', () => {

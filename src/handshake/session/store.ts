@@ -53,6 +53,19 @@ export interface SessionStoreOptions {
    * (keys 'tls:…'). Explicit `ticketKeys` still override the shared schedule.
    */
   readonly shared?: KeyValueStore;
+  /** The application's own session cache (node:tls 'newSession' / 'resumeSession' events). */
+  readonly external?: ExternalSessionCache;
+}
+
+/**
+ * node:tls's external session cache: `save` when a session-ID session is created ('newSession'),
+ * `load` when a client asks to resume one ('resumeSession'). Each is consulted only while
+ * `active` says the application listens; otherwise the built-in cache serves.
+ */
+export interface ExternalSessionCache {
+  readonly active: (event: 'newSession' | 'resumeSession') => boolean;
+  readonly save: (sessionId: Uint8Array, data: Uint8Array) => void;
+  readonly load: (sessionId: Uint8Array) => Promise<Uint8Array | undefined>;
 }
 
 interface TicketKey {
@@ -75,6 +88,7 @@ export class SessionStore {
   #previous: TicketKey | undefined;
   #manualKeys: boolean;
   readonly #shared: KeyValueStore | undefined;
+  readonly #external: ExternalSessionCache | undefined;
   /** Shared-schedule keys by epoch: a key, a fetch in flight, or a recent miss (time of the miss). */
   readonly #epochKeys = new Map<number, TicketKey | Promise<TicketKey | undefined> | number>();
 
@@ -92,6 +106,7 @@ export class SessionStore {
     this.#manualKeys = o.ticketKeys !== undefined;
     this.#current = o.ticketKeys !== undefined ? this.#keyFrom(o.ticketKeys) : this.#freshKey();
     this.#shared = o.shared === undefined ? undefined : namespaced(o.shared, 'tls:');
+    this.#external = o.external;
   }
 
   /** Lifetime hint for NewSessionTicket (RFC 5077 §3.3), in seconds. */
@@ -100,12 +115,16 @@ export class SessionStore {
   }
 
   get cacheEnabled(): boolean {
-    return this.#cacheSize > 0;
+    return this.#cacheSize > 0 || this.#external?.active('newSession') === true;
   }
 
   // ---- session-ID cache ----
 
   store(sessionId: Uint8Array, state: SessionState): void {
+    if (sessionId.length > 0 && this.#external?.active('newSession') === true) {
+      this.#external.save(sessionId.slice(), encodeSessionState(state));
+      return;
+    }
     if (this.#cacheSize === 0 || sessionId.length === 0) return;
     const key = bytesToHex(sessionId);
     if (this.#shared !== undefined) {
@@ -124,6 +143,12 @@ export class SessionStore {
 
   lookup(sessionId: Uint8Array): MaybePromise<SessionState | undefined> {
     if (sessionId.length === 0) return undefined;
+    if (this.#external?.active('resumeSession') === true) {
+      return this.#external.load(sessionId.slice()).then(
+        (data) => (data === undefined ? undefined : this.#fresh(() => decodeSessionState(data))),
+        () => undefined,
+      );
+    }
     const key = bytesToHex(sessionId);
     if (this.#shared !== undefined) {
       if (this.#cacheSize === 0) return undefined;
