@@ -15,6 +15,7 @@ const benches: Readonly<Record<string, { readonly file: string; readonly fn: str
   chain: { file: 'chain.ts', fn: 'runChainBench', what: 'client chains of 500 look-alike intermediates vs a legitimate handshake' },
   tunnel: { file: 'tunnel.ts', fn: 'runTunnelBench', what: 'tunnel client + server (MILAGRO_P2P) vs direct TCP and node:tls forwarders: MB/s, added latency' },
   hostile: { file: 'hostile.ts', fn: 'runHostileBench', what: 'server memory per hostile connection vs what it costs the sender' },
+  cluster: { file: 'cluster.ts', fn: 'runClusterBench', what: 'N = 1, 2, 4 server processes sharing a store: CS/ECDHE handshakes/s, cross-process replay + resumption' },
   web: { file: 'web.ts', fn: 'runWebBench', what: 'M-Pin relying party: GET / latency under a lock-out attack' },
 };
 
