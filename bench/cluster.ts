@@ -228,7 +228,7 @@ export async function runClusterBench(opts: { json: boolean; quick: boolean }): 
         await b.stop();
       }
     }
-    checks['lockout shared across processes'] = 'not checked by this bench (not written yet)';
+    checks['lockout shared across processes'] = 'not checked by this bench (test/web/rp-state.test.ts checks it with two RelyingParty instances on separate store connections, in one process)';
   } finally {
     await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
