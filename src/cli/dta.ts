@@ -10,6 +10,7 @@ import { parseTrustFile } from '../identity/enrolment.ts';
 import { DtaCallError, IdentityInputError, ShareFileError } from '../identity/errors.ts';
 import { MilagroCrypto } from '../identity/milagro-crypto.ts';
 import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { CliError, parseCli, readFileArg, runCli } from './common.ts';
 import { openStoreFlag, redactSpec } from './store-flag.ts';
 
@@ -95,6 +96,8 @@ async function serve(argv: string[]): Promise<number> {
       ? { cert: readFileArg('--tls-cert', certFile, 'a PEM certificate chain'), key: readFileArg('--tls-key', keyFile, 'the PEM private key of --tls-cert') }
       : undefined;
   const quiet = values.quiet === true;
+  // The default store lives in the data folder, which may not exist yet on a first start.
+  if (values.store === undefined) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const { store, spec } = await openStoreFlag(values.store, () => `sqlite:${join(dataDir, 'state.db')}`, (l) => process.stderr.write(`dta: ${l}\n`));
   let service: DtaService;
   try {
