@@ -24,6 +24,7 @@ import { bytesToHex } from '../src/codec/bytes.ts';
 import { issueCsKeys, type CsKeys } from '../test/milagro/keys.ts';
 import { startRedis } from '../test/helpers/redis-server.ts';
 import type { ClusterServerConfig } from './cluster-server.ts';
+import { freePort } from '../interop/process.ts';
 
 const certs = resolve(import.meta.dirname, '..', 'test', 'fixtures', 'certs');
 const ca = readFileSync(resolve(certs, 'ca-ec.pem'));
@@ -40,14 +41,6 @@ interface Row {
   readonly pids: number;
 }
 
-async function freePort(): Promise<number> {
-  const s = netCreateServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 interface Group {
   readonly port: number;

@@ -13,7 +13,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect as netConnect, createServer as netCreateServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { connect as netConnect, createServer as netCreateServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as mqttConnect, type MqttClient } from 'mqtt';
@@ -23,6 +23,7 @@ import { DtaService } from '../src/identity/dta/server.ts';
 import { MilagroCrypto } from '../src/identity/milagro-crypto.ts';
 import { systemClock, systemRandom } from '../src/providers.ts';
 import { createTunnelClient, createTunnelServer, type ConnectionRecord, type TunnelClient, type TunnelLogRecord } from '../src/tunnel/index.ts';
+import { freePort } from '../interop/process.ts';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 const BROKER = 'broker.plant.example';
@@ -38,14 +39,6 @@ const red = (s: string): string => (tty ? `\x1b[31m${s}\x1b[0m` : s);
 const step = (n: number, s: string): void => console.log(`\n${bold(`${n}. ${s}`)}`);
 const info = (s: string): void => console.log(`   ${s}`);
 
-async function freePort(): Promise<number> {
-  const s = netCreateServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** mosquitto on loopback with a throw-away config, or aedes in-process when it is not installed. */
 async function startBroker(dir: string): Promise<{ port: number; name: string; stop: () => Promise<void> }> {

@@ -9,9 +9,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../interop/process.ts';
 
 export interface RedisServer {
   readonly url: string;
@@ -42,17 +42,6 @@ export function findRedisServer(): string | undefined {
 /** Whether a redis-server binary exists (for describe.skipIf); warns once per file when not. */
 export const hasRedisServer = (): boolean => findRedisServer() !== undefined;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts redis-server on a free loopback port; retries on a port race. Undefined when not installed. */
 export async function startRedis(): Promise<RedisServer | undefined> {

@@ -14,7 +14,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { type EventEmitter, once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer as netCreateServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MqttClient } from 'mqtt';
@@ -25,6 +24,7 @@ import { createTunnelClient, createTunnelServer } from '../../src/tunnel/index.t
 import { spawnCli, type CliProcess } from '../helpers/cli.ts';
 import { DtaCluster, TestClock } from '../identity/helpers.ts';
 import { issueWcc, LogCapture, revoke } from './helpers.ts';
+import { freePort } from '../../interop/process.ts';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 const PUB = '/usr/bin/mosquitto_pub';
@@ -41,14 +41,6 @@ const SENSOR = 'sensor-1.plant.example';
 const CONTROLLER = 'controller.plant.example';
 const INTRUDER = 'intruder.plant.example';
 
-async function freePort(): Promise<number> {
-  const s = netCreateServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 let dir: string;
 let cluster: DtaCluster;
