@@ -6,6 +6,7 @@
  * function for callers without a pool.
  */
 import { pinError, server2, serverVerify, ServerSecret } from '../../crypto/mpin.ts';
+import { Lru } from '../../kex/milagro/common.ts';
 
 export const MPIN_CHECK_OP = 'mpin.check';
 
@@ -34,15 +35,9 @@ export type MpinCheck = (input: MpinCheckInput) => Promise<MpinCheckOutput>;
 
 /** Prepared server secrets by value; a worker serves one or a few relying parties. */
 function checker(): (input: MpinCheckInput) => MpinCheckOutput {
-  const prepared = new Map<string, ServerSecret>();
+  const prepared = new Lru<ServerSecret>(4);
   return (input) => {
-    const key = Buffer.from(input.serverSecret).toString('hex');
-    let sst = prepared.get(key);
-    if (sst === undefined) {
-      sst = ServerSecret.fromBytes(input.serverSecret);
-      if (prepared.size >= 4) prepared.delete(prepared.keys().next().value as string);
-      prepared.set(key, sst);
-    }
+    const sst = prepared.get(Buffer.from(input.serverSecret).toString('hex'), () => ServerSecret.fromBytes(input.serverSecret));
     const common = { serverSecret: sst, hashId: input.hashId, point: input.point, V: input.V, date: input.date, U: input.U };
     const r =
       input.y !== undefined ? server2({ ...common, y: input.y }) : serverVerify({ ...common, timeValue: input.timeValue ?? Number.NaN });
