@@ -13,7 +13,7 @@ import type { ConnectionOptions } from '../api/options.ts';
 import type { TLSSocket } from '../api/tls-socket.ts';
 import { InProcessCsCompute } from '../kex/milagro/cs-compute.ts';
 import { InProcessP2pCompute } from '../kex/milagro/p2p-compute.ts';
-import { addressTextOf, every, listenOn, peerInfo, resolveCommon, stopListening, suiteKind, tcpAddressOf, type TunnelBook, type TunnelCommonOptions } from './common.ts';
+import { addressTextOf, every, listenOn, peerInfo, resolveCommon, statusOf, stopListening, suiteKind, tcpAddressOf, type TunnelBook, type TunnelCommonOptions } from './common.ts';
 import { clientCredentialLoader, type LoadedCredentials, type TunnelClientCredentials } from './credentials.ts';
 import { formatEndpoint, remoteOf } from './endpoint.ts';
 import type { TunnelMetrics } from './metrics.ts';
@@ -167,15 +167,7 @@ export class TunnelClient {
   }
 
   status(): TunnelStatus {
-    return {
-      side: 'client',
-      state: this.#state,
-      listen: this.addressText(),
-      target: formatEndpoint(this.#o.target),
-      active: this.#book.open.size,
-      credentials: this.#loaded?.summary ?? '-',
-      loadedAt: new Date(this.#loadedAt).toISOString(),
-    };
+    return statusOf('client', this.#state, this.addressText(), this.#o.target, this.#book, this.#loaded, this.#loadedAt);
   }
 }
 

@@ -11,6 +11,7 @@ import { formatRecord, type ConnectionRecord, type LogFormat, type TunnelLogReco
 import { TunnelMetrics } from './metrics.ts';
 import type { CloseReason } from './reasons.ts';
 import type { Splice } from './splice.ts';
+import type { TunnelStatus } from './server.ts';
 
 export interface TunnelCommonOptions {
   readonly listen: Endpoint;
@@ -247,4 +248,25 @@ export async function stopListening(book: TunnelBook, server: Listener | undefin
   // Handshakes and dials still running after the drain are cut too (they would hold close() open).
   for (const s of leftovers) s.destroy();
   await closed;
+}
+
+/** What status() reports, the same for both ends. */
+export function statusOf(
+  side: 'server' | 'client',
+  state: TunnelStatus['state'],
+  listen: string,
+  target: Endpoint,
+  book: TunnelBook,
+  loaded: { readonly summary: string } | undefined,
+  loadedAt: number,
+): TunnelStatus {
+  return {
+    side,
+    state,
+    listen,
+    target: formatEndpoint(target),
+    active: book.open.size,
+    credentials: loaded?.summary ?? '-',
+    loadedAt: new Date(loadedAt).toISOString(),
+  };
 }

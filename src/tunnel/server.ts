@@ -14,7 +14,7 @@ import { createServer, type Server } from '../api/server.ts';
 import type { ServerOptions } from '../api/options.ts';
 import type { TLSSocket } from '../api/tls-socket.ts';
 import { MilagroWorkerPool } from '../kex/milagro/pool.ts';
-import { addressTextOf, every, dialTarget, listenOn, peerInfo, resolveCommon, stopListening, suiteKind, tcpAddressOf, type Connection, type TunnelBook, type TunnelCommonOptions } from './common.ts';
+import { addressTextOf, every, dialTarget, listenOn, peerInfo, resolveCommon, statusOf, stopListening, suiteKind, tcpAddressOf, type Connection, type TunnelBook, type TunnelCommonOptions } from './common.ts';
 import { serverCredentialLoader, type LoadedCredentials, type TunnelServerCredentials } from './credentials.ts';
 import { formatEndpoint, remoteOf } from './endpoint.ts';
 import type { TunnelMetrics } from './metrics.ts';
@@ -209,15 +209,7 @@ export class TunnelServer {
   }
 
   status(): TunnelStatus {
-    return {
-      side: 'server',
-      state: this.#state,
-      listen: this.addressText(),
-      target: formatEndpoint(this.#o.target),
-      active: this.#book.open.size,
-      credentials: this.#loaded?.summary ?? '-',
-      loadedAt: new Date(this.#loadedAt).toISOString(),
-    };
+    return statusOf('server', this.#state, this.addressText(), this.#o.target, this.#book, this.#loaded, this.#loadedAt);
   }
 }
 
