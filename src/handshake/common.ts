@@ -181,6 +181,9 @@ export function storedPeerCertificates(ders: readonly Uint8Array[]): Certificate
 export interface Secrets {
   readonly suite: CipherSuite;
   readonly master: Uint8Array;
+  /** The hello randoms the keys were derived with (also the RFC 5705 exporter's seed). */
+  readonly clientRandom: Uint8Array;
+  readonly serverRandom: Uint8Array;
 }
 
 /**
@@ -228,7 +231,7 @@ export function installKeys(
   if (role === 'client') io.setPendingProtection(server, client);
   else io.setPendingProtection(client, server);
   io.keylog(`CLIENT_RANDOM ${bytesToHex(clientRandom)} ${bytesToHex(master)}`);
-  return { suite, master };
+  return { suite, master, clientRandom, serverRandom };
 }
 
 /** verify_data for our side's or the peer's Finished over the transcript so far. */

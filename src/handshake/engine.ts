@@ -114,8 +114,6 @@ export class TlsEngine {
   #info: HandshakeInfo | undefined;
   /** Kept for exportKeyingMaterial (RFC 5705) and getFinished / getPeerFinished (node:tls). */
   #secrets: Secrets | undefined;
-  #clientRandom: Uint8Array | undefined;
-  #serverRandom: Uint8Array | undefined;
   #ownFinished: Uint8Array | undefined;
   #peerFinished: Uint8Array | undefined;
   readonly #recordPerMessage: boolean;
@@ -266,10 +264,9 @@ export class TlsEngine {
    */
   exportKeyingMaterial(length: number, label: string, context?: Uint8Array): Uint8Array {
     const secrets = this.#secrets;
-    const cr = this.#clientRandom;
-    const sr = this.#serverRandom;
-    if (secrets === undefined || cr === undefined || sr === undefined) throw new Error('exportKeyingMaterial: the TLS handshake has not completed');
+    if (secrets === undefined) throw new Error('exportKeyingMaterial: the TLS handshake has not completed');
     if (context !== undefined && context.length > 0xffff) throw new RangeError('exportKeyingMaterial: context longer than 65535 bytes');
+    const { clientRandom: cr, serverRandom: sr } = secrets;
     const seed =
       context === undefined ? concatBytes(cr, sr) : concatBytes(cr, sr, new Uint8Array([context.length >> 8, context.length & 0xff]), context);
     return prf(secrets.suite.prfHash, secrets.master, label, seed, length);
@@ -285,14 +282,11 @@ export class TlsEngine {
 
   // ---- internals ----
 
-  /** Randoms and Finished verify_data, as they pass (both hellos begin with version(2) + random(32)). */
+  /** Finished verify_data as it passes (node:tls getFinished / getPeerFinished). */
   #noteMessage(type: number, body: Uint8Array, ours: boolean): void {
-    if (type === HandshakeType.client_hello && body.length >= 34) this.#clientRandom = body.slice(2, 34);
-    else if (type === HandshakeType.server_hello && body.length >= 34) this.#serverRandom = body.slice(2, 34);
-    else if (type === HandshakeType.finished) {
-      if (ours) this.#ownFinished = body.slice();
-      else this.#peerFinished = body.slice();
-    }
+    if (type !== HandshakeType.finished) return;
+    if (ours) this.#ownFinished = body.slice();
+    else this.#peerFinished = body.slice();
   }
 
 
