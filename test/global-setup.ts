@@ -31,12 +31,13 @@ function isFresh(): boolean {
 async function build(): Promise<void> {
   const t0 = Date.now();
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  // The two halves of `npm run build` (JavaScript, declarations), in parallel.
+  // The two halves of `npm run build` (JavaScript, declarations), in parallel. --noCheck: the same
+  // declarations without type-checking src/ (~5 s of CPU less; `npm run typecheck` checks).
   const outs = await Promise.all(
-    ['tsconfig.build.json', 'tsconfig.types.json'].map(
-      (config) =>
+    [['-p', join(root, 'tsconfig.build.json')], ['-p', join(root, 'tsconfig.types.json'), '--noCheck']].map(
+      (args) =>
         new Promise<{ code: number | null; text: string }>((resolve, reject) => {
-          const child = spawn(process.execPath, [tsc, '-p', join(root, config)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+          const child = spawn(process.execPath, [tsc, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
           let text = '';
           child.stdout.on('data', (d: Buffer) => (text += d.toString()));
           child.stderr.on('data', (d: Buffer) => (text += d.toString()));

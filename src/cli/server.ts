@@ -228,6 +228,9 @@ export async function main(argv: string[]): Promise<number> {
       process.once('SIGTERM', stop);
     });
     await store.close();
+    // A cluster worker's IPC channel keeps it alive after main() returns: without this, every
+    // worker sat until the primary's 5 s SIGKILL on each stop.
+    if (cluster.isWorker) cluster.worker?.disconnect();
     return 0;
   });
 }

@@ -1,7 +1,7 @@
 /**
  * Issue 11 §1: one client cannot take the server down. A server written like the README snippets
  * (`createServer(opts, (s) => s.pipe(s))`, no 'error' listener on accepted sockets) runs in a child
- * process (test/api/fixtures/readme-server.ts) in certificate, MILAGRO_CS and MILAGRO_P2P modes,
+ * process (test/api/fixtures/readme-server.mjs, on the compiled package) in certificate, MILAGRO_CS and MILAGRO_P2P modes,
  * and node:tls runs the same snippet for comparison. Each client completes a handshake and then
  * sends a corrupted record or resets the TCP connection, or resets in the middle of the handshake;
  * afterwards the child must still be running and still echo for a good client, and failures
@@ -17,6 +17,7 @@ import { bytesToHex } from '../../src/codec/bytes.ts';
 import { issueCsKeys } from '../milagro/keys.ts';
 import { loadRecording } from '../replay/recording.ts';
 import { ca, sleep } from './helpers.ts';
+import { ensureBuilt } from '../helpers/build.ts';
 
 type Mode = 'cert' | 'cs' | 'p2p' | 'node';
 
@@ -31,8 +32,9 @@ class Child {
   #buf = '';
 
   constructor(mode: Mode) {
-    const file = resolve(import.meta.dirname, 'fixtures', 'readme-server.ts');
-    this.proc = spawn(process.execPath, ['--import', 'tsx', file, mode], {
+    const file = resolve(import.meta.dirname, 'fixtures', 'readme-server.mjs');
+    ensureBuilt();
+    this.proc = spawn(process.execPath, [file, mode], {
       stdio: 'pipe',
       env: {
         ...process.env,

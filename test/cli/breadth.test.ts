@@ -9,7 +9,8 @@ import { repoRoot as root, spawnCli } from '../helpers/cli.ts';
 const f = (name: string): string => resolve(root, 'test', 'fixtures', 'certs', name);
 describe('milagro-ts CLI, issue 4 flags', () => {
   it('client --reconnect 2 --alpn --cert/--key against server --request-cert --alpn; keys logged for every handshake', async () => {
-    const server = spawnCli(['server', '--port', '0', '--host', '127.0.0.1', '--cert', f('server-ec256.pem'), '--key', f('server-ec256.key'), '--ca', f('ca-ec.pem'), '--request-cert', '--alpn', 'h2,http/1.1']);
+    // --workers 1: one process instead of one per core (node:cluster: test/store/cli-workers.test.ts).
+    const server = spawnCli(['server', '--port', '0', '--host', '127.0.0.1', '--workers', '1', '--cert', f('server-ec256.pem'), '--key', f('server-ec256.key'), '--ca', f('ca-ec.pem'), '--request-cert', '--alpn', 'h2,http/1.1']);
     const port = (await server.waitFor(/listening on 127\.0\.0\.1:(\d+)/))[1] ?? '';
     const keylog = join(mkdtempSync(join(tmpdir(), 'h9-')), 'keys.txt');
     const client = spawnCli(
@@ -47,7 +48,7 @@ describe('ticket keys shared across processes (--ticket-keys, node:tls ticketKey
   it('a ticket from one server process resumes on another with the same keys, not on one without', async () => {
     const keys = 'ab'.repeat(48);
     const start = async (extra: string[]) => {
-      const s = spawnCli(['server', '--port', '0', '--host', '127.0.0.1', '--cert', f('server-ec256.pem'), '--key', f('server-ec256.key'), ...extra]);
+      const s = spawnCli(['server', '--port', '0', '--host', '127.0.0.1', '--workers', '1', '--cert', f('server-ec256.pem'), '--key', f('server-ec256.key'), ...extra]);
       return Number((await s.waitFor(/listening on 127\.0\.0\.1:(\d+)/))[1]);
     };
     const [p1, p2, p3] = [await start(['--ticket-keys', keys]), await start(['--ticket-keys', keys]), await start([])];

@@ -12,8 +12,9 @@ const root = resolve(import.meta.dirname, '..', '..');
 const certs = resolve(root, 'test', 'fixtures', 'certs');
 const f = (name: string): string => resolve(certs, name);
 
+// --workers 1: one process instead of one per core (node:cluster is tested in test/store/cli-workers.test.ts).
 async function startServer(extra: readonly string[] = []): Promise<{ r: CliProcess; port: number }> {
-  const r = spawnCli(['server', '--port', '0', '--host', '127.0.0.1', '--cert', f('server-ec256.pem'), '--key', f('server-ec256.key'), ...extra]);
+  const r = spawnCli(['server', '--port', '0', '--host', '127.0.0.1', '--workers', '1', '--cert', f('server-ec256.pem'), '--key', f('server-ec256.key'), ...extra]);
   const m = await r.waitFor(/listening on 127\.0\.0\.1:(\d+)/);
   return { r, port: Number(m[1]) };
 }

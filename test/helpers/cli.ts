@@ -10,13 +10,12 @@
  *
  * It runs bin/milagro-ts.js on the compiled build (dist/, which test/global-setup.ts brings up to
  * date once per `vitest run`, in the background; spawnCli waits for it), not on the TypeScript sources through tsx: that saves about a second
- * of start-up per command. Processes still running after a test are killed (afterEach, registered
- * when a test file imports this module).
+ * of start-up per command. Processes still running after a test are killed (test/setup.ts).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { resolve } from 'node:path';
-import { afterEach } from 'vitest';
 import { ensureBuilt, repoRoot } from './build.ts';
+import { track } from './processes.ts';
 
 export { repoRoot };
 export const cliBin = resolve(repoRoot, 'bin', 'milagro-ts.js');
@@ -56,17 +55,10 @@ export interface CliProcess {
 // inside a test would count against its timeout.
 ensureBuilt();
 
-const running = new Set<ChildProcessWithoutNullStreams>();
-
-afterEach(() => {
-  for (const p of running) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-  running.clear();
-});
-
 export function spawnCli(args: readonly string[], opts: CliOptions = {}): CliProcess {
   ensureBuilt();
   const proc = spawn(process.execPath, [cliBin, ...args], { cwd: opts.cwd ?? repoRoot, stdio: 'pipe', env: cliEnv(opts.env) });
-  running.add(proc);
+  track(proc);
   let stdout = '';
   let stderr = '';
   proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -74,10 +66,7 @@ export function spawnCli(args: readonly string[], opts: CliOptions = {}): CliPro
   const exit = new Promise<number | null>((res, rej) => {
     proc.once('error', rej);
     // 'close' (not 'exit'): stdout and stderr are complete when it fires.
-    proc.once('close', (code: number | null) => {
-      running.delete(proc);
-      res(code);
-    });
+    proc.once('close', (code: number | null) => res(code));
   });
   if (opts.input !== undefined) proc.stdin.end(opts.input);
   let closed = false;

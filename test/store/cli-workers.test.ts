@@ -47,7 +47,12 @@ describe('server --workers with a shared store', () => {
     expect(pidOf(full)).toBeDefined();
     // At least one resumption happened in the worker that did not make the session.
     expect([...resumedPids].some((p) => p !== pidOf(full))).toBe(true);
+    // SIGTERM stops every worker cleanly and at once (a worker's IPC channel used to keep it
+    // alive until the primary's 5 s SIGKILL).
+    const t0 = Date.now();
     srv.proc.kill('SIGTERM');
-    await srv.exit;
+    expect(await srv.exit).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(srv.stdout + srv.stderr).not.toMatch(/died|SIGKILL/);
   });
 });

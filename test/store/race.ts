@@ -1,8 +1,9 @@
-/** Runs race-worker.ts in several processes against one store and returns their summaries. */
+/** Runs race-worker.mjs (plain JavaScript on the compiled build) in several processes against one store and returns their summaries. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ensureBuilt } from '../helpers/build.ts';
 
-const worker = fileURLToPath(new URL('./race-worker.ts', import.meta.url));
+const worker = fileURLToPath(new URL('./race-worker.mjs', import.meta.url));
 
 export interface RaceResult {
   readonly won: number;
@@ -10,12 +11,13 @@ export interface RaceResult {
 }
 
 export async function raceProcesses(spec: string, prefix: string, processes: number, rounds: number): Promise<RaceResult[]> {
+  ensureBuilt();
   const children: ChildProcess[] = [];
   const outputs = Array.from({ length: processes }, () => '');
   const ready: Promise<void>[] = [];
   const done: Promise<void>[] = [];
   for (let i = 0; i < processes; i++) {
-    const child = spawn(process.execPath, ['--import', 'tsx', worker, spec, prefix, String(rounds)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [worker, spec, prefix, String(rounds)], { stdio: ['pipe', 'pipe', 'inherit'] });
     children.push(child);
     child.stdout!.setEncoding('utf8');
     ready.push(

@@ -151,8 +151,11 @@ describe.skipIf(!HAVE_MOSQUITTO)('MQTT over MILAGRO_P2P with mosquitto, mosquitt
     expect(await server.exit).toBe(0);
     expect(server.stdout).toMatch(/"event":"draining"/);
     expect(server.stdout).toMatch(/"identity":"controller\.plant\.example".*"reason":"shutdown"/);
-    const [subCode] = (await once(sub, 'close')) as [number | null];
-    expect(subCode).not.toBe(0); // mosquitto_sub lost its broker before the second message
+    // mosquitto_sub does not exit when its broker goes away (it keeps reconnecting until -W runs
+    // out, 40 s): the cut is proved by the server's log line above; stop it here.
+    expect(sub.exitCode).toBe(null);
+    sub.kill('SIGTERM');
+    await once(sub, 'close');
     for (const c of [sensor, controller, intruder]) c.proc.kill('SIGTERM');
     expect(await Promise.all([sensor.exit, controller.exit, intruder.exit])).toEqual([0, 0, 0]);
   }, 120_000);
