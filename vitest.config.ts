@@ -17,7 +17,9 @@ export default defineConfig({
     // runs for every file.
     isolate: false,
     setupFiles: ['test/setup.ts'],
-    // Brings dist/ up to date in the background for the tests that spawn the CLI (test/helpers/cli.ts).
+    // Builds dist/ before the tests start; new processes and the Milagro worker threads run it
+    // (test/global-setup.ts says why).
     globalSetup: ['test/global-setup.ts'],
+    env: { MILAGRO_TS_FROM_DIST: '1' },
   },
 });
