@@ -1,7 +1,8 @@
 /**
  * The compiled build (dist/) that tests spawning the CLI or packing the package need.
- * test/global-setup.ts starts building it in the background when src/ changed; `ensureBuilt()`
- * waits until that build is done (synchronously: callers are about to spawn a process anyway).
+ * test/global-setup.ts builds it before the tests start when src/ changed; `ensureBuilt()` checks
+ * it is there, and waits while another `vitest run` is still building it (synchronously: callers
+ * are about to spawn a process anyway).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';

@@ -9,8 +9,8 @@
  *   expect(await cli.exit).toBe(0);
  *
  * It runs bin/milagro-ts.js on the compiled build (dist/, which test/global-setup.ts brings up to
- * date once per `vitest run`, in the background; spawnCli waits for it), not on the TypeScript sources through tsx: that saves about a second
- * of start-up per command. Processes still running after a test are killed (test/setup.ts).
+ * date before the tests start), not on the TypeScript sources through tsx: that saves about a
+ * second of start-up per command. Processes still running after a test are killed (test/setup.ts).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -50,10 +50,6 @@ export interface CliProcess {
   /** Waits until stdout + stderr match `re`; fails when the process exits first or after `ms`. */
   waitFor(re: RegExp, ms?: number): Promise<RegExpMatchArray>;
 }
-
-// Wait for the global setup's background build while this test file is being collected: a wait
-// inside a test would count against its timeout.
-ensureBuilt();
 
 export function spawnCli(args: readonly string[], opts: CliOptions = {}): CliProcess {
   ensureBuilt();
