@@ -10,7 +10,7 @@ import { Bench } from 'tinybench';
 import { bn254 } from '@noble/curves/bn254.js';
 import { pathToFileURL } from 'node:url';
 import {
-  bncx, R, pairing, pairing2, mulG1, mulG1Once, mulG2, gtPow, encodeScalar, hashId, Q_PREPARED,
+  bncx, R, pairing, pairing2, mulG1, mulG1Once, mulG2, mulG2Once, gtPow, encodeScalar, hashId, Q_PREPARED,
 } from '../src/crypto/bncx/index.ts';
 import * as mpin from '../src/crypto/mpin.ts';
 import * as wcc from '../src/crypto/wcc.ts';
@@ -95,6 +95,7 @@ export async function runCryptoBench(opts: CryptoBenchOptions): Promise<CryptoBe
     ['G1 scalar mult', () => mulG1(f.P, k1)],
     ['G1 scalar mult (mulG1Once)', () => mulG1Once(f.P, k1)],
     ['G2 scalar mult', () => mulG2(f.Q, k2)],
+    ['G2 scalar mult (mulG2Once)', () => mulG2Once(f.Q, k2)],
     ['GT exponentiation', () => gtPow(f.gt, k1)],
     ['mpin client pass', () => mpin.clientPass({ identity: f.id, pin: 1234, token: f.token, timePermit: { permit: f.permit, date: f.date }, timeValue: 1_800_000_000, x: encodeScalar(k1) })],
     ['mpin server check', () => mpin.serverVerify({ serverSecret: f.sst, hashId: f.cp.hashId, point: f.cp.point, V: f.cp.V, timeValue: 1_800_000_000, date: f.date })],

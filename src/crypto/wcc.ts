@@ -21,7 +21,7 @@ import {
   map2,
   mulG1Once,
   mulG1Public,
-  mulG2,
+  mulG2Once,
   mulG2Public,
   pairing,
   randomScalar,
@@ -66,7 +66,7 @@ export function receiverPoint(hid: Uint8Array, date = 0): G2Point {
 /** Sender (G1) key share [s]·H1(IdA), from the hashed identity. 65 bytes. */
 export const senderKeyShare = (ms: Uint8Array, hidA: Uint8Array): Uint8Array => encodeG1(mulG1Once(senderPoint(hidA), scalarOf(ms)));
 /** Receiver (G2) key share [s]·H2(IdB), from the hashed identity. 128 bytes. */
-export const receiverKeyShare = (ms: Uint8Array, hidB: Uint8Array): Uint8Array => encodeG2(mulG2(receiverPoint(hidB), scalarOf(ms)));
+export const receiverKeyShare = (ms: Uint8Array, hidB: Uint8Array): Uint8Array => encodeG2(mulG2Once(receiverPoint(hidB), scalarOf(ms)));
 
 function permitDate(date: number): number {
   if (checkDate(date) === 0) throw new RangeError('time permit needs a date > 0');
@@ -77,7 +77,7 @@ export const senderPermitShare = (ms: Uint8Array, hidA: Uint8Array, date: number
   encodeG1(mulG1Once(map1(hashN(permitDate(date), checkHid(hidA))), scalarOf(ms)));
 /** Receiver time permit share [s]·map2(hashN(d, HID)). */
 export const receiverPermitShare = (ms: Uint8Array, hidB: Uint8Array, date: number): Uint8Array =>
-  encodeG2(mulG2(map2(hashN(permitDate(date), checkHid(hidB))), scalarOf(ms)));
+  encodeG2(mulG2Once(map2(hashN(permitDate(date), checkHid(hidB))), scalarOf(ms)));
 
 export const recombineG1 = (a: Uint8Array, b: Uint8Array): Uint8Array => encodeG1(decodeG1(a).add(decodeG1(b)));
 export const recombineG2 = (a: Uint8Array, b: Uint8Array): Uint8Array => encodeG2(decodeG2(a).add(decodeG2(b)));
@@ -112,7 +112,7 @@ export function receiverEphemeral(input: {
     w: encodeScalar(w),
     y: encodeScalar(y),
     PgG1: encodeG1(mulG1Once(senderPoint(input.hashIdA, date), w)),
-    PbG2: encodeG2(mulG2(receiverPoint(input.hashIdB, date), y)),
+    PbG2: encodeG2(mulG2Once(receiverPoint(input.hashIdB, date), y)),
   };
 }
 
@@ -182,7 +182,7 @@ export function receiverKey(input: {
     key = key.add(decodeG2(input.receiverPermit));
   }
   const paG1 = decodeG1(input.PaG1);
-  const q = mulG2(key, scalarOf(input.y) + scalarOf(input.pib));
+  const q = mulG2Once(key, scalarOf(input.y) + scalarOf(input.pib));
   const p = mulG1Public(senderPoint(hashId(input.idA), date), scalarOf(input.pia)).add(paG1);
   const g = pairing(p, q);
   const pt = mulG1Once(paG1, scalarOf(input.w));

@@ -107,3 +107,21 @@ describe('mulG1Once (GLV + joint fixed window, secret scalars)', () => {
     expect(mulG1Once(bncx.G1.ZERO, 5n).is0()).toBe(true);
   });
 });
+
+describe('mulG2Once (GLV on G2 + joint fixed window, secret scalars)', () => {
+  it('agrees with double-and-add for edge and random scalars, any sign pattern of the GLV halves', async () => {
+    const { mulG2Once } = await import('../../src/crypto/bncx/pairing.ts');
+    // Not the generator: a point with no precomputed table, as in a handshake.
+    const q = bncx.G2.BASE.multiply(0xc0ffeen);
+    const ks = [1n, 2n, 15n, 16n, R - 1n, R - 2n, R / 2n, (1n << 127n) - 1n, 1n << 127n, R + 5n, 3n * R + 1n];
+    for (let i = 0; i < 16; i++) ks.push(rnd() % R);
+    for (const k of ks) {
+      const e = ((k % R) + R) % R;
+      // Reference without the endomorphism: plain double-and-add.
+      const want = e === 0n ? bncx.G2.ZERO : bncx.mulAnyUnsafe(q, e);
+      expect(mulG2Once(q, k).equals(want), `k = ${k}`).toBe(true);
+    }
+    expect(mulG2Once(q, R).is0()).toBe(true);
+    expect(mulG2Once(bncx.G2.ZERO, 5n).is0()).toBe(true);
+  });
+});

@@ -118,10 +118,11 @@ function buildBncx() {
   // Subgroup test: [r]P = O by plain double-and-add (valid on the whole twist group, §2.6).
   const G2plain = weierstrass<Fp2>(G2_CURVE, { Fp: Fp2, Fn });
   const betaFp2 = CUBE_ROOT;
+  const g2Basis = basisFor(lamG2);
   const G2 = weierstrass<Fp2>(G2_CURVE, {
     Fp: Fp2,
     Fn,
-    endo: { beta: betaFp2, basises: basisFor(lamG2) },
+    endo: { beta: betaFp2, basises: g2Basis },
     isTorsionFree: (_c, pt) => isTorsionFreeG2(pt),
     clearCofactor: (_c, pt) => clearCofactorG2(pt),
   });
@@ -262,7 +263,7 @@ function buildBncx() {
 
   return Object.freeze({
     Fp, Fp2, Fp6, Fp12, Fn, G1, G2, pair, psi, psiPoint, mulAnyUnsafe, clearCofactorG2, isTorsionFreeG2, isTorsionFreeG2Slow,
-    isSquare, lamG1, lamG2, g1Basis, beta: CUBE_ROOT,
+    isSquare, lamG1, lamG2, g1Basis, g2Basis, beta: CUBE_ROOT,
   });
 }
 

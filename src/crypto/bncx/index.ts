@@ -58,5 +58,6 @@ export {
   mulG1Public,
   mulG2Public,
   mulG1Once,
+  mulG2Once,
 } from './pairing.ts';
 export { randomScalar } from './random.ts';
