@@ -8,7 +8,6 @@
  *   npx tsx bench/web.ts [--json] [--quick]      or      npm run bench -- web [--json] [--quick]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,6 +19,7 @@ import { DtaService } from '../src/identity/dta/server.ts';
 import { MilagroCrypto } from '../src/identity/milagro-crypto.ts';
 import { systemRandom } from '../src/providers.ts';
 import { RelyingParty } from '../src/web/server/relying-party.ts';
+import { rawRequest } from '../test/web/helpers.ts';
 
 export interface WebBenchOptions {
   readonly json: boolean;
@@ -45,26 +45,10 @@ function quantile(xs: readonly number[], q: number): number {
   return s.length === 0 ? Number.NaN : (s[Math.min(s.length - 1, Math.floor(q * s.length))] as number);
 }
 
-interface Reply {
-  readonly status: number;
-  readonly setCookie: string | undefined;
-  readonly body: string;
-}
-
-function send(base: string, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string; from?: string } = {}): Promise<Reply> {
-  const url = new URL(path, base);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: opts.method ?? 'GET', headers: opts.headers ?? {}, ...(opts.from !== undefined ? { localAddress: opts.from } : {}), agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, setCookie: res.headers['set-cookie']?.[0], body: Buffer.concat(chunks).toString('utf8') }));
-      },
-    );
-    req.on('error', reject);
-    req.end(opts.body);
-  });
+/** A raw HTTP request (test/web/helpers.ts), with the first Set-Cookie picked out. */
+async function send(base: string, path: string, opts: Parameters<typeof rawRequest>[2] = {}): Promise<{ status: number; setCookie: string | undefined; body: string }> {
+  const r = await rawRequest(base, path, opts);
+  return { status: r.status, setCookie: r.headers['set-cookie']?.[0], body: r.body };
 }
 
 async function timeGet(base: string): Promise<number> {

@@ -7,11 +7,10 @@
  * - Login CSRF: the classic password form (and log-out) need a same-origin signal from the
  *   browser (Origin, Sec-Fetch-Site, or the CSRF token); a POST with none is refused.
  */
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex } from '../../src/codec/bytes.ts';
 import { bncx, encodeG1 } from '../../src/crypto/bncx/index.ts';
-import { jarFetch, WebFixture } from './helpers.ts';
+import { jarFetch, rawRequest, type RawReply, WebFixture } from './helpers.ts';
 
 let fx: WebFixture;
 beforeAll(async () => {
@@ -21,28 +20,8 @@ afterAll(async () => {
   await fx?.close();
 });
 
-interface Reply {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: string;
-}
-
-/** A raw HTTP request with exactly the headers given, from a chosen loopback source address. */
-function send(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string; from?: string } = {}): Promise<Reply> {
-  const url = new URL(path, fx.url);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: opts.method ?? 'GET', headers: opts.headers ?? {}, ...(opts.from !== undefined ? { localAddress: opts.from } : {}), agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      },
-    );
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
+/** A raw HTTP request to the fixture's site (test/web/helpers.ts). */
+const send = (path: string, opts: Parameters<typeof rawRequest>[2] = {}): Promise<RawReply> => rawRequest(fx.url, path, opts);
 
 const POINT = bytesToHex(encodeG1(bncx.G1.BASE));
 const OTHER = bytesToHex(encodeG1(bncx.G1.BASE.multiply(7n)));
@@ -102,7 +81,7 @@ describe('issue 11 §6: junk sign-ins do not stall the site', () => {
 
 describe('issue 11 §6: login CSRF', () => {
   const form = 'log=demo&pwd=demo-password';
-  const post = (path: string, headers: Record<string, string>, body = form): Promise<Reply> =>
+  const post = (path: string, headers: Record<string, string>, body = form): Promise<RawReply> =>
     send(path, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
 
   it('the password form refuses a POST without any same-origin signal', async () => {

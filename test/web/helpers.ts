@@ -1,5 +1,6 @@
 /** Fixtures for the web tests: three loopback DTAs, a relying party and the demo site, one settable clock. */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DemoOutbox } from '../../demo/web/outbox.ts';
@@ -15,6 +16,32 @@ import { systemRandom } from '../../src/providers.ts';
 import { RelyingParty, type RelyingPartyOptions, type WebAssets } from '../../src/web/server/relying-party.ts';
 
 export const DAY_MS = 86_400_000;
+
+export interface RawReply {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/**
+ * A raw HTTP request with exactly the headers given (fetch adds its own), from a chosen loopback
+ * source address (`from`, e.g. 127.0.0.7), so per-address budgets can be exercised.
+ */
+export function rawRequest(base: string, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string; from?: string } = {}): Promise<RawReply> {
+  const url = new URL(path, base);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: url.hostname, port: url.port, path: url.pathname, method: opts.method ?? 'GET', headers: opts.headers ?? {}, ...(opts.from !== undefined ? { localAddress: opts.from } : {}), agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
 export const crypto = new MilagroCrypto();
 
 export class TestClock {
