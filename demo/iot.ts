@@ -9,10 +9,9 @@
  *  4. sensors publish readings, the controller answers with commands, printed as they flow;
  *  5. a device with a valid identity that is not on the broker's allow-list is refused.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { connect as netConnect, createServer as netCreateServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,8 +23,8 @@ import { MilagroCrypto } from '../src/identity/milagro-crypto.ts';
 import { systemClock, systemRandom } from '../src/providers.ts';
 import { createTunnelClient, createTunnelServer, type ConnectionRecord, type TunnelClient, type TunnelLogRecord } from '../src/tunnel/index.ts';
 import { freePort } from '../interop/process.ts';
+import { MOSQUITTO, startMosquitto } from './mosquitto.ts';
 
-const MOSQUITTO = '/usr/sbin/mosquitto';
 const BROKER = 'broker.plant.example';
 const SENSORS = ['sensor-1.plant.example', 'sensor-2.plant.example'] as const;
 const CONTROLLER = 'controller.plant.example';
@@ -45,16 +44,7 @@ async function startBroker(dir: string): Promise<{ port: number; name: string; s
   const port = await freePort();
   // DEMO_IOT_BROKER=aedes tries the fallback on a machine that has mosquitto.
   if (existsSync(MOSQUITTO) && process.env['DEMO_IOT_BROKER'] !== 'aedes') {
-    const conf = join(dir, 'mosquitto.conf');
-    await writeFile(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n`);
-    const proc: ChildProcess = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    proc.stderr?.setEncoding('utf8').on('data', (d: string) => (log += d));
-    const t0 = Date.now();
-    while (!/running/.test(log)) {
-      if (proc.exitCode !== null || Date.now() - t0 > 10_000) throw new Error(`mosquitto did not start:\n${log}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const proc = await startMosquitto(dir, port);
     return { port, name: `mosquitto (${MOSQUITTO})`, stop: async () => void proc.kill('SIGTERM') };
   }
   info(red('mosquitto is not installed (sudo apt-get install mosquitto mosquitto-clients); using the in-process aedes broker instead'));

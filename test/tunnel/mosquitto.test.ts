@@ -13,7 +13,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { type EventEmitter, once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MqttClient } from 'mqtt';
@@ -25,8 +25,8 @@ import { spawnCli, type CliProcess } from '../helpers/cli.ts';
 import { DtaCluster, TestClock } from '../identity/helpers.ts';
 import { issueWcc, LogCapture, revoke } from './helpers.ts';
 import { freePort } from '../../interop/process.ts';
+import { MOSQUITTO, startMosquitto } from '../../demo/mosquitto.ts';
 
-const MOSQUITTO = '/usr/sbin/mosquitto';
 const PUB = '/usr/bin/mosquitto_pub';
 const SUB = '/usr/bin/mosquitto_sub';
 const HAVE_MOSQUITTO = [MOSQUITTO, PUB, SUB].every((p) => existsSync(p));
@@ -50,16 +50,7 @@ let enrolKeyFile: string;
 
 async function startBroker(): Promise<void> {
   brokerPort = await freePort();
-  const conf = join(dir, 'mosquitto.conf');
-  await writeFile(conf, `listener ${brokerPort} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n`);
-  broker = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  broker.stderr?.setEncoding('utf8').on('data', (d: string) => (log += d));
-  const t0 = Date.now();
-  while (!/running/.test(log)) {
-    if (broker.exitCode !== null || Date.now() - t0 > 10_000) throw new Error(`mosquitto did not start:\n${log}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  broker = await startMosquitto(dir, brokerPort);
 }
 
 beforeAll(async () => {
