@@ -8,7 +8,6 @@ import type { CryptoProvider } from '../crypto/provider.ts';
 import type { KexRegistry } from '../kex/registry.ts';
 import type { Clock, RandomSource } from '../providers.ts';
 import type { KeyValueStore } from '../store/types.ts';
-import type { Certificate } from '../x509/types.ts';
 import type { PeerCertificate } from '../x509/index.ts';
 import type { MilagroClientOptions, MilagroServerOptions } from './milagro-options.ts';
 import type { MilagroP2pClientOptions, MilagroP2pServerOptions } from './milagro-p2p-options.ts';

@@ -18,7 +18,7 @@ import {
 
 import { P, R, U_ABS } from './params.ts';
 import {
-  fp12Conjugate, fp12CyclotomicExp, fp12CyclotomicSqr, fp12Mul, fp2Add, fp2Mul, fp2Neg, fp2Sqr, fp2Sub, fp2Triple,
+  fp12Conjugate, fp12CyclotomicExp, fp12CyclotomicSqr, fp12Mul, fp2Add, fp2Mul, fp2Sqr, fp2Sub, fp2Triple,
 } from './fast-tower.ts';
 
 export { P, R, U_ABS };
