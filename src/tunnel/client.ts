@@ -13,13 +13,12 @@ import type { ConnectionOptions } from '../api/options.ts';
 import type { TLSSocket } from '../api/tls-socket.ts';
 import { InProcessCsCompute } from '../kex/milagro/cs-compute.ts';
 import { InProcessP2pCompute } from '../kex/milagro/p2p-compute.ts';
-import { addressTextOf, every, listenOn, peerInfo, resolveCommon, statusOf, stopListening, suiteKind, tcpAddressOf, type TunnelBook, type TunnelCommonOptions } from './common.ts';
-import { clientCredentialLoader, type LoadedCredentials, type TunnelClientCredentials } from './credentials.ts';
+import { addressTextOf, Credentials, every, listenOn, peerInfo, resolveCommon, statusOf, stopListening, suiteKind, tcpAddressOf, type TunnelBook, type TunnelCommonOptions } from './common.ts';
+import { clientCredentialLoader, type TunnelClientCredentials } from './credentials.ts';
 import { formatEndpoint, remoteOf } from './endpoint.ts';
 import type { TunnelMetrics } from './metrics.ts';
 import { describeError, handshakeFailureReason } from './reasons.ts';
 import type { TunnelStatus } from './server.ts';
-import { splice } from './splice.ts';
 
 export interface TunnelClientOptions extends TunnelCommonOptions {
   readonly target: { readonly host: string; readonly port: number };
@@ -33,10 +32,8 @@ export class TunnelClient {
   readonly #o: TunnelClientOptions;
   readonly #c: ReturnType<typeof resolveCommon>;
   readonly #book: TunnelBook;
-  readonly #load: () => Promise<LoadedCredentials<ClientTls>>;
+  readonly #credentials: Credentials<ClientTls>;
   #net: NetServer | undefined;
-  #loaded: LoadedCredentials<ClientTls> | undefined;
-  #loadedAt = 0;
   #state: TunnelStatus['state'] = 'starting';
   #stopRefresh: () => void = () => undefined;
   /** Local connections still open, so close() can cut what the drain left. */
@@ -48,13 +45,12 @@ export class TunnelClient {
     this.#book = this.#c.book;
     this.metrics = this.#book.metrics;
     // One compute object for all connections: the identity points and prepared keys stay cached.
-    this.#load = clientCredentialLoader(o.credentials, { clock: this.#c.clock, random: this.#c.random }, { p2p: new InProcessP2pCompute(), cs: new InProcessCsCompute() });
+    const load = clientCredentialLoader(o.credentials, { clock: this.#c.clock, random: this.#c.random }, { p2p: new InProcessP2pCompute(), cs: new InProcessCsCompute() });
+    this.#credentials = new Credentials(load, this.#book);
   }
 
   async start(): Promise<void> {
-    this.#loaded = await this.#load();
-    this.#loadedAt = this.#c.clock();
-    this.metrics.credentialsLoaded.set(this.#loadedAt / 1000);
+    const loaded = await this.#credentials.init();
     const server = netCreateServer({ pauseOnConnect: true }, (local) => void this.#onLocal(local));
     this.#net = server;
     server.maxConnections = this.#c.maxConnections;
@@ -64,7 +60,7 @@ export class TunnelClient {
     await listenOn(server, this.#o.listen);
     server.on('error', (e: Error) => this.#book.event('reload_failed', `listener error: ${e.message}`));
     this.#state = 'serving';
-    this.#book.event('listening', `on ${this.addressText()} forwarding over TLS to ${formatEndpoint(this.#o.target)}; ${this.#loaded.summary}`);
+    this.#book.event('listening', `on ${this.addressText()} forwarding over TLS to ${formatEndpoint(this.#o.target)}; ${loaded.summary}`);
     this.#stopRefresh = every(this.#o.refreshIntervalMs, () => this.reload());
   }
 
@@ -73,7 +69,7 @@ export class TunnelClient {
     this.#locals.add(local);
     local.once('close', () => this.#locals.delete(local));
     local.on('error', () => undefined); // reported through the splice, or irrelevant before it
-    const loaded = this.#loaded;
+    const loaded = this.#credentials.current;
     if (loaded === undefined) {
       local.destroy();
       conn.end('shutdown', { detail: 'no credentials loaded' });
@@ -124,29 +120,15 @@ export class TunnelClient {
       return;
     }
     tls.setKeepAlive(true, 60_000);
-    const bytesIn = this.metrics.bytes.labels('in');
-    const bytesOut = this.metrics.bytes.labels('out');
-    conn.splice = splice(local, tls, { idleTimeoutMs: this.#c.idleTimeoutMs, onBytesIn: (n) => bytesIn.inc(n), onBytesOut: (n) => bytesOut.inc(n) });
+    const forwarded = conn.forward(local, tls, this.#c.idleTimeoutMs);
     local.resume();
-    const r = await conn.splice.done;
-    conn.end(r.reason, { bytesIn: r.bytesIn, bytesOut: r.bytesOut, ...(r.detail !== undefined ? { detail: r.detail } : {}) });
+    await forwarded;
   }
 
   /** Re-reads keys and keystore, refetches permits from the DTAs; used by new connections. */
   async reload(): Promise<void> {
     if (this.#state !== 'serving') return;
-    try {
-      const next = await this.#load();
-      this.#loaded = next;
-      this.#loadedAt = this.#c.clock();
-      this.metrics.credentialsLoaded.set(this.#loadedAt / 1000);
-      this.metrics.reloads.inc({ result: 'ok' });
-      this.#book.event('reloaded', next.summary);
-    } catch (e) {
-      this.metrics.reloads.inc({ result: 'failed' });
-      this.#book.event('reload_failed', `${describeError(e)}; keeping the credentials loaded at ${new Date(this.#loadedAt).toISOString()}`);
-      throw e;
-    }
+    await this.#credentials.reload();
   }
 
   async close(drainTimeoutMs = this.#c.drainTimeoutMs): Promise<void> {
@@ -167,7 +149,7 @@ export class TunnelClient {
   }
 
   status(): TunnelStatus {
-    return statusOf('client', this.#state, this.addressText(), this.#o.target, this.#book, this.#loaded, this.#loadedAt);
+    return statusOf(this.#state, this.addressText(), this.#o.target, this.#book, this.#credentials);
   }
 }
 

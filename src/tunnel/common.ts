@@ -3,14 +3,15 @@
  * record per connection, metrics), the target dial with a timeout, and the drain on close.
  */
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from '../api/tls-socket.ts';
 import { systemClock, systemRandom, type Clock, type RandomSource } from '../providers.ts';
 import { dialEndpoint, formatEndpoint, type Endpoint } from './endpoint.ts';
-import type { PeerInfo } from './credentials.ts';
+import type { LoadedCredentials, PeerInfo } from './credentials.ts';
 import { formatRecord, type ConnectionRecord, type LogFormat, type TunnelLogRecord } from './log.ts';
 import { TunnelMetrics } from './metrics.ts';
-import type { CloseReason } from './reasons.ts';
-import type { Splice } from './splice.ts';
+import { describeError, type CloseReason } from './reasons.ts';
+import { splice, type Splice } from './splice.ts';
 import type { TunnelStatus } from './server.ts';
 
 export interface TunnelCommonOptions {
@@ -86,6 +87,18 @@ export class Connection {
     this.started = performance.now();
     tunnel.open.add(this);
     tunnel.metrics.active.inc();
+  }
+
+  /**
+   * Forwards between `accepted` and `target` (counting bytes into the metrics) until either side
+   * ends, then writes the record. Listeners are attached before this returns its promise.
+   */
+  async forward(accepted: Duplex, target: Duplex, idleTimeoutMs: number): Promise<void> {
+    const bytesIn = this.tunnel.metrics.bytes.labels('in');
+    const bytesOut = this.tunnel.metrics.bytes.labels('out');
+    this.splice = splice(accepted, target, { idleTimeoutMs, onBytesIn: (n) => bytesIn.inc(n), onBytesOut: (n) => bytesOut.inc(n) });
+    const r = await this.splice.done;
+    this.end(r.reason, { bytesIn: r.bytesIn, bytesOut: r.bytesOut, ...(r.detail !== undefined ? { detail: r.detail } : {}) });
   }
 
   /** Writes the connection's one record; later calls are ignored. */
@@ -175,6 +188,56 @@ export function resolveCommon(o: TunnelCommonOptions, side: 'server' | 'client')
   };
 }
 
+/**
+ * The credentials a tunnel end serves with and when they were loaded; `reload` swaps them for new
+ * connections (open ones keep theirs) or, on failure, keeps the current ones, logs and rethrows.
+ */
+export class Credentials<T> {
+  #current: LoadedCredentials<T> | undefined;
+  #loadedAt = 0;
+
+  constructor(
+    private readonly load: () => Promise<LoadedCredentials<T>>,
+    private readonly book: TunnelBook,
+  ) {}
+
+  get current(): LoadedCredentials<T> | undefined {
+    return this.#current;
+  }
+
+  get loadedAt(): number {
+    return this.#loadedAt;
+  }
+
+  /** The first load (start()). */
+  async init(): Promise<LoadedCredentials<T>> {
+    return this.#set(await this.load());
+  }
+
+  /** Loads again; `apply` installs the result where it must go before it becomes current. */
+  async reload(apply: (next: LoadedCredentials<T>) => void = () => undefined): Promise<void> {
+    const { metrics } = this.book;
+    try {
+      const next = await this.load();
+      apply(next);
+      this.#set(next);
+      metrics.reloads.inc({ result: 'ok' });
+      this.book.event('reloaded', next.summary);
+    } catch (e) {
+      metrics.reloads.inc({ result: 'failed' });
+      this.book.event('reload_failed', `${describeError(e)}; keeping the credentials loaded at ${new Date(this.#loadedAt).toISOString()}`);
+      throw e;
+    }
+  }
+
+  #set(next: LoadedCredentials<T>): LoadedCredentials<T> {
+    this.#current = next;
+    this.#loadedAt = this.book.clock();
+    this.book.metrics.credentialsLoaded.set(this.#loadedAt / 1000);
+    return next;
+  }
+}
+
 /** Connects to the target; rejects with a message naming it on refusal or after `timeoutMs`. */
 export function dialTarget(target: Endpoint, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -251,22 +314,14 @@ export async function stopListening(book: TunnelBook, server: Listener | undefin
 }
 
 /** What status() reports, the same for both ends. */
-export function statusOf(
-  side: 'server' | 'client',
-  state: TunnelStatus['state'],
-  listen: string,
-  target: Endpoint,
-  book: TunnelBook,
-  loaded: { readonly summary: string } | undefined,
-  loadedAt: number,
-): TunnelStatus {
+export function statusOf(state: TunnelStatus['state'], listen: string, target: Endpoint, book: TunnelBook, credentials: Credentials<unknown>): TunnelStatus {
   return {
-    side,
+    side: book.side,
     state,
     listen,
     target: formatEndpoint(target),
     active: book.open.size,
-    credentials: loaded?.summary ?? '-',
-    loadedAt: new Date(loadedAt).toISOString(),
+    credentials: credentials.current?.summary ?? '-',
+    loadedAt: new Date(credentials.loadedAt).toISOString(),
   };
 }

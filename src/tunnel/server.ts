@@ -14,12 +14,11 @@ import { createServer, type Server } from '../api/server.ts';
 import type { ServerOptions } from '../api/options.ts';
 import type { TLSSocket } from '../api/tls-socket.ts';
 import { MilagroWorkerPool } from '../kex/milagro/pool.ts';
-import { addressTextOf, every, dialTarget, listenOn, peerInfo, resolveCommon, statusOf, stopListening, suiteKind, tcpAddressOf, type Connection, type TunnelBook, type TunnelCommonOptions } from './common.ts';
+import { addressTextOf, Credentials, every, dialTarget, listenOn, peerInfo, resolveCommon, statusOf, stopListening, suiteKind, tcpAddressOf, type Connection, type TunnelBook, type TunnelCommonOptions } from './common.ts';
 import { serverCredentialLoader, type LoadedCredentials, type TunnelServerCredentials } from './credentials.ts';
 import { formatEndpoint, remoteOf } from './endpoint.ts';
 import type { TunnelMetrics } from './metrics.ts';
 import { describeError, handshakeFailureReason } from './reasons.ts';
-import { splice } from './splice.ts';
 
 export interface TunnelServerOptions extends TunnelCommonOptions {
   readonly credentials: TunnelServerCredentials;
@@ -47,10 +46,8 @@ export class TunnelServer {
   readonly #book: TunnelBook;
   readonly #pool: MilagroWorkerPool | undefined;
   readonly #ownsPool: boolean;
-  readonly #load: () => Promise<LoadedCredentials<ServerOptions>>;
+  readonly #credentials: Credentials<ServerOptions>;
   #server: Server | undefined;
-  #loaded: LoadedCredentials<ServerOptions> | undefined;
-  #loadedAt = 0;
   #state: TunnelStatus['state'] = 'starting';
   /** Accepted TCP connections by remote address:port until their TLS socket reports back. */
   readonly #pending = new Map<string, Connection>();
@@ -67,7 +64,8 @@ export class TunnelServer {
     const workers = o.workers ?? Math.min(2, availableParallelism());
     this.#ownsPool = typeof workers === 'number';
     this.#pool = !milagro ? undefined : typeof workers !== 'number' ? workers : workers > 0 ? new MilagroWorkerPool({ size: workers }) : undefined;
-    this.#load = serverCredentialLoader(o.credentials, { clock: this.#c.clock, random: this.#c.random, ...(this.#pool !== undefined ? { pool: this.#pool } : {}) });
+    const load = serverCredentialLoader(o.credentials, { clock: this.#c.clock, random: this.#c.random, ...(this.#pool !== undefined ? { pool: this.#pool } : {}) });
+    this.#credentials = new Credentials(load, this.#book);
   }
 
   #tlsOptions(l: LoadedCredentials<ServerOptions>): ServerOptions {
@@ -76,10 +74,7 @@ export class TunnelServer {
 
   async start(): Promise<void> {
     try {
-      this.#loaded = await this.#load();
-      this.#loadedAt = this.#c.clock();
-      this.metrics.credentialsLoaded.set(this.#loadedAt / 1000);
-      const server = createServer(this.#tlsOptions(this.#loaded));
+      const server = createServer(this.#tlsOptions(await this.#credentials.init()));
       this.#server = server;
       server.maxConnections = this.#c.maxConnections;
       server.on('connection', (raw: Socket) => this.#onConnection(raw));
@@ -95,7 +90,7 @@ export class TunnelServer {
       throw e;
     }
     this.#state = 'serving';
-    this.#book.event('listening', `on ${this.addressText()} forwarding to ${formatEndpoint(this.#o.target)}; ${this.#loaded.summary}`);
+    this.#book.event('listening', `on ${this.addressText()} forwarding to ${formatEndpoint(this.#o.target)}; ${this.#credentials.current?.summary ?? '-'}`);
     this.#stopRefresh = every(this.#o.refreshIntervalMs, () => this.reload());
   }
 
@@ -137,7 +132,7 @@ export class TunnelServer {
     conn.identity = peer.identity ?? peer.cn;
     conn.suite = tls.getCipher()?.standardName;
     tls.on('error', () => undefined); // reported through the splice
-    const denied = this.#loaded?.authorize?.(peer);
+    const denied = this.#credentials.current?.authorize?.(peer);
     if (denied !== undefined) {
       this.metrics.handshakes.inc({ result: 'failed', reason: 'not_allowed' });
       tls.destroy();
@@ -160,11 +155,7 @@ export class TunnelServer {
       return;
     }
     target.setKeepAlive(true, 60_000);
-    const bytesIn = this.metrics.bytes.labels('in');
-    const bytesOut = this.metrics.bytes.labels('out');
-    conn.splice = splice(tls, target, { idleTimeoutMs: this.#c.idleTimeoutMs, onBytesIn: (n) => bytesIn.inc(n), onBytesOut: (n) => bytesOut.inc(n) });
-    const r = await conn.splice.done;
-    conn.end(r.reason, { bytesIn: r.bytesIn, bytesOut: r.bytesOut, ...(r.detail !== undefined ? { detail: r.detail } : {}) });
+    await conn.forward(tls, target, this.#c.idleTimeoutMs);
   }
 
   /**
@@ -174,19 +165,7 @@ export class TunnelServer {
   async reload(): Promise<void> {
     const server = this.#server;
     if (server === undefined || this.#state !== 'serving') return;
-    try {
-      const next = await this.#load();
-      server.setSecureContext(this.#tlsOptions(next));
-      this.#loaded = next;
-      this.#loadedAt = this.#c.clock();
-      this.metrics.credentialsLoaded.set(this.#loadedAt / 1000);
-      this.metrics.reloads.inc({ result: 'ok' });
-      this.#book.event('reloaded', next.summary);
-    } catch (e) {
-      this.metrics.reloads.inc({ result: 'failed' });
-      this.#book.event('reload_failed', `${describeError(e)}; keeping the credentials loaded at ${new Date(this.#loadedAt).toISOString()}`);
-      throw e;
-    }
+    await this.#credentials.reload((next) => server.setSecureContext(this.#tlsOptions(next)));
   }
 
   /** Stops accepting, lets open connections finish for up to drainTimeoutMs, then cuts them. */
@@ -209,7 +188,7 @@ export class TunnelServer {
   }
 
   status(): TunnelStatus {
-    return statusOf('server', this.#state, this.addressText(), this.#o.target, this.#book, this.#loaded, this.#loadedAt);
+    return statusOf(this.#state, this.addressText(), this.#o.target, this.#book, this.#credentials);
   }
 }
 
