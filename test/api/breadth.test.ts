@@ -5,31 +5,14 @@
 import { once } from 'node:events';
 import * as nodeTls from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { connect, createServer, type ConnectionOptions, type TLSSocket } from '../../src/index.ts';
-import { ca, cert256, closeServer, fixture, key256, listen, readAll, secure } from './helpers.ts';
+import { connect, createServer } from '../../src/index.ts';
+import { ca, cert256, closeServer, fixture, key256, listen, readAll, roundTrip, secure, withSession } from './helpers.ts';
 
 const caRsa = fixture('ca-rsa.pem');
 const certRsa = fixture('server-rsa2048.pem');
 const keyRsa = fixture('server-rsa2048.key');
 const clientCert = fixture('client-only.pem');
 const clientKey = fixture('client-only.key');
-
-const withSession = (session: Buffer | undefined): ConnectionOptions => (session === undefined ? {} : { session });
-
-async function roundTrip(port: number, opts: ConnectionOptions = {}): Promise<{ socket: TLSSocket; echoed: string; session: Buffer | undefined }> {
-  const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost', ...opts });
-  let session: Buffer | undefined;
-  socket.on('session', (s: Buffer) => {
-    session = s;
-  });
-  await secure(socket);
-  // Wait for the echo before close_notify: after the peer's close_notify a server drops its writes (RFC 5246 §7.2.1).
-  socket.write('hi');
-  const [chunk] = (await once(socket, 'data')) as [Buffer];
-  socket.end();
-  await readAll(socket);
-  return { socket, echoed: chunk.toString(), session };
-}
 
 describe('ECDHE-RSA over sockets', () => {
   it('our client and server, and node:tls as the client', async () => {

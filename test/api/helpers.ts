@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { resolve } from 'node:path';
-import type { Server, TLSSocket } from '../../src/index.ts';
+import { connect, type ConnectionOptions, type Server, type TLSSocket } from '../../src/index.ts';
 
 const dir = resolve(import.meta.dirname, '..', 'fixtures', 'certs');
 
@@ -46,3 +46,25 @@ export function secure(s: TLSSocket, event: 'secureConnect' | 'secure' = 'secure
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/**
+ * One connection to 127.0.0.1:`port` (servername localhost, the test CA unless `opts` says
+ * otherwise): "hi" echoed back, then a clean close. Waits for the echo before close_notify: after
+ * the peer's close_notify a server drops its writes (RFC 5246 §7.2.1).
+ */
+export async function roundTrip(port: number, opts: ConnectionOptions = {}): Promise<{ socket: TLSSocket; echoed: string; session: Buffer | undefined }> {
+  const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost', ...opts });
+  let session: Buffer | undefined;
+  socket.on('session', (s: Buffer) => {
+    session = s;
+  });
+  await secure(socket);
+  socket.write('hi');
+  const [chunk] = (await once(socket, 'data')) as [Buffer];
+  socket.end();
+  await readAll(socket);
+  return { socket, echoed: chunk.toString(), session };
+}
+
+/** Connection options resuming `session`, or none. */
+export const withSession = (session: Buffer | undefined): ConnectionOptions => (session === undefined ? {} : { session });

@@ -5,7 +5,6 @@
  *  - a ticket issued by one server resumes on another; so does a session ID;
  *  - a ticket key is used for decryption only until its last ticket's lifetime ends.
  */
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertDescription, type TlsError } from '../../src/alerts.ts';
 import { hexToBytes } from '../../src/codec/bytes.ts';
@@ -13,13 +12,13 @@ import { serverConfig } from '../../src/handshake/config.ts';
 import { TlsEngine } from '../../src/handshake/engine.ts';
 import type { SessionState } from '../../src/handshake/session/state.ts';
 import { SessionStore } from '../../src/handshake/session/store.ts';
-import { connect, createServer, type ConnectionOptions, type Server, type TLSSocket } from '../../src/index.ts';
+import { createServer, type Server } from '../../src/index.ts';
 import { milagroCs, type MilagroCsEvent } from '../../src/kex/milagro-cs.ts';
 import { KexRegistry } from '../../src/kex/registry.ts';
 import { StoreReplayCache } from '../../src/kex/milagro/replay-store.ts';
 import { type KeyValueStore, MemoryStore, namespaced } from '../../src/store/index.ts';
 import { Suites } from '../../src/suites.ts';
-import { ca, cert256, closeServer, key256, listen, readAll, secure } from '../api/helpers.ts';
+import { cert256, closeServer, key256, listen, roundTrip, withSession } from '../api/helpers.ts';
 import { seededRandom } from '../handshake/helpers.ts';
 import { collector, loadRecording, recordBytes, traceNumber } from '../replay/recording.ts';
 import { describeEachBackend } from './each-backend.ts';
@@ -51,21 +50,6 @@ function csServer(store: KeyValueStore | undefined, log: MilagroCsEvent[]) {
   };
 }
 
-async function roundTrip(port: number, opts: ConnectionOptions = {}): Promise<{ socket: TLSSocket; session: Buffer | undefined }> {
-  const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost', ...opts });
-  let session: Buffer | undefined;
-  socket.on('session', (s: Buffer) => {
-    session = s;
-  });
-  await secure(socket);
-  socket.write('hi');
-  await once(socket, 'data');
-  socket.end();
-  await readAll(socket);
-  return { socket, session };
-}
-
-const sessionOf = (s: Buffer | undefined): ConnectionOptions => (s === undefined ? {} : { session: s });
 
 describeEachBackend('shared MILAGRO_CS replay cache and TLS sessions', (backend) => {
   const stores: KeyValueStore[] = [];
@@ -116,18 +100,18 @@ describeEachBackend('shared MILAGRO_CS replay cache and TLS sessions', (backend)
     it('a ticket issued by one server resumes on another', async () => {
       const first = await roundTrip(ports[0]!);
       expect(first.socket.isSessionReused()).toBe(false);
-      const again = await roundTrip(ports[1]!, sessionOf(first.session));
+      const again = await roundTrip(ports[1]!, withSession(first.session));
       expect(again.socket.isSessionReused()).toBe(true);
       // And back: both servers use the same key of the shared schedule.
-      expect((await roundTrip(ports[0]!, sessionOf(again.session ?? first.session))).socket.isSessionReused()).toBe(true);
+      expect((await roundTrip(ports[0]!, withSession(again.session ?? first.session))).socket.isSessionReused()).toBe(true);
     });
 
     it('a session ID cached by one server resumes on another; a server without the store does not', async () => {
       const first = await roundTrip(ports[2]!);
-      expect((await roundTrip(ports[2]!, sessionOf(first.session))).socket.isSessionReused()).toBe(true);
+      expect((await roundTrip(ports[2]!, withSession(first.session))).socket.isSessionReused()).toBe(true);
       // Server 0 shares the store: it finds the ID (the client offers no ticket in this session).
-      expect((await roundTrip(ports[0]!, sessionOf(first.session))).socket.isSessionReused()).toBe(true);
-      expect((await roundTrip(ports[3]!, sessionOf(first.session))).socket.isSessionReused()).toBe(false);
+      expect((await roundTrip(ports[0]!, withSession(first.session))).socket.isSessionReused()).toBe(true);
+      expect((await roundTrip(ports[3]!, withSession(first.session))).socket.isSessionReused()).toBe(false);
     });
   });
 });
