@@ -21,6 +21,7 @@ import type { ServerOptions } from './options.ts';
 import { TLSSocket } from './tls-socket.ts';
 import { TlsOptionError } from './config.ts';
 import type { ExternalSessionCache } from '../handshake/session/store.ts';
+import { sourceKey } from '../source-key.ts';
 
 /** What 'drop' carries: net.Server's fields, plus which limit refused the connection. */
 export interface DropInfo {
@@ -30,27 +31,6 @@ export interface DropInfo {
   readonly remotePort?: number | undefined;
   readonly remoteFamily?: string | undefined;
   readonly reason: 'maxConnections' | 'maxHandshakesPerSource';
-}
-
-/**
- * The key per-source limits count under: the IPv4 address (also when IPv4-mapped), or the /64
- * prefix of an IPv6 address (what one subscriber is typically given, so per-address limits would
- * not bind).
- */
-export function sourceKey(address: string | undefined): string {
-  if (address === undefined) return '?';
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped !== null) return mapped[1] as string;
-  if (!address.includes(':')) return address;
-  // Expand '::' so the first four groups are the /64.
-  const [head = '', tail] = address.split('::', 2);
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
-  return `${groups
-    .slice(0, 4)
-    .map((g) => (g.toLowerCase().replace(/^0+(?=.)/, '')))
-    .join(':')}::/64`;
 }
 
 function checkLimit(name: string, n: number | undefined): number | undefined {

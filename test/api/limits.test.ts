@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, createServer, TlsOptionError, type DropInfo, type Server, type TLSSocket } from '../../src/index.ts';
-import { sourceKey } from '../../src/api/server.ts';
+import { sourceKey } from '../../src/source-key.ts';
 import { serverOptionsFromFlags } from '../../src/cli/server.ts';
 import { gatedFakeMilagro, type GatedKex } from '../handshake/fake-kex.ts';
 import { ca, cert256, closeServer, key256, listen, sleep } from './helpers.ts';

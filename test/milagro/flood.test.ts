@@ -109,6 +109,15 @@ describe('MilagroWorkerPool per-source limit (real workers)', () => {
     expect(await Promise.all([a1, a2, b])).toEqual(['pong', 'pong', 'pong']);
     expect(await pool.run('ping', null, { source: '10.0.0.66' })).toBe('pong'); // its share is free again
   });
+
+  it('counts an IPv6 source by its /64: addresses rotated inside it share one share of the pool', async () => {
+    const a1 = pool.run('ping', null, { source: '2001:db8:1:2::1' });
+    const a2 = pool.run('ping', null, { source: '2001:db8:1:2::2' });
+    const refused = pool.run('ping', null, { source: '2001:db8:1:2:abcd::3' });
+    const b = pool.run('ping', null, { source: '2001:db8:1:3::1' });
+    await expect(refused).rejects.toMatchObject({ reason: 'source-limit' });
+    expect(await Promise.all([a1, a2, b])).toEqual(['pong', 'pong', 'pong']);
+  });
 });
 
 // ---- MILAGRO_CS server: cheap checks, overload, jobs --------------------------------------

@@ -253,4 +253,25 @@ describe('relying-party transport, cookies and limits', () => {
       await limited.close();
     }
   });
+
+  it('the per-address budget counts an IPv6 source by its /64: rotating addresses inside it does not refill it', async () => {
+    const limited = await WebFixture.start({ rp: { rateLimits: { perAddress: { burst: 3, perMinute: 1 } } }, dtaCount: 1 });
+    try {
+      const from = (remoteAddress: string): Promise<{ status: number }> =>
+        limited.rp.handle({
+          method: 'POST',
+          url: '/mpin/auth/start',
+          headers: { host: 'site.example', origin: 'https://site.example', 'content-type': 'application/json' },
+          body: new TextEncoder().encode('{}'),
+          remoteAddress,
+          secure: true,
+        });
+      // No CSRF token: each request that passes the budget is refused after it (403), not before.
+      for (const a of ['2001:db8:1:2::1', '2001:db8:1:2::2', '2001:db8:1:2:ffff::3']) expect((await from(a)).status).toBe(403);
+      expect((await from('2001:db8:1:2::4')).status).toBe(429);
+      expect((await from('2001:db8:1:3::1')).status).toBe(403); // the next /64 has its own budget
+    } finally {
+      await limited.close();
+    }
+  });
 });

@@ -28,6 +28,7 @@ import type {
   CsServerVerifyOutput,
   MilagroCsCompute,
 } from './cs-compute.ts';
+import { sourceKey } from '../../source-key.ts';
 import { ANONYMOUS_SOURCE, FairQueue, type AdmitRefusal, type JobOptions, type JobRunner } from './fair-queue.ts';
 
 export type { JobOptions, JobRunner };
@@ -40,7 +41,7 @@ export interface WorkerPoolOptions {
   /** Jobs waiting for a worker (all sources) before new ones are refused; default 256. */
   readonly maxQueue?: number | undefined;
   /**
-   * Jobs one source (remote address) may have waiting or running at once; default 32. A
+   * Jobs one source (remote address; IPv6 by its /64) may have waiting or running at once; default 32. A
    * handshake has at most one job in flight, so this is also the number of concurrent Milagro
    * handshakes one address can have computing.
    */
@@ -151,7 +152,8 @@ export class MilagroWorkerPool implements JobRunner {
   run<T>(op: string, input: unknown, options?: JobOptions): Promise<T> {
     if (this.#closed) return Promise.reject(new WorkerPoolClosedError('worker pool is closed'));
     return new Promise<T>((resolve, reject) => {
-      const source = options?.source ?? ANONYMOUS_SOURCE;
+      // IPv6 by /64 (sourceKey): one host rotating through its addresses is still one source.
+      const source = options?.source === undefined ? ANONYMOUS_SOURCE : sourceKey(options.source);
       const job: Job = { source, op, input, resolve: resolve as (v: unknown) => void, reject };
       const slot = this.#freeSlot();
       const verdict = this.#queue.admit(source, job, slot !== undefined);

@@ -35,20 +35,3 @@ export class RateLimiter {
     return Math.max(1, Math.ceil(((window + 1) * this.#windowMs - now) / 1000));
   }
 }
-
-/**
- * The key a source address is counted under: IPv4 as is, IPv6 by its /64 (one customer usually
- * holds a whole /64, so counting single addresses would let one host rotate through 2^64 keys).
- */
-export function sourceKey(address: string): string {
-  const a = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-  if (!a.includes(':')) return a;
-  const [head = '', tail] = a.split('::', 2);
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups
-    .slice(0, 4)
-    .map((g) => (g === '' ? '0' : g.toLowerCase().replace(/^0+(?=.)/, '')))
-    .join(':')}::/64`;
-}

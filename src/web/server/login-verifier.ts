@@ -29,7 +29,7 @@ import { WorkerPoolBusyError } from '../../kex/milagro/pool.ts';
 import type { Clock, RandomSource } from '../../providers.ts';
 import { type KeyValueStore, MemoryStore } from '../../store/index.ts';
 import { isHex } from '../protocol.ts';
-import { sourceKey } from './limits.ts';
+import { sourceKey } from '../../source-key.ts';
 import { inProcessCheck, type MpinCheckInput, type MpinCheckOutput } from './verify-ops.ts';
 
 /** Runs one check; `source` is the remote address (the pool queues sources fairly). */

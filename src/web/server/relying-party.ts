@@ -60,6 +60,7 @@ import { type RateLimit, RateLimiter } from './limits.ts';
 import { isValidAudience, LoginTokens, type VerifyLoginTokenRequest } from './login-tokens.ts';
 import { LoginVerifier, type Verdict } from './login-verifier.ts';
 import { MPIN_CHECK_OP, type MpinCheckInput, type MpinCheckOutput } from './verify-ops.ts';
+import { sourceKey } from '../../source-key.ts';
 
 export interface RpRequest {
   readonly method: string;
@@ -619,7 +620,7 @@ export class RelyingParty {
     if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', `use POST for ${path}`);
     this.#transportOk(req);
     this.#originOk(req);
-    await this.#limit(this.#byAddress, req.remoteAddress);
+    await this.#limit(this.#byAddress, sourceKey(req.remoteAddress));
     if (sub !== ENDPOINTS.oobAuthenticate) this.#csrfOk(req);
     const body = this.#readJson(req);
     switch (sub) {
@@ -867,7 +868,7 @@ export class RelyingParty {
     if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', `use POST for ${path}`);
     // The secret travels in the request: HTTPS, or plain HTTP between processes on one host.
     if (!req.secure && !LOOPBACK.test(req.remoteAddress)) throw new HttpError(403, 'insecure_transport', 'token verification needs HTTPS (plain HTTP only from loopback)');
-    await this.#limit(this.#byAddress, req.remoteAddress);
+    await this.#limit(this.#byAddress, sourceKey(req.remoteAddress));
     const auth = header(req, 'authorization') ?? '';
     const enc = new TextEncoder();
     const sent = enc.encode(auth.startsWith('Bearer ') ? auth.slice(7) : '');
